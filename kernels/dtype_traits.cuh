@@ -1,0 +1,39 @@
+// Storage types and their conversions to and from the fp32 accumulator.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "depthwise_params.h"
+
+namespace dwshim {
+
+template <DType D>
+struct DTypeTraits;
+
+template <>
+struct DTypeTraits<DType::kFloat> {
+    using Storage = float;
+    static __device__ __forceinline__ float load(const Storage* p) { return __ldg(p); }
+    static __device__ __forceinline__ Storage from_float(float v) { return v; }
+};
+
+template <>
+struct DTypeTraits<DType::kHalf> {
+    using Storage = __half;
+    static __device__ __forceinline__ float load(const Storage* p) { return __half2float(__ldg(p)); }
+    static __device__ __forceinline__ Storage from_float(float v) { return __float2half_rn(v); }
+};
+
+template <>
+struct DTypeTraits<DType::kBFloat16> {
+    using Storage = __nv_bfloat16;
+    static __device__ __forceinline__ float load(const Storage* p) {
+        // Widening bf16 is a 16-bit shift: exact, and it needs no sm_80 instructions.
+        const unsigned short bits = __ldg(reinterpret_cast<const unsigned short*>(p));
+        return __uint_as_float(static_cast<unsigned int>(bits) << 16);
+    }
+    static __device__ __forceinline__ Storage from_float(float v) { return __float2bfloat16_rn(v); }
+};
+
+}  // namespace dwshim

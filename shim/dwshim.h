@@ -1,0 +1,41 @@
+/* dwshim's own C entry points (everything else libdwshim.so exports is cuDNN's API). */
+#ifndef DWSHIM_H
+#define DWSHIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum dwshim_dtype { DWSHIM_FLOAT = 0, DWSHIM_HALF = 1, DWSHIM_BFLOAT16 = 2 };
+
+enum dwshim_status {
+    DWSHIM_OK = 0,
+    DWSHIM_CANNOT_IMPLEMENT = 1, /* nothing was launched: use another implementation */
+    DWSHIM_LAUNCH_FAILED = 2,
+    DWSHIM_BAD_ARGUMENT = 3
+};
+
+/* y = alpha * conv(x, filter) + bias + beta * y for a depthwise (groups == C) 2-D cross-correlation.
+ * Sizes are {N, C, H, W} and {N, K, P, Q} with K a multiple of C; strides are in elements, in the same order;
+ * the filter is packed [K][kh][kw]; bias is [K] or null. geometry = {kh, kw, stride_h, stride_w, pad_h, pad_w,
+ * dil_h, dil_w}. Launches on `stream` (a cudaStream_t) and returns without synchronising. */
+int dwshim_conv2d_forward(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4], const void* x,
+                          const void* filter, const void* bias, const int64_t geometry[8], const int64_t y_sizes[4],
+                          const int64_t y_strides[4], void* y, float alpha, float beta, void* stream);
+
+/* Path of the real cuDNN that forwarded calls go to, or "" when none was found. */
+const char* dwshim_real_cudnn_path(void);
+
+/* Convolutions executed so far that ended with `reason` (0 = routed; see dwshim_reason_text). */
+uint64_t dwshim_decision_count(int reason);
+
+/* Text of a reason code, or null past the last one. */
+const char* dwshim_reason_text(int reason);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cudnn.h>
+
+#include "interpose/real_cudnn.h"
+#include "kernels/depthwise_params.h"
+#include "route_reason.h"
+
+namespace dwshim {
+
+// Reads the legacy descriptors through the real cuDNN's getters into `params` (everything but the pointers and
+// alpha/beta) and says whether such a call can be routed. Anything that is not kRouted is forwarded untouched,
+// so a malformed call gets whatever status the real cuDNN gives it.
+RouteReason params_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                               cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
+                               DepthwiseParams* params);
+
+// The routing decision of the legacy API: DWSHIM_DISABLE, then params_from_legacy with the real cuDNN.
+RouteReason route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                         cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
+                         DepthwiseParams* params);
+
+}  // namespace dwshim

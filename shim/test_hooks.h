@@ -1,0 +1,11 @@
+// Exported for dwshim's own tests: internal types cross this boundary, so it is not part of dwshim.h.
+#pragma once
+
+#include <cudnn.h>
+
+#include "kernels/depthwise_params.h"
+
+// The legacy routing decision (a RouteReason) for these descriptors, and the params it read.
+extern "C" int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                                   cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
+                                   dwshim::DepthwiseParams* params);
