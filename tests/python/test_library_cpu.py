@@ -1,0 +1,65 @@
+"""libdwshim.so through ctypes, without a GPU: loading, forwarding to the real cuDNN, error statuses."""
+import ctypes
+
+import pytest
+
+from dwshim import _library
+
+
+@pytest.fixture(scope="module")
+def lib():
+    return _library.load()
+
+
+@pytest.fixture(scope="module")
+def real(lib):
+    path = lib.dwshim_real_cudnn_path().decode()
+    assert path, "dwshim found no real cuDNN"
+    real = ctypes.CDLL(path)
+    real.cudnnGetVersion.restype = ctypes.c_size_t
+    real.cudnnGetErrorString.restype = ctypes.c_char_p
+    real.cudnnGetErrorString.argtypes = [ctypes.c_int]
+    return real
+
+
+def test_version_is_forwarded(lib, real):
+    assert lib.cudnnGetVersion() == real.cudnnGetVersion()
+    assert lib.cudnnGetVersion() >= 8000
+
+
+@pytest.mark.parametrize("status", [0, 1, 2000, 2002, 3000, 4000, 5000])
+def test_error_strings_are_forwarded(lib, real, status):
+    assert lib.cudnnGetErrorString(status) == real.cudnnGetErrorString(status)
+
+
+def test_null_handle_gets_the_real_status(lib, real):
+    one = ctypes.c_float(1.0)
+    zero = ctypes.c_float(0.0)
+    args = [None, ctypes.byref(one)] + [None] * 5 + [0, None, 0, ctypes.byref(zero), None, None]
+    ours = lib.cudnnConvolutionForward(*args)
+    theirs = real.cudnnConvolutionForward(*args)
+    assert ours == theirs
+    assert ours != 0
+
+
+def _conv_call(lib, y_sizes, data=1):
+    x_sizes = _library.Int64x4(1, 4, 8, 8)
+    strides = _library.Int64x4(256, 64, 8, 1)
+    geometry = _library.Int64x8(3, 3, 1, 1, 0, 0, 1, 1)
+    return lib.dwshim_conv2d_forward(
+        _library.FLOAT, x_sizes, strides, data, data, None, geometry, _library.Int64x4(*y_sizes),
+        _library.Int64x4(144, 36, 6, 1), data, 1.0, 0.0, None)
+
+
+def test_null_pointers_are_a_bad_argument(lib):
+    assert _conv_call(lib, (1, 4, 6, 6), data=None) == _library.BAD_ARGUMENT
+
+
+@pytest.mark.parametrize("y_sizes", [(1, 4, 7, 6), (2, 4, 6, 6), (1, 6, 6, 6)])
+def test_inconsistent_sizes_are_refused_before_any_launch(lib, y_sizes):
+    assert _conv_call(lib, y_sizes) == _library.CANNOT_IMPLEMENT
+
+
+def test_reasons_have_texts(lib):
+    assert b"routed" in lib.dwshim_reason_text(0)
+    assert lib.dwshim_reason_text(1000) is None

@@ -1,0 +1,30 @@
+"""The PyTorch front end on CPU tensors: same parameters as KernelBench's Model, PyTorch's own answer."""
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from dwshim.kb84 import ModelNew  # noqa: E402
+
+
+class Model(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False):
+        super(Model, self).__init__()
+        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size=(kernel_size, kernel_size), stride=stride,
+                                padding=padding, groups=in_channels, bias=bias)
+
+    def forward(self, x):
+        return self.conv2d(x)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_model_new_draws_the_same_parameters_and_matches_on_cpu(bias):
+    torch.manual_seed(7)
+    model = Model(6, 12, 3, 2, 1, bias)
+    torch.manual_seed(7)
+    model_new = ModelNew(6, 12, 3, 2, 1, bias)
+    assert model.state_dict().keys() == model_new.state_dict().keys()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, model_new.state_dict()[key])
+    x = torch.randn(2, 6, 9, 13)
+    assert torch.equal(model(x), model_new(x))
