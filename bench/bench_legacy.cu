@@ -1,0 +1,252 @@
+// Times depthwise convolutions through cudnnConvolutionForward: dwshim against the real cuDNN (its best
+// algorithm from cudnnFindConvolutionForwardAlgorithm) in the same process, plus device copy bandwidth.
+// Usage: dwshim_bench_legacy CASES.csv [--case NAME] [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "shim/dwshim.h"
+#include "tests/common/conv_case.h"
+
+#define CHECK_CUDA(call)                                                                                      \
+    do {                                                                                                      \
+        const cudaError_t error_ = (call);                                                                    \
+        if (error_ != cudaSuccess) {                                                                          \
+            std::fprintf(stderr, "%s:%d: %s -> %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(error_)); \
+            std::exit(1);                                                                                     \
+        }                                                                                                     \
+    } while (0)
+
+namespace {
+
+struct Row {
+    std::string name;
+    dwtest::ConvCase cc;
+};
+
+std::vector<Row> read_cases(const std::string& path) {
+    std::vector<Row> rows;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::stringstream fields(line);
+        std::string name, value;
+        std::getline(fields, name, ',');
+        int v[13];
+        for (int& x : v) {
+            std::getline(fields, value, ',');
+            x = std::atoi(value.c_str());
+        }
+        dwtest::ConvCase cc;
+        cc.n = v[0];
+        cc.c = v[1];
+        cc.h = v[2];
+        cc.w = v[3];
+        cc.kh = v[4];
+        cc.kw = v[5];
+        cc.stride_h = v[6];
+        cc.stride_w = v[7];
+        cc.pad_h = v[8];
+        cc.pad_w = v[9];
+        cc.dil_h = v[10];
+        cc.dil_w = v[11];
+        cc.multiplier = v[12];
+        rows.push_back({name, cc});
+    }
+    return rows;
+}
+
+// Uniform values in [-1, 1) from a hash of the index: fresh, non-zero data without a host round trip.
+__global__ void fill_kernel(void* data, int64_t elements, cudnnDataType_t dtype, uint32_t seed) {
+    for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < elements;
+         i += int64_t{gridDim.x} * blockDim.x) {
+        uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ seed;
+        h ^= h >> 15;
+        h *= 2246822519u;
+        h ^= h >> 13;
+        const float value = (h & 0xFFFF) / 32768.0f - 1.0f;
+        if (dtype == CUDNN_DATA_HALF) {
+            static_cast<__half*>(data)[i] = __float2half_rn(value);
+        } else if (dtype == CUDNN_DATA_BFLOAT16) {
+            static_cast<__nv_bfloat16*>(data)[i] = __float2bfloat16_rn(value);
+        } else {
+            static_cast<float*>(data)[i] = value;
+        }
+    }
+}
+
+void fill(void* ptr, int64_t elements, cudnnDataType_t dtype, uint32_t seed) {
+    fill_kernel<<<1024, 256>>>(ptr, elements, dtype, seed);
+    CHECK_CUDA(cudaGetLastError());
+}
+
+template <typename Fn>
+float median_ms(Fn&& body, int repeats) {
+    cudaEvent_t start, stop;
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+    for (int i = 0; i < 3; ++i) body();
+    std::vector<float> times;
+    for (int i = 0; i < repeats; ++i) {
+        CHECK_CUDA(cudaEventRecord(start));
+        body();
+        CHECK_CUDA(cudaEventRecord(stop));
+        CHECK_CUDA(cudaEventSynchronize(stop));
+        float ms = 0;
+        CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+        times.push_back(ms);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+// Device-to-device copy bandwidth, counting bytes read plus bytes written.
+double copy_bandwidth_gbps() {
+    const size_t bytes = size_t{1} << 30;
+    void *a, *b;
+    CHECK_CUDA(cudaMalloc(&a, bytes));
+    CHECK_CUDA(cudaMalloc(&b, bytes));
+    const float ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice)); }, 20);
+    cudaFree(a);
+    cudaFree(b);
+    return 2.0 * bytes / (ms * 1e6);
+}
+
+bool listed(const std::string& list, const std::string& item) {
+    return list.empty() || ("," + list + ",").find("," + item + ",") != std::string::npos;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: %s CASES.csv [--case NAME] [--dtype LIST] [--layout LIST] [--csv OUT]\n",
+                     argv[0]);
+        return 2;
+    }
+    std::string only_case, dtypes, layouts, csv_path;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i];
+        if (flag == "--case") only_case = argv[i + 1];
+        if (flag == "--dtype") dtypes = argv[i + 1];
+        if (flag == "--layout") layouts = argv[i + 1];
+        if (flag == "--csv") csv_path = argv[i + 1];
+    }
+    void* real_library = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_NOLOAD);
+    if (real_library == nullptr) real_library = dlopen("libcudnn.so.8", RTLD_NOW | RTLD_NOLOAD);
+    const auto real_forward =
+        reinterpret_cast<decltype(&cudnnConvolutionForward)>(dlsym(real_library, "cudnnConvolutionForward"));
+    const auto real_find = reinterpret_cast<decltype(&cudnnFindConvolutionForwardAlgorithm)>(
+        dlsym(real_library, "cudnnFindConvolutionForwardAlgorithm"));
+    const auto real_workspace = reinterpret_cast<decltype(&cudnnGetConvolutionForwardWorkspaceSize)>(
+        dlsym(real_library, "cudnnGetConvolutionForwardWorkspaceSize"));
+    if (real_forward == nullptr || real_find == nullptr || real_workspace == nullptr) {
+        std::fprintf(stderr, "real cuDNN not reachable\n");
+        return 1;
+    }
+    cudaDeviceProp prop;
+    CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+    cudnnHandle_t handle;
+    CHECK_CUDNN(cudnnCreate(&handle));
+    const double copy_gbps = copy_bandwidth_gbps();
+    std::printf("device %s, copy bandwidth %.0f GB/s (read + write), cuDNN %zu\n", prop.name, copy_gbps,
+                cudnnGetVersion());
+
+    std::FILE* csv = csv_path.empty() ? nullptr : std::fopen(csv_path.c_str(), "w");
+    if (csv) std::fprintf(csv, "case,dtype,layout,dwshim_ms,cudnn_ms,cudnn_algo,speedup,dwshim_pct_copy_bw\n");
+    std::printf("%-12s %-5s %-5s %10s %10s %6s %8s %8s\n", "case", "dtype", "layout", "dwshim_ms", "cudnn_ms",
+                "algo", "speedup", "%copyBW");
+    const struct {
+        const char* name;
+        cudnnDataType_t type;
+    } all_dtypes[] = {{"f32", CUDNN_DATA_FLOAT}, {"f16", CUDNN_DATA_HALF}, {"bf16", CUDNN_DATA_BFLOAT16}};
+    const struct {
+        const char* name;
+        dwtest::Layout layout;
+    } all_layouts[] = {{"nchw", dwtest::Layout::kNCHW}, {"nhwc", dwtest::Layout::kNHWC}};
+
+    for (const Row& row : read_cases(argv[1])) {
+        if (!only_case.empty() && row.name != only_case) continue;
+        for (const auto& dt : all_dtypes) {
+            if (!listed(dtypes, dt.name)) continue;
+            for (const auto& lt : all_layouts) {
+                if (!listed(layouts, lt.name)) continue;
+                dwtest::ConvCase cc = row.cc;
+                cc.dtype = dt.type;
+                cc.layout = lt.layout;
+                dwtest::CudnnDescriptors d(cc);
+                const size_t elem = dwtest::dtype_size(cc.dtype);
+                const int64_t w_elems = int64_t{cc.k()} * cc.kh * cc.kw;
+                void *x, *w, *y;
+                CHECK_CUDA(cudaMalloc(&x, d.x_layout.span * elem));
+                CHECK_CUDA(cudaMalloc(&w, w_elems * elem));
+                CHECK_CUDA(cudaMalloc(&y, d.y_layout.span * elem));
+                fill(x, d.x_layout.span, cc.dtype, 11u);
+                fill(w, w_elems, cc.dtype, 12u);
+                const float alpha = 1.0f, beta = 0.0f;
+
+                cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+                int returned = 0;
+                float cudnn_ms = -1.0f;
+                cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+                if (real_find(handle, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf) ==
+                        CUDNN_STATUS_SUCCESS &&
+                    returned > 0 && perf[0].status == CUDNN_STATUS_SUCCESS) {
+                    algo = perf[0].algo;
+                    size_t ws_bytes = 0;
+                    CHECK_CUDNN(real_workspace(handle, d.x, d.w, d.conv, d.y, algo, &ws_bytes));
+                    void* ws = nullptr;
+                    CHECK_CUDA(cudaMalloc(&ws, ws_bytes + 1));
+                    cudnn_ms = median_ms(
+                        [&] {
+                            CHECK_CUDNN(real_forward(handle, &alpha, d.x, x, d.w, w, d.conv, algo, ws, ws_bytes,
+                                                     &beta, d.y, y));
+                        },
+                        20);
+                    cudaFree(ws);
+                }
+                const uint64_t routed_before = dwshim_decision_count(0);
+                const float ours_ms = median_ms(
+                    [&] {
+                        CHECK_CUDNN(cudnnConvolutionForward(handle, &alpha, d.x, x, d.w, w, d.conv, algo, nullptr, 0,
+                                                            &beta, d.y, y));
+                    },
+                    20);
+                if (dwshim_decision_count(0) == routed_before) {
+                    std::fprintf(stderr, "%s was not routed: the timing is cuDNN's\n", row.name.c_str());
+                    return 1;
+                }
+                const double bytes = (double(cc.n) * cc.c * cc.h * cc.w + double(cc.n) * cc.k() * cc.p() * cc.q() +
+                                      double(w_elems)) *
+                                     elem;
+                const double pct = 100.0 * bytes / (ours_ms * 1e6) / copy_gbps;
+                const double speedup = cudnn_ms > 0 ? cudnn_ms / ours_ms : 0.0;
+                std::printf("%-12s %-5s %-5s %10.4f %10.4f %6d %8.2f %8.1f\n", row.name.c_str(), dt.name, lt.name,
+                            ours_ms, cudnn_ms, static_cast<int>(algo), speedup, pct);
+                if (csv) {
+                    std::fprintf(csv, "%s,%s,%s,%.4f,%.4f,%d,%.3f,%.1f\n", row.name.c_str(), dt.name, lt.name,
+                                 ours_ms, cudnn_ms, static_cast<int>(algo), speedup, pct);
+                }
+                cudaFree(x);
+                cudaFree(w);
+                cudaFree(y);
+            }
+        }
+    }
+    if (csv) std::fclose(csv);
+    cudnnDestroy(handle);
+    return 0;
+}

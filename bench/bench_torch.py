@@ -1,0 +1,97 @@
+"""Times depthwise convs as PyTorch runs them (F.conv2d) against dwshim's kernel called from PyTorch
+(dwshim.functional.depthwise_conv2d, ctypes overhead included), in one process, with copy bandwidth.
+
+Usage: python3 bench/bench_torch.py [--cases ../shared/bench/cases.csv] [--case kb84] [--dtype f32,f16,bf16]
+       [--layout nchw,nhwc] [--csv OUT]
+"""
+import argparse
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from dwshim.functional import depthwise_conv2d  # noqa: E402
+
+DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
+
+
+def median_ms(fn, repeats=20):
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop))
+    return sorted(times)[len(times) // 2]
+
+
+def copy_bandwidth_gbps():
+    a = torch.empty(1 << 28, device="cuda")
+    b = torch.empty_like(a)
+    ms = median_ms(lambda: b.copy_(a))
+    return 2 * a.numel() * 4 / (ms * 1e6)
+
+
+def read_cases(path):
+    cases = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.strip().split(",")
+            cases.append((fields[0], [int(v) for v in fields[1:14]]))
+    return cases
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", default=os.path.join(here, "..", "..", "shared", "bench", "cases.csv"))
+    parser.add_argument("--case", default="kb84")
+    parser.add_argument("--dtype", default="f32")
+    parser.add_argument("--layout", default="nchw")
+    parser.add_argument("--csv")
+    args = parser.parse_args()
+    torch.backends.cudnn.allow_tf32 = False
+    copy_gbps = copy_bandwidth_gbps()
+    print("device %s, copy bandwidth %.0f GB/s (read + write), torch %s, cuDNN %s"
+          % (torch.cuda.get_device_name(), copy_gbps, torch.__version__, torch.backends.cudnn.version()))
+    header = "%-12s %-5s %-5s %10s %10s %8s %8s" % ("case", "dtype", "layout", "dwshim_ms", "torch_ms", "speedup",
+                                                      "%copyBW")
+    print(header)
+    rows = []
+    for name, v in read_cases(args.cases):
+        if args.case and name != args.case:
+            continue
+        n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, mult = v
+        for dtype_name in args.dtype.split(","):
+            for layout in args.layout.split(","):
+                dtype = DTYPES[dtype_name]
+                fmt = torch.channels_last if layout == "nhwc" else torch.contiguous_format
+                x = torch.randn(n, c, h, w, device="cuda", dtype=dtype).contiguous(memory_format=fmt)
+                weight = torch.randn(c * mult, 1, kh, kw, device="cuda", dtype=dtype)
+                with torch.no_grad():
+                    ours = median_ms(lambda: depthwise_conv2d(x, weight, None, (sh, sw), (ph, pw), (dh, dw)))
+                    theirs = median_ms(lambda: F.conv2d(x, weight, None, (sh, sw), (ph, pw), (dh, dw), c))
+                    y = depthwise_conv2d(x, weight, None, (sh, sw), (ph, pw), (dh, dw))
+                nbytes = (x.numel() + y.numel() + weight.numel()) * x.element_size()
+                pct = 100.0 * nbytes / (ours * 1e6) / copy_gbps
+                rows.append((name, dtype_name, layout, ours, theirs, theirs / ours, pct))
+                print("%-12s %-5s %-5s %10.4f %10.4f %8.2f %8.1f" % rows[-1])
+                del x, weight, y
+                torch.cuda.empty_cache()
+    if args.csv:
+        with open(args.csv, "w") as f:
+            f.write("case,dtype,layout,dwshim_ms,torch_ms,speedup,dwshim_pct_copy_bw\n")
+            for row in rows:
+                f.write("%s,%s,%s,%.4f,%.4f,%.3f,%.1f\n" % row)
+
+
+if __name__ == "__main__":
+    main()

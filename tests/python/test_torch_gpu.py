@@ -1,0 +1,130 @@
+"""The PyTorch front end and LD_PRELOAD interposition on a GPU."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    pytest.skip("no CUDA device", allow_module_level=True)
+
+import torch.nn.functional as F  # noqa: E402
+
+from dwshim import _library  # noqa: E402
+from dwshim.functional import depthwise_conv2d  # noqa: E402
+from dwshim.kb84 import ModelNew  # noqa: E402
+
+TOLERANCE = {torch.float32: 1e-5, torch.float16: 1e-2, torch.bfloat16: 1e-2}
+
+
+def rel_error(ours, reference):
+    ours = ours.double()
+    return ((ours - reference).norm() / reference.norm()).item()
+
+
+def routed_count():
+    return _library.load().dwshim_decision_count(0)
+
+
+@pytest.fixture(autouse=True)
+def exact_fp32():
+    torch.backends.cudnn.allow_tf32 = False
+    yield
+
+
+def test_kb84_matches_float64_and_pytorch():
+    torch.manual_seed(42)
+    model_new = ModelNew(128, 128, 3).cuda()
+    x = torch.randn(64, 128, 256, 512, device="cuda")
+    before = routed_count()
+    with torch.no_grad():
+        ours = model_new(x)
+        torch.cuda.synchronize()
+        assert routed_count() == before + 1
+        theirs = F.conv2d(x, model_new.conv2d.weight, None, 1, 0, 1, 128)
+        reference = F.conv2d(x.double(), model_new.conv2d.weight.double(), None, 1, 0, 1, 128)
+    assert ours.shape == (64, 128, 254, 510)
+    assert rel_error(ours, reference) < 1e-5
+    assert torch.allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+CASES = [
+    # n, c, mult, h, w, k, stride, padding, dilation, bias
+    (2, 16, 1, 33, 47, 3, 1, 1, 1, True),
+    (3, 24, 2, 20, 20, 5, 2, 2, 1, False),
+    (1, 7, 1, 31, 17, 7, 1, 3, 2, True),
+    (4, 8, 1, 12, 64, 1, 3, 0, 1, False),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_random_shapes_forward_and_backward(case, dtype, channels_last):
+    n, c, mult, h, w, k, stride, padding, dilation, with_bias = case
+    torch.manual_seed(hash((case, str(dtype), channels_last)) % 1000)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(n, c, h, w, device="cuda").to(dtype).contiguous(memory_format=fmt).requires_grad_()
+    weight = torch.randn(c * mult, 1, k, k, device="cuda").to(dtype).requires_grad_()
+    bias = torch.randn(c * mult, device="cuda").to(dtype).requires_grad_() if with_bias else None
+    before = routed_count()
+    y = depthwise_conv2d(x, weight, bias, stride, padding, dilation)
+    assert routed_count() == before + 1
+    assert y.is_contiguous(memory_format=fmt)
+    x64, w64 = x.detach().double().requires_grad_(), weight.detach().double().requires_grad_()
+    b64 = bias.detach().double().requires_grad_() if with_bias else None
+    y64 = F.conv2d(x64, w64, b64, stride, padding, dilation, c)
+    assert rel_error(y.detach(), y64.detach()) < TOLERANCE[dtype]
+
+    grad = torch.randn_like(y64)
+    y.backward(grad.to(dtype))
+    y64.backward(grad)
+    # Gradients come from PyTorch's own backward; they only have to be wired correctly.
+    assert rel_error(x.grad, x64.grad) < 2e-2
+    assert rel_error(weight.grad, w64.grad) < 2e-2
+    if with_bias:
+        assert rel_error(bias.grad, b64.grad) < 2e-2
+
+
+def test_cuda_graph_capture_replays_the_kernel():
+    model = ModelNew(16, 16, 3, padding=1).cuda()
+    static_x = torch.randn(2, 16, 32, 32, device="cuda")
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.no_grad(), torch.cuda.stream(stream):
+        model(static_x)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.no_grad(), torch.cuda.graph(graph):
+        static_y = model(static_x)
+    for _ in range(2):
+        static_x.copy_(torch.randn_like(static_x))
+        graph.replay()
+        torch.cuda.synchronize()
+        with torch.no_grad():
+            expected = F.conv2d(static_x.double(), model.conv2d.weight.double(), None, 1, 1, 1, 16)
+        assert rel_error(static_y, expected) < 1e-5
+
+
+def _run_program(tmp_path, name, extra_env):
+    out = str(tmp_path / (name + ".pt"))
+    env = dict(os.environ, TORCH_CUDNN_V8_API_DISABLED="1", **extra_env)
+    program = os.path.join(os.path.dirname(os.path.abspath(__file__)), "preload_program.py")
+    result = subprocess.run([sys.executable, program, out], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return torch.load(out), result.stderr
+
+
+def test_ld_preload_routes_channels_last_convs_of_an_unmodified_program(tmp_path):
+    library = _library.load()._name
+    plain, _ = _run_program(tmp_path, "plain", {})
+    preloaded, log = _run_program(tmp_path, "preloaded",
+                                  {"LD_PRELOAD": library, "DWSHIM_LOG": "1", "DWSHIM_STATS": "1"})
+    routed_lines = [line for line in log.splitlines() if "cudnnConvolutionForward routed" in line]
+    assert len(routed_lines) == len(plain), log
+    assert "dwshim summary: %d convolutions routed" % len(plain) in log
+    for key, expected in plain.items():
+        tolerance = 1e-5 if "float32" in key else 1e-2
+        assert rel_error(preloaded[key], expected.double()) < tolerance, key
