@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "depthwise_generic.h"
+#include "depthwise_nchw_rows.h"
 
 namespace dwshim {
 namespace {
@@ -68,14 +69,33 @@ bool can_implement(const DepthwiseParams& prm, const char** why) {
     return reason == nullptr;
 }
 
+namespace {
+
+template <DType D>
+cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
+    if (nchw_rows_applies(params)) {
+        switch (params.r) {
+            case 3:
+                return launch_depthwise_nchw_rows<D, 3>(params, stream);
+            case 5:
+                return launch_depthwise_nchw_rows<D, 5>(params, stream);
+            case 7:
+                return launch_depthwise_nchw_rows<D, 7>(params, stream);
+        }
+    }
+    return launch_depthwise_generic<D>(params, stream);
+}
+
+}  // namespace
+
 cudaError_t depthwise_forward(const DepthwiseParams& params, cudaStream_t stream) {
     switch (params.dtype) {
         case DType::kFloat:
-            return launch_depthwise_generic<DType::kFloat>(params, stream);
+            return dispatch<DType::kFloat>(params, stream);
         case DType::kHalf:
-            return launch_depthwise_generic<DType::kHalf>(params, stream);
+            return dispatch<DType::kHalf>(params, stream);
         case DType::kBFloat16:
-            return launch_depthwise_generic<DType::kBFloat16>(params, stream);
+            return dispatch<DType::kBFloat16>(params, stream);
     }
     return cudaErrorInvalidValue;
 }
