@@ -1,6 +1,6 @@
 #include "legacy_params.h"
 
-#include "kernels/depthwise_forward.h"
+#include "conv_description.h"
 #include "settings.h"
 
 namespace dwshim {
@@ -26,35 +26,6 @@ RouteReason read_tensor(const RealCudnn& real, cudnnTensorDescriptor_t desc, Ten
         t->strides[d] = strides[d];
     }
     return RouteReason::kRouted;
-}
-
-// The compute types cuDNN pairs with each storage type; all of them are met (or exceeded) by fp32 arithmetic.
-bool compute_type_allowed(cudnnDataType_t data, cudnnDataType_t compute) {
-    switch (data) {
-        case CUDNN_DATA_FLOAT:
-        case CUDNN_DATA_BFLOAT16:
-            return compute == CUDNN_DATA_FLOAT;
-        case CUDNN_DATA_HALF:
-            return compute == CUDNN_DATA_FLOAT || compute == CUDNN_DATA_HALF;
-        default:
-            return false;
-    }
-}
-
-bool to_dtype(cudnnDataType_t data, DType* dtype) {
-    switch (data) {
-        case CUDNN_DATA_FLOAT:
-            *dtype = DType::kFloat;
-            return true;
-        case CUDNN_DATA_HALF:
-            *dtype = DType::kHalf;
-            return true;
-        case CUDNN_DATA_BFLOAT16:
-            *dtype = DType::kBFloat16;
-            return true;
-        default:
-            return false;
-    }
 }
 
 }  // namespace
@@ -96,41 +67,30 @@ RouteReason params_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t x_
     }
     if (spatial != 2) return RouteReason::kNot2d;
 
-    DepthwiseParams& p = *params;
-    p.n = x.dims[0];
-    p.c = x.dims[1];
-    p.h = x.dims[2];
-    p.w = x.dims[3];
-    p.k = w_dims[0];
-    p.r = w_dims[2];
-    p.s = w_dims[3];
-    p.p = y.dims[2];
-    p.q = y.dims[3];
-    p.pad_h = pad[0];
-    p.pad_w = pad[1];
-    p.stride_h = stride[0];
-    p.stride_w = stride[1];
-    p.dil_h = dilation[0];
-    p.dil_w = dilation[1];
-    p.flip = mode == CUDNN_CONVOLUTION;
+    if (w_format != CUDNN_TENSOR_NCHW && w_format != CUDNN_TENSOR_NHWC) {
+        return RouteReason::kFilterFormat;  // with one input channel per group, both store [k][r][s] alike
+    }
+
+    ConvDescription conv;
+    conv.x_type = x.dtype;
+    conv.w_type = w_dtype;
+    conv.y_type = y.dtype;
+    conv.compute_type = compute;
     for (int d = 0; d < 4; ++d) {
-        p.x_stride[d] = x.strides[d];
-        p.y_stride[d] = y.strides[d];
+        conv.x_dims[d] = x.dims[d];
+        conv.x_strides[d] = x.strides[d];
+        conv.w_dims[d] = w_dims[d];
+        conv.y_dims[d] = y.dims[d];
+        conv.y_strides[d] = y.strides[d];
     }
-
-    if (x.dtype != y.dtype || x.dtype != w_dtype || !to_dtype(x.dtype, &p.dtype)) return RouteReason::kDataType;
-    if (!compute_type_allowed(x.dtype, compute)) return RouteReason::kComputeType;
-    // With one input channel per group, both filter formats store [k][r][s] the same way.
-    if (w_format != CUDNN_TENSOR_NCHW && w_format != CUDNN_TENSOR_NHWC) return RouteReason::kFilterFormat;
-    if (groups != x.dims[1] || w_dims[1] != 1 || p.c < 1 || p.k % p.c != 0) return RouteReason::kNotDepthwise;
-    p.multiplier = p.k / p.c;
-
-    const int64_t expected_p = conv_output_size(p.h, p.pad_h, p.pad_h, p.r, p.dil_h, p.stride_h);
-    const int64_t expected_q = conv_output_size(p.w, p.pad_w, p.pad_w, p.s, p.dil_w, p.stride_w);
-    if (y.dims[0] != x.dims[0] || y.dims[1] != p.k || p.p != expected_p || p.q != expected_q) {
-        return RouteReason::kShapeMismatch;
+    for (int i = 0; i < 2; ++i) {
+        conv.pad_before[i] = conv.pad_after[i] = pad[i];  // the legacy API pads symmetrically
+        conv.stride[i] = stride[i];
+        conv.dilation[i] = dilation[i];
     }
-    return can_implement(p, nullptr) ? RouteReason::kRouted : RouteReason::kKernelCannotImplement;
+    conv.groups = groups;
+    conv.flip = mode == CUDNN_CONVOLUTION;
+    return params_from_description(conv, params);
 }
 
 RouteReason route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
