@@ -14,7 +14,10 @@ namespace dwshim {
     X(kFilterFormat, "filter format is not NCHW or NHWC")                             \
     X(kNotDepthwise, "groups != input channels, or filter has more than one channel") \
     X(kShapeMismatch, "output or filter shape inconsistent with the convolution")     \
-    X(kKernelCannotImplement, "the kernel cannot implement these sizes or strides")
+    X(kKernelCannotImplement, "the kernel cannot implement these sizes or strides")          \
+    X(kUntracedPlan, "plan built from descriptors dwshim did not see set and finalized")  \
+    X(kNotSingleConv, "graph is not one convolution forward over real tensors")           \
+    X(kVariantPack, "variant pack lacks a tensor's pointer, or overrides shapes")
 
 enum class RouteReason : int {
 #define DWSHIM_REASON_ENUM(name, text) name,

@@ -9,3 +9,6 @@
 extern "C" int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
                                    cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                                    dwshim::DepthwiseParams* params);
+
+// The backend routing decision a plan built on this finalized operation graph would get, and its params.
+extern "C" int dwshim_route_backend_graph(cudnnBackendDescriptor_t graph, dwshim::DepthwiseParams* params);

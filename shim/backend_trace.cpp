@@ -1,0 +1,414 @@
+#include "backend_trace.h"
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "conv_description.h"
+
+namespace dwshim {
+namespace backend {
+namespace {
+
+// Bytes per element of the attribute types dwshim interprets; 0 for the rest (their values are not kept).
+size_t element_size(cudnnBackendAttributeType_t type) {
+    switch (type) {
+        case CUDNN_TYPE_INT64:
+        case CUDNN_TYPE_DOUBLE:
+            return 8;
+        case CUDNN_TYPE_FLOAT:
+            return sizeof(float);
+        case CUDNN_TYPE_BOOLEAN:
+            return sizeof(bool);
+        case CUDNN_TYPE_DATA_TYPE:
+            return sizeof(cudnnDataType_t);
+        case CUDNN_TYPE_CONVOLUTION_MODE:
+            return sizeof(cudnnConvolutionMode_t);
+        case CUDNN_TYPE_TENSOR_REORDERING_MODE:
+            return sizeof(cudnnBackendTensorReordering_t);
+        case CUDNN_TYPE_BACKEND_DESCRIPTOR:
+            return sizeof(cudnnBackendDescriptor_t);
+        case CUDNN_TYPE_VOID_PTR:
+            return sizeof(void*);
+        default:
+            return 0;
+    }
+}
+
+struct Attribute {
+    cudnnBackendAttributeType_t type;
+    int64_t count;
+    std::vector<unsigned char> bytes;  // empty when the type is not interpreted
+
+    template <typename T>
+    bool read(cudnnBackendAttributeType_t expected, std::vector<T>* out) const {
+        if (type != expected || sizeof(T) != element_size(type) || bytes.size() != count * sizeof(T)) return false;
+        out->resize(count);
+        if (count > 0) std::memcpy(out->data(), bytes.data(), bytes.size());
+        return true;
+    }
+    template <typename T>
+    bool read_one(cudnnBackendAttributeType_t expected, T* out) const {
+        if (type != expected || sizeof(T) != element_size(type) || count != 1 || bytes.size() != sizeof(T)) {
+            return false;
+        }
+        std::memcpy(out, bytes.data(), sizeof(T));
+        return true;
+    }
+};
+
+struct Record {
+    cudnnBackendDescriptorType_t type;
+    std::map<cudnnBackendAttributeName_t, Attribute> attributes;
+    std::shared_ptr<const Trace> trace;  // set once finalized (or filled by cuDNN)
+    PlanRoute route;                     // EXECUTION_PLAN only
+};
+
+std::mutex g_mutex;
+std::unordered_map<cudnnBackendDescriptor_t, Record>& records() {
+    static auto* map = new std::unordered_map<cudnnBackendDescriptor_t, Record>();  // outlives exit-time calls
+    return *map;
+}
+
+const Record* find(cudnnBackendDescriptor_t desc) {
+    const auto it = records().find(desc);
+    return it == records().end() ? nullptr : &it->second;
+}
+
+// The trace of the descriptor a descriptor-typed attribute points to, or null.
+std::shared_ptr<const Trace> linked_trace(const Record& record, cudnnBackendAttributeName_t name) {
+    const auto it = record.attributes.find(name);
+    cudnnBackendDescriptor_t target = nullptr;
+    if (it == record.attributes.end() || !it->second.read_one(CUDNN_TYPE_BACKEND_DESCRIPTOR, &target)) {
+        return nullptr;
+    }
+    const Record* linked = find(target);
+    return linked != nullptr ? linked->trace : nullptr;
+}
+
+bool only_attributes(const Record& record, std::initializer_list<cudnnBackendAttributeName_t> allowed) {
+    for (const auto& entry : record.attributes) {
+        bool listed = false;
+        for (cudnnBackendAttributeName_t name : allowed) listed = listed || entry.first == name;
+        if (!listed) return false;
+    }
+    return true;
+}
+
+template <typename T>
+bool read_attr(const Record& r, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, T* out) {
+    const auto it = r.attributes.find(name);
+    return it != r.attributes.end() && it->second.read_one(type, out);
+}
+
+template <typename T>
+bool read_array(const Record& r, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
+                std::vector<T>* out) {
+    const auto it = r.attributes.find(name);
+    return it != r.attributes.end() && it->second.read(type, out);
+}
+
+std::shared_ptr<const Trace> trace_tensor(const Record& r) {
+    TensorInfo t;
+    if (!read_attr(r, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, &t.uid) ||
+        !read_attr(r, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, &t.dtype) ||
+        !read_array(r, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, &t.dims) ||
+        !read_array(r, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, &t.strides) ||
+        t.dims.size() != t.strides.size()) {
+        return nullptr;
+    }
+    bool is_virtual = false, by_value = false;
+    int64_t vector_count = 1;
+    cudnnBackendTensorReordering_t reordering = CUDNN_TENSOR_REORDERING_NONE;
+    const bool readable =
+        (!r.attributes.count(CUDNN_ATTR_TENSOR_IS_VIRTUAL) ||
+         read_attr(r, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, &is_virtual)) &&
+        (!r.attributes.count(CUDNN_ATTR_TENSOR_IS_BY_VALUE) ||
+         read_attr(r, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, &by_value)) &&
+        (!r.attributes.count(CUDNN_ATTR_TENSOR_VECTOR_COUNT) ||
+         read_attr(r, CUDNN_ATTR_TENSOR_VECTOR_COUNT, CUDNN_TYPE_INT64, &vector_count)) &&
+        (!r.attributes.count(CUDNN_ATTR_TENSOR_REORDERING_MODE) ||
+         read_attr(r, CUDNN_ATTR_TENSOR_REORDERING_MODE, CUDNN_TYPE_TENSOR_REORDERING_MODE, &reordering));
+    t.plain = readable && !is_virtual && !by_value && vector_count == 1 &&
+              reordering == CUDNN_TENSOR_REORDERING_NONE &&
+              only_attributes(r, {CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_ATTR_TENSOR_DATA_TYPE,
+                                  CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_ATTR_TENSOR_STRIDES,
+                                  CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_ATTR_TENSOR_IS_BY_VALUE,
+                                  CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_ATTR_TENSOR_VECTOR_COUNT,
+                                  CUDNN_ATTR_TENSOR_VECTORIZED_DIMENSION, CUDNN_ATTR_TENSOR_REORDERING_MODE});
+    auto trace = std::make_shared<Trace>();
+    trace->tensor = std::move(t);
+    return trace;
+}
+
+std::shared_ptr<const Trace> trace_convolution(const Record& r) {
+    ConvInfo c;
+    if (!only_attributes(r, {CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_ATTR_CONVOLUTION_CONV_MODE,
+                             CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_ATTR_CONVOLUTION_DILATIONS,
+                             CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS,
+                             CUDNN_ATTR_CONVOLUTION_POST_PADDINGS}) ||
+        !read_attr(r, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, &c.compute) ||
+        !read_attr(r, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, &c.mode) ||
+        !read_attr(r, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, &c.spatial_dims) ||
+        !read_array(r, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, &c.dilations) ||
+        !read_array(r, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, &c.filter_strides) ||
+        !read_array(r, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, &c.pre_paddings) ||
+        !read_array(r, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, &c.post_paddings)) {
+        return nullptr;
+    }
+    auto trace = std::make_shared<Trace>();
+    trace->conv = std::move(c);
+    return trace;
+}
+
+// A scaling factor set as float or double; `fallback` when not set.
+bool read_scale(const Record& r, cudnnBackendAttributeName_t name, double fallback, double* out) {
+    const auto it = r.attributes.find(name);
+    if (it == r.attributes.end()) {
+        *out = fallback;
+        return true;
+    }
+    float f;
+    if (it->second.read_one(CUDNN_TYPE_FLOAT, &f)) {
+        *out = f;
+        return true;
+    }
+    return it->second.read_one(CUDNN_TYPE_DOUBLE, out);
+}
+
+std::shared_ptr<const Trace> trace_conv_forward(const Record& r) {
+    const auto x = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X);
+    const auto w = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W);
+    const auto y = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y);
+    const auto conv = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC);
+    ConvForwardInfo op;
+    if (!x || !x->tensor || !w || !w->tensor || !y || !y->tensor || !conv || !conv->conv ||
+        !read_scale(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, 1.0, &op.alpha) ||
+        !read_scale(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, 0.0, &op.beta) ||
+        !only_attributes(r, {CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
+                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA,
+                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
+                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,
+                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y})) {
+        return nullptr;
+    }
+    op.x = *x->tensor;
+    op.w = *w->tensor;
+    op.y = *y->tensor;
+    op.conv = *conv->conv;
+    auto trace = std::make_shared<Trace>();
+    trace->conv_forward = std::move(op);
+    return trace;
+}
+
+std::shared_ptr<const Trace> trace_graph(const Record& r) {
+    auto trace = std::make_shared<Trace>();
+    trace->graph = true;
+    std::vector<cudnnBackendDescriptor_t> ops;
+    bool dynamic_shapes = false;
+    const bool understood =
+        read_array(r, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, &ops) &&
+        (!r.attributes.count(CUDNN_ATTR_OPERATIONGRAPH_IS_DYNAMIC_SHAPE_ENABLED) ||
+         read_attr(r, CUDNN_ATTR_OPERATIONGRAPH_IS_DYNAMIC_SHAPE_ENABLED, CUDNN_TYPE_BOOLEAN, &dynamic_shapes)) &&
+        !dynamic_shapes &&
+        only_attributes(r, {CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_ATTR_OPERATIONGRAPH_HANDLE,
+                            CUDNN_ATTR_OPERATIONGRAPH_IS_DYNAMIC_SHAPE_ENABLED});
+    if (understood && ops.size() == 1) {
+        const Record* op = find(ops[0]);
+        if (op != nullptr && op->trace && op->trace->conv_forward) trace->graph_conv = op->trace->conv_forward;
+    }
+    return trace;
+}
+
+// Engines, configurations, heuristics and plans carry the trace of the graph (or config) they were built on.
+std::shared_ptr<const Trace> trace_derived(const Record& r, cudnnBackendAttributeName_t link) {
+    const auto linked = linked_trace(r, link);
+    return linked && linked->graph ? linked : nullptr;
+}
+
+std::shared_ptr<const Trace> trace_of(const Record& r) {
+    switch (r.type) {
+        case CUDNN_BACKEND_TENSOR_DESCRIPTOR:
+            return trace_tensor(r);
+        case CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR:
+            return trace_convolution(r);
+        case CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR:
+            return trace_conv_forward(r);
+        case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR:
+            return trace_graph(r);
+        case CUDNN_BACKEND_ENGINE_DESCRIPTOR:
+            return trace_derived(r, CUDNN_ATTR_ENGINE_OPERATION_GRAPH);
+        case CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
+            return trace_derived(r, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH);
+        case CUDNN_BACKEND_ENGINECFG_DESCRIPTOR:
+            return trace_derived(r, CUDNN_ATTR_ENGINECFG_ENGINE);
+        case CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR:
+            // A plan deserialised from JSON was not built from descriptors dwshim saw.
+            return r.attributes.count(CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION)
+                       ? nullptr
+                       : trace_derived(r, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG);
+        default:
+            return nullptr;
+    }
+}
+
+bool is_derived_type(cudnnBackendDescriptorType_t type) {
+    return type == CUDNN_BACKEND_ENGINE_DESCRIPTOR || type == CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR ||
+           type == CUDNN_BACKEND_ENGINECFG_DESCRIPTOR || type == CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR;
+}
+
+bool copy_dims(const std::vector<int64_t>& from, int64_t to[4]) {
+    if (from.size() != 4) return false;
+    for (int d = 0; d < 4; ++d) to[d] = from[d];
+    return true;
+}
+
+}  // namespace
+
+PlanRoute route_from_trace(const Trace* trace) {
+    PlanRoute route;
+    if (trace == nullptr || !trace->graph) return route;  // kUntracedPlan
+    route.reason = RouteReason::kNotSingleConv;
+    if (!trace->graph_conv) return route;
+    const ConvForwardInfo& op = *trace->graph_conv;
+    if (!op.x.plain || !op.w.plain || !op.y.plain || op.x.uid == op.y.uid || op.w.uid == op.y.uid) return route;
+
+    route.reason = RouteReason::kNot2d;
+    ConvDescription conv;
+    const ConvInfo& c = op.conv;
+    if (c.spatial_dims != 2 || c.dilations.size() != 2 || c.filter_strides.size() != 2 ||
+        c.pre_paddings.size() != 2 || c.post_paddings.size() != 2 || !copy_dims(op.x.dims, conv.x_dims) ||
+        !copy_dims(op.x.strides, conv.x_strides) || !copy_dims(op.w.dims, conv.w_dims) ||
+        !copy_dims(op.y.dims, conv.y_dims) || !copy_dims(op.y.strides, conv.y_strides)) {
+        return route;
+    }
+    // The filter must be packed [k][c/g][r][s]: any layout of it works only when c/g == 1 and r, s are packed.
+    if (op.w.strides[3] != 1 || op.w.strides[2] != op.w.dims[3] ||
+        (op.w.dims[0] > 1 && op.w.strides[0] != op.w.dims[1] * op.w.dims[2] * op.w.dims[3])) {
+        route.reason = RouteReason::kFilterFormat;
+        return route;
+    }
+    conv.x_type = op.x.dtype;
+    conv.w_type = op.w.dtype;
+    conv.y_type = op.y.dtype;
+    conv.compute_type = c.compute;
+    for (int i = 0; i < 2; ++i) {
+        conv.pad_before[i] = c.pre_paddings[i];
+        conv.pad_after[i] = c.post_paddings[i];
+        conv.stride[i] = c.filter_strides[i];
+        conv.dilation[i] = c.dilations[i];
+    }
+    // The backend API has no group count: it follows from the channel counts.
+    conv.groups = op.w.dims[1] > 0 && conv.x_dims[1] % op.w.dims[1] == 0 ? conv.x_dims[1] / op.w.dims[1] : 0;
+    conv.flip = c.mode == CUDNN_CONVOLUTION;
+    route.reason = params_from_description(conv, &route.params);
+    route.params.alpha = static_cast<float>(op.alpha);
+    route.params.beta = static_cast<float>(op.beta);
+    route.x_uid = op.x.uid;
+    route.w_uid = op.w.uid;
+    route.y_uid = op.y.uid;
+    return route;
+}
+
+void on_create(cudnnBackendDescriptor_t desc, cudnnBackendDescriptorType_t type) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    Record& record = records()[desc];
+    record = Record{};
+    record.type = type;
+}
+
+void on_destroy(cudnnBackendDescriptor_t desc) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    records().erase(desc);
+}
+
+void on_set(cudnnBackendDescriptor_t desc, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
+            int64_t count, const void* elements) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const auto it = records().find(desc);
+    if (it == records().end()) return;
+    Attribute& attribute = it->second.attributes[name];
+    attribute.type = type;
+    attribute.count = count;
+    const size_t size = element_size(type);
+    attribute.bytes.clear();
+    if (size > 0 && count > 0 && elements != nullptr) {
+        const auto* first = static_cast<const unsigned char*>(elements);
+        attribute.bytes.assign(first, first + size * static_cast<size_t>(count));
+    }
+}
+
+void on_finalize(cudnnBackendDescriptor_t desc) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const auto it = records().find(desc);
+    if (it == records().end()) return;
+    Record& record = it->second;
+    record.trace = trace_of(record);
+    if (record.type == CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR) record.route = route_from_trace(record.trace.get());
+}
+
+void on_get_descriptors(cudnnBackendDescriptor_t source, int64_t count, const cudnnBackendDescriptor_t* outputs) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const Record* from = find(source);
+    if (from == nullptr || !is_derived_type(from->type) || !from->trace || outputs == nullptr) return;
+    const std::shared_ptr<const Trace> trace = from->trace;
+    for (int64_t i = 0; i < count; ++i) {
+        const auto it = records().find(outputs[i]);
+        if (it == records().end()) continue;
+        it->second.trace = trace;
+        if (it->second.type == CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR) it->second.route = route_from_trace(trace.get());
+    }
+}
+
+PlanRoute plan_route(cudnnBackendDescriptor_t plan) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const Record* record = find(plan);
+    return record != nullptr && record->type == CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR ? record->route
+                                                                                      : PlanRoute{};
+}
+
+PlanRoute graph_route(cudnnBackendDescriptor_t graph) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const Record* record = find(graph);
+    return route_from_trace(record != nullptr ? record->trace.get() : nullptr);
+}
+
+RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, const PlanRoute& route, const void** x,
+                             const void** w, void** y) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const Record* record = find(variant_pack);
+    if (record == nullptr || record->type != CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR) return RouteReason::kVariantPack;
+    for (auto name : {CUDNN_ATTR_VARIANT_PACK_OVERRIDE_UNIQUE_IDS, CUDNN_ATTR_VARIANT_PACK_OVERRIDE_SHAPES,
+                      CUDNN_ATTR_VARIANT_PACK_OVERRIDE_STRIDES}) {
+        if (record->attributes.count(name)) return RouteReason::kVariantPack;
+    }
+    const auto uids = record->attributes.find(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS);
+    const auto pointers = record->attributes.find(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS);
+    if (uids == record->attributes.end() || pointers == record->attributes.end() ||
+        uids->second.type != CUDNN_TYPE_INT64 || pointers->second.type != CUDNN_TYPE_VOID_PTR ||
+        uids->second.count != pointers->second.count ||
+        uids->second.bytes.size() != static_cast<size_t>(uids->second.count) * sizeof(int64_t) ||
+        pointers->second.bytes.size() != static_cast<size_t>(pointers->second.count) * sizeof(void*)) {
+        return RouteReason::kVariantPack;
+    }
+    void* found[3] = {nullptr, nullptr, nullptr};
+    const int64_t wanted[3] = {route.x_uid, route.w_uid, route.y_uid};
+    for (int64_t i = 0; i < uids->second.count; ++i) {
+        int64_t uid;
+        void* pointer;
+        std::memcpy(&uid, uids->second.bytes.data() + i * sizeof(int64_t), sizeof(uid));
+        std::memcpy(&pointer, pointers->second.bytes.data() + i * sizeof(void*), sizeof(pointer));
+        for (int t = 0; t < 3; ++t) {
+            if (uid == wanted[t]) found[t] = pointer;
+        }
+    }
+    if (found[0] == nullptr || found[1] == nullptr || found[2] == nullptr) return RouteReason::kVariantPack;
+    *x = found[0];
+    *w = found[1];
+    *y = found[2];
+    return RouteReason::kRouted;
+}
+
+}  // namespace backend
+}  // namespace dwshim

@@ -1,0 +1,75 @@
+// The backend API cannot be read back (graph ops and variant packs answer NOT_SUPPORTED), so dwshim records
+// what callers set on the descriptors it sees created, and at each Finalize turns that into an immutable trace
+// passed along by value: tensors and convolutions into operations, operations into a graph, a graph into the
+// engines, configurations, heuristics and plans built on it.
+#pragma once
+
+#include <cudnn.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "kernels/depthwise_params.h"
+#include "route_reason.h"
+
+namespace dwshim {
+namespace backend {
+
+struct TensorInfo {
+    int64_t uid = 0;
+    cudnnDataType_t dtype = CUDNN_DATA_FLOAT;
+    std::vector<int64_t> dims, strides;
+    bool plain = true;  // a real tensor in memory: not virtual, not by value, not vectorized or reordered
+};
+
+struct ConvInfo {
+    cudnnDataType_t compute = CUDNN_DATA_FLOAT;
+    cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+    int64_t spatial_dims = 0;
+    std::vector<int64_t> dilations, filter_strides, pre_paddings, post_paddings;
+};
+
+struct ConvForwardInfo {
+    TensorInfo x, w, y;
+    ConvInfo conv;
+    double alpha = 1.0, beta = 0.0;
+};
+
+struct Trace {
+    std::optional<TensorInfo> tensor;              // TENSOR
+    std::optional<ConvInfo> conv;                  // CONVOLUTION
+    std::optional<ConvForwardInfo> conv_forward;   // OPERATION_CONVOLUTION_FORWARD over traced descriptors
+    bool graph = false;                            // an OPERATIONGRAPH, or something built on one
+    std::optional<ConvForwardInfo> graph_conv;     // that graph's only op, when it is one traced conv forward
+};
+
+// How a plan is executed: by dwshim (reason kRouted) with these params, or by the real cuDNN.
+struct PlanRoute {
+    RouteReason reason = RouteReason::kUntracedPlan;
+    DepthwiseParams params;
+    int64_t x_uid = 0, w_uid = 0, y_uid = 0;
+};
+
+// The decision for a plan (or a graph) with this trace; `trace` may be null.
+PlanRoute route_from_trace(const Trace* trace);
+
+// Thread-safe record of every backend descriptor created through dwshim. The on_* calls follow a successful
+// real call and may allocate; plan_route() and variant_pointers() do not, so Execute stays allocation-free.
+void on_create(cudnnBackendDescriptor_t desc, cudnnBackendDescriptorType_t type);
+void on_destroy(cudnnBackendDescriptor_t desc);
+void on_set(cudnnBackendDescriptor_t desc, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
+            int64_t count, const void* elements);
+void on_finalize(cudnnBackendDescriptor_t desc);
+// cuDNN filled `outputs` from `source` (heuristic results, a plan's configuration, ...): they share its trace.
+void on_get_descriptors(cudnnBackendDescriptor_t source, int64_t count, const cudnnBackendDescriptor_t* outputs);
+
+PlanRoute plan_route(cudnnBackendDescriptor_t plan);
+PlanRoute graph_route(cudnnBackendDescriptor_t graph);
+// The device pointers of the three tensors, or kVariantPack when the pack cannot supply them.
+RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, const PlanRoute& route, const void** x,
+                             const void** w, void** y);
+
+}  // namespace backend
+}  // namespace dwshim

@@ -1,0 +1,45 @@
+// A depthwise convolution built through cuDNN's backend API: tensors, convolution, operation and graph (these
+// finalize without a GPU), and on a GPU an execution plan and a variant pack.
+#pragma once
+
+#include <cudnn.h>
+
+#include <vector>
+
+#include "conv_case.h"
+
+namespace dwtest {
+
+constexpr int64_t kXUid = 101, kWUid = 102, kYUid = 103;
+
+cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype, const int64_t dims[4],
+                                             const int64_t strides[4]);
+
+// Owns every descriptor it made. `post_pad_extra` adds to the trailing padding (the backend API allows
+// asymmetric padding); the output size follows.
+class BackendConv {
+public:
+    explicit BackendConv(const ConvCase& cc, int post_pad_extra = 0);
+    ~BackendConv();
+    BackendConv(const BackendConv&) = delete;
+    BackendConv& operator=(const BackendConv&) = delete;
+
+    // Finalizes a graph of these ops (default: the one conv forward op). Returns the graph or null.
+    cudnnBackendDescriptor_t make_graph(const std::vector<cudnnBackendDescriptor_t>& ops);
+    // GPU only: the first plan cuDNN's heuristics offer that finalizes, or null.
+    cudnnBackendDescriptor_t make_plan(cudnnHandle_t handle, cudnnBackendDescriptor_t graph, int64_t* workspace);
+    cudnnBackendDescriptor_t make_variant_pack(void* x, void* w, void* y, void* workspace);
+    // Another conv forward op over the same x and w into a new output; for multi-op graphs.
+    cudnnBackendDescriptor_t make_second_op();
+
+    int p = 0, q = 0;
+    TensorLayout x_layout{}, y_layout{};
+    cudnnBackendDescriptor_t x = nullptr, w = nullptr, y = nullptr, conv = nullptr, op = nullptr;
+
+private:
+    cudnnBackendDescriptor_t keep(cudnnBackendDescriptor_t d);
+    ConvCase cc_;
+    std::vector<cudnnBackendDescriptor_t> owned_;
+};
+
+}  // namespace dwtest
