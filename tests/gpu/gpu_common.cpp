@@ -1,0 +1,165 @@
+#include "gpu_common.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "shim/dwshim.h"
+
+namespace dwtest {
+
+const RealFunctions& real() {
+    static const RealFunctions functions = [] {
+        RealFunctions f;
+        void* handle = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_NOLOAD);
+        if (handle == nullptr) handle = dlopen("libcudnn.so.8", RTLD_NOW | RTLD_NOLOAD);
+        f.forward = reinterpret_cast<decltype(f.forward)>(dlsym(handle, "cudnnConvolutionForward"));
+        f.heuristics =
+            reinterpret_cast<decltype(f.heuristics)>(dlsym(handle, "cudnnGetConvolutionForwardAlgorithm_v7"));
+        f.workspace =
+            reinterpret_cast<decltype(f.workspace)>(dlsym(handle, "cudnnGetConvolutionForwardWorkspaceSize"));
+        f.backend_execute = reinterpret_cast<decltype(f.backend_execute)>(dlsym(handle, "cudnnBackendExecute"));
+        return f;
+    }();
+    return functions;
+}
+
+double tolerance(cudnnDataType_t dtype) {
+    return dtype == CUDNN_DATA_FLOAT ? 1e-5 : 1e-2;
+}
+
+unsigned test_seed() {
+    const char* seed = std::getenv("DWSHIM_TEST_SEED");
+    return seed != nullptr ? static_cast<unsigned>(std::strtoul(seed, nullptr, 10)) : 20261124u;
+}
+
+DeviceBuffer::DeviceBuffer(size_t bytes) {
+    if (cudaMalloc(&ptr, bytes == 0 ? 1 : bytes) != cudaSuccess) ptr = nullptr;
+}
+
+DeviceBuffer::~DeviceBuffer() {
+    cudaFree(ptr);
+}
+
+ConvCase random_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    const cudnnDataType_t dtypes[] = {CUDNN_DATA_FLOAT, CUDNN_DATA_HALF, CUDNN_DATA_BFLOAT16};
+    const Layout layouts[] = {Layout::kNCHW, Layout::kNHWC, Layout::kPaddedNCHW};
+    const float alphas[] = {1.0f, 0.5f, -2.0f};
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    ConvCase cc;
+    cc.dtype = dtypes[pick(0, 2)];
+    cc.layout = layouts[pick(0, 2)];
+    cc.n = pick(1, 3);
+    cc.c = pick(1, 24);
+    cc.multiplier = pick(1, 2);
+    cc.kh = pick(1, 9);
+    cc.kw = pick(1, 9);
+    cc.dil_h = pick(1, 2);
+    cc.dil_w = pick(1, 2);
+    cc.stride_h = pick(1, 3);
+    cc.stride_w = pick(1, 3);
+    cc.pad_h = pick(0, cc.kh / 2 + 1);
+    cc.pad_w = pick(0, cc.kw / 2 + 1);
+    cc.h = std::max(1, cc.dil_h * (cc.kh - 1) + 1 - 2 * cc.pad_h) + pick(0, 20);
+    cc.w = std::max(1, cc.dil_w * (cc.kw - 1) + 1 - 2 * cc.pad_w) + pick(0, 20);
+    cc.mode = pick(0, 3) == 0 ? CUDNN_CONVOLUTION : CUDNN_CROSS_CORRELATION;
+    cc.alpha = alphas[pick(0, 2)];
+    cc.beta = betas[pick(0, 3)];
+    return cc;
+}
+
+ConvCase random_nchw_rows_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_case(rng);
+    cc.layout = pick(0, 1) == 0 ? Layout::kNCHW : Layout::kPaddedNCHW;
+    cc.kh = cc.kw = 3 + 2 * pick(0, 2);
+    cc.stride_h = 1;
+    cc.dil_h = 1;
+    cc.pad_h = pick(0, cc.kh / 2 + 1);
+    cc.pad_w = pick(0, cc.kw / 2 + 1);
+    cc.c = pick(1, 8);
+    cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 80);
+    cc.w = std::max(1, cc.dil_w * (cc.kw - 1) + 1 - 2 * cc.pad_w) + pick(0, 300);
+    return cc;
+}
+
+HostTensor initial_output(const ConvCase& cc, int64_t span, std::mt19937* rng) {
+    HostTensor y0(cc.dtype, span);
+    if (cc.beta != 0.0f) {
+        fill_random(&y0, rng);
+    } else {
+        std::memset(y0.bytes.data(), 0xFF, y0.bytes.size());
+    }
+    return y0;
+}
+
+std::vector<double> read_output(const ConvCase& cc, const TensorLayout& layout, const void* device_y,
+                                const HostTensor& y0) {
+    const size_t elem = dtype_size(cc.dtype);
+    HostTensor y(cc.dtype, y0.span());
+    EXPECT_EQ(cudaMemcpy(y.bytes.data(), device_y, y.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+    std::vector<char> logical(y0.span(), 0);
+    std::vector<double> values;
+    for (int64_t offset : logical_offsets(layout)) {
+        logical[offset] = 1;
+        values.push_back(y.get(offset));
+    }
+    for (int64_t i = 0; i < y0.span(); ++i) {
+        if (!logical[i]) {
+            EXPECT_EQ(std::memcmp(&y.bytes[i * elem], &y0.bytes[i * elem], elem), 0)
+                << "wrote outside y at element " << i << ": " << cc.describe();
+        }
+    }
+    return values;
+}
+
+void check_random_cases(int count, ConvCase (*generate)(std::mt19937*),
+                        const std::function<std::pair<TensorLayout, TensorLayout>(const ConvCase&)>& layout_of,
+                        const CaseRunner& run) {
+    const unsigned seed = test_seed();
+    std::mt19937 rng(seed);
+    int without_cudnn = 0;
+    double worst[3] = {0, 0, 0};
+    for (int i = 0; i < count; ++i) {
+        const ConvCase cc = generate(&rng);
+        SCOPED_TRACE("seed " + std::to_string(seed) + " case " + std::to_string(i) + ": " + cc.describe());
+        const auto layouts = layout_of(cc);
+        HostTensor x(cc.dtype, layouts.first.span), filter(cc.dtype, int64_t{cc.k()} * cc.kh * cc.kw);
+        fill_random(&x, &rng);
+        fill_random(&filter, &rng);
+        const HostTensor y0 = initial_output(cc, layouts.second.span, &rng);
+        const std::vector<double> expected = reference_conv(cc, layouts.first, x, filter, layouts.second, y0);
+
+        const uint64_t routed_before = dwshim_decision_count(0);
+        const std::vector<double> ours = run(cc, x, filter, y0, /*ours=*/true);
+        if (ours.empty()) {  // the real cuDNN built no plan, so there was nothing to call
+            ++without_cudnn;
+            continue;
+        }
+        ASSERT_EQ(dwshim_decision_count(0), routed_before + 1) << "the conv was not computed by dwshim";
+        ASSERT_EQ(ours.size(), expected.size());
+        const double ours_vs_reference = relative_error(ours, expected);
+        EXPECT_LT(ours_vs_reference, tolerance(cc.dtype));
+
+        const std::vector<double> theirs = run(cc, x, filter, y0, /*ours=*/false);
+        if (theirs.empty()) {
+            ++without_cudnn;
+            continue;
+        }
+        const double ours_vs_cudnn = relative_error(ours, theirs);
+        const double cudnn_vs_reference = relative_error(theirs, expected);
+        EXPECT_LT(ours_vs_cudnn, tolerance(cc.dtype) + cudnn_vs_reference);
+        const int t = cc.dtype == CUDNN_DATA_FLOAT ? 0 : cc.dtype == CUDNN_DATA_HALF ? 1 : 2;
+        worst[t] = std::max(worst[t], ours_vs_reference);
+        if (::testing::Test::HasFailure()) return;
+    }
+    std::printf("%d random configs (seed %u); compared with the real cuDNN: %d; worst rel. error vs float64: "
+                "f32 %.2e, f16 %.2e, bf16 %.2e\n",
+                count, seed, count - without_cudnn, worst[0], worst[1], worst[2]);
+    EXPECT_GE(count - without_cudnn, count * 3 / 4) << "too few cases reached the real cuDNN to compare";
+}
+
+}  // namespace dwtest

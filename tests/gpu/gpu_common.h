@@ -1,0 +1,59 @@
+// Shared by the GPU tests: the real cuDNN reached around dwshim, random cases, device buffers, and the loop that
+// checks random cases through either API against the real cuDNN and a float64 reference.
+#pragma once
+
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "reference.h"
+
+namespace dwtest {
+
+// The real cuDNN's own functions, reached around dwshim.
+struct RealFunctions {
+    decltype(&cudnnConvolutionForward) forward = nullptr;
+    decltype(&cudnnGetConvolutionForwardAlgorithm_v7) heuristics = nullptr;
+    decltype(&cudnnGetConvolutionForwardWorkspaceSize) workspace = nullptr;
+    decltype(&cudnnBackendExecute) backend_execute = nullptr;
+};
+const RealFunctions& real();
+
+double tolerance(cudnnDataType_t dtype);
+unsigned test_seed();  // DWSHIM_TEST_SEED, or a fixed default
+
+struct DeviceBuffer {
+    void* ptr = nullptr;
+    explicit DeviceBuffer(size_t bytes);
+    ~DeviceBuffer();
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+};
+
+ConvCase random_case(std::mt19937* rng);
+// Square 3/5/7 filters, stride_h = dil_h = 1, rows contiguous: the NCHW row-streaming path, with planes taller
+// than one band and wider than one block of columns.
+ConvCase random_nchw_rows_case(std::mt19937* rng);
+
+// y before the call: random values when beta reads them, else all-ones bytes (NaN in every storage type).
+HostTensor initial_output(const ConvCase& cc, int64_t span, std::mt19937* rng);
+
+// Copies y back and returns its logical elements; fails the test if anything outside them changed.
+std::vector<double> read_output(const ConvCase& cc, const TensorLayout& layout, const void* device_y,
+                                const HostTensor& y0);
+
+// Runs a case through dwshim (`ours`) or the real cuDNN from host data; returns y's logical elements, or an
+// empty vector when the real cuDNN cannot run the case.
+using CaseRunner = std::function<std::vector<double>(const ConvCase& cc, const HostTensor& x,
+                                                     const HostTensor& filter, const HostTensor& y0, bool ours)>;
+
+// For each generated case: routed, poisoned output fully written, nothing outside y written, within tolerance
+// of float64 and of the real cuDNN. `layout_of` gives x's and y's layouts for the reference.
+void check_random_cases(int count, ConvCase (*generate)(std::mt19937*),
+                        const std::function<std::pair<TensorLayout, TensorLayout>(const ConvCase&)>& layout_of,
+                        const CaseRunner& run);
+
+}  // namespace dwtest

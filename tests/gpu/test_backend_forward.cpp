@@ -1,0 +1,105 @@
+// Random depthwise convolutions through the backend API: the same execution plan executed by dwshim
+// (cudnnBackendExecute) and by the real cuDNN, and a float64 reference.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "gpu_common.h"
+#include "shim/dwshim.h"
+#include "shim/route_reason.h"
+#include "shim/test_hooks.h"
+#include "tests/common/backend_graph.h"
+
+namespace {
+
+using dwtest::BackendConv;
+using dwtest::ConvCase;
+using dwtest::DeviceBuffer;
+using dwtest::HostTensor;
+
+class BackendForward : public testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_EQ(cudnnCreate(&handle_), CUDNN_STATUS_SUCCESS);
+        ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
+        ASSERT_EQ(cudnnSetStream(handle_, stream_), CUDNN_STATUS_SUCCESS);
+        ASSERT_NE(dwtest::real().backend_execute, nullptr);
+        ASSERT_NE(dwtest::real().backend_execute, &cudnnBackendExecute) << "must reach dwshim and cuDNN apart";
+    }
+    void TearDown() override {
+        cudnnDestroy(handle_);
+        cudaStreamDestroy(stream_);
+    }
+
+    // Builds the graph and a plan from cuDNN's heuristics, then executes it; empty when no plan finalizes.
+    std::vector<double> run(const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor& y0,
+                            bool ours, int expected_reason) {
+        BackendConv conv(cc);
+        cudnnBackendDescriptor_t graph = conv.make_graph({conv.op});
+        EXPECT_NE(graph, nullptr);
+        if (graph == nullptr) return {};
+        dwshim::DepthwiseParams params;
+        EXPECT_EQ(dwshim_route_backend_graph(graph, &params), expected_reason);
+        int64_t workspace_bytes = 0;
+        cudnnBackendDescriptor_t plan = conv.make_plan(handle_, graph, &workspace_bytes);
+        if (plan == nullptr) return {};
+        DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dy(y0.bytes.size()), workspace(workspace_bytes);
+        EXPECT_TRUE(dx.ptr && dw.ptr && dy.ptr && workspace.ptr);
+        cudaMemcpy(dx.ptr, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(dy.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
+        cudnnBackendDescriptor_t pack = conv.make_variant_pack(dx.ptr, dw.ptr, dy.ptr, workspace.ptr);
+        const auto execute = ours ? &cudnnBackendExecute : dwtest::real().backend_execute;
+        const cudnnStatus_t status = execute(handle_, plan, pack);
+        EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+        EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << (ours ? "dwshim" : "cuDNN") << " failed to execute";
+        if (status != CUDNN_STATUS_SUCCESS) return {};
+        return dwtest::read_output(cc, conv.y_layout, dy.ptr, y0);
+    }
+
+    cudnnHandle_t handle_ = nullptr;
+    cudaStream_t stream_ = nullptr;
+};
+
+std::pair<dwtest::TensorLayout, dwtest::TensorLayout> layouts(const ConvCase& cc) {
+    return {dwtest::make_layout(cc.layout, cc.n, cc.c, cc.h, cc.w),
+            dwtest::make_layout(cc.layout, cc.n, cc.k(), cc.p(), cc.q())};
+}
+
+TEST_F(BackendForward, RandomConfigsMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(240, dwtest::random_case, layouts,
+                               [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
+                                      const HostTensor& y0, bool ours) { return run(cc, x, filter, y0, ours, 0); });
+}
+
+TEST_F(BackendForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(60, dwtest::random_nchw_rows_case, layouts,
+                               [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
+                                      const HostTensor& y0, bool ours) { return run(cc, x, filter, y0, ours, 0); });
+}
+
+// Runs only under DWSHIM_DISABLE=1 (ctest's gpu_disable).
+class EnvDisableBackend : public BackendForward {};
+
+TEST_F(EnvDisableBackend, LeavesEveryPlanToCudnn) {
+    ASSERT_STREQ(std::getenv("DWSHIM_DISABLE"), "1");
+    ConvCase cc;
+    cc.n = 2;
+    cc.c = 6;
+    cc.h = 11;
+    cc.w = 13;
+    std::mt19937 rng(dwtest::test_seed());
+    const auto l = layouts(cc);
+    HostTensor x(cc.dtype, l.first.span), filter(cc.dtype, int64_t{cc.k()} * cc.kh * cc.kw);
+    dwtest::fill_random(&x, &rng);
+    dwtest::fill_random(&filter, &rng);
+    const HostTensor y0 = dwtest::initial_output(cc, l.second.span, &rng);
+    const int untraced = static_cast<int>(dwshim::RouteReason::kUntracedPlan);
+    const std::vector<double> through_dwshim = run(cc, x, filter, y0, /*ours=*/true, untraced);
+    const std::vector<double> direct = run(cc, x, filter, y0, /*ours=*/false, untraced);
+    EXPECT_EQ(dwshim_decision_count(0), 0u);
+    EXPECT_FALSE(direct.empty());
+    EXPECT_EQ(through_dwshim, direct);
+}
+
+}  // namespace
