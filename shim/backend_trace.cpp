@@ -283,9 +283,9 @@ PlanRoute route_from_trace(const Trace* trace) {
         !copy_dims(op.y.dims, conv.y_dims) || !copy_dims(op.y.strides, conv.y_strides)) {
         return route;
     }
-    // The filter must be packed [k][c/g][r][s]: any layout of it works only when c/g == 1 and r, s are packed.
-    if (op.w.strides[3] != 1 || op.w.strides[2] != op.w.dims[3] ||
-        (op.w.dims[0] > 1 && op.w.strides[0] != op.w.dims[1] * op.w.dims[2] * op.w.dims[3])) {
+    // A depthwise filter [k][1][r][s] is read packed; with one channel, NCHW and NHWC strides both are.
+    if (op.w.dims[1] == 1 && (op.w.strides[3] != 1 || op.w.strides[2] != op.w.dims[3] ||
+                              (op.w.dims[0] > 1 && op.w.strides[0] != op.w.dims[2] * op.w.dims[3]))) {
         route.reason = RouteReason::kFilterFormat;
         return route;
     }

@@ -52,8 +52,10 @@ protected:
         const auto execute = ours ? &cudnnBackendExecute : dwtest::real().backend_execute;
         const cudnnStatus_t status = execute(handle_, plan, pack);
         EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
-        EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << (ours ? "dwshim" : "cuDNN") << " failed to execute";
-        if (status != CUDNN_STATUS_SUCCESS) return {};
+        if (ours) {
+            EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << "dwshim failed to execute";
+        }
+        if (status != CUDNN_STATUS_SUCCESS) return {};  // a plan cuDNN finalized but cannot run
         return dwtest::read_output(cc, conv.y_layout, dy.ptr, y0);
     }
 

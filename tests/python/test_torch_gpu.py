@@ -127,14 +127,16 @@ def _preloaded_and_plain(tmp_path, api_env, options=()):
 
 
 def _routed(log):
-    for line in log.splitlines():
-        if line.startswith("dwshim summary:") and "convolutions routed" in line:
-            return int(line.split()[2])
-    return 0
+    """Routed convolutions in the busiest process of the run (torch.compile starts helper processes)."""
+    counts = [int(line.split()[2]) for line in log.splitlines()
+              if line.startswith("dwshim summary:") and "convolutions routed" in line]
+    return max(counts) if counts else 0
 
 
 def _assert_same(plain, preloaded, tolerance_fp32=1e-5, tolerance_low=1e-2, untouched_bitwise=True):
+    assert plain, "the program produced nothing to compare"
     for key, expected in plain.items():
+        assert torch.isfinite(expected).all(), key + ": the reference itself is not finite"
         tolerance = tolerance_fp32 if ("f32" in key or "fp32" in key) else tolerance_low
         assert rel_error(preloaded[key], expected.double()) < tolerance, key
     for key in plain if untouched_bitwise else ():
@@ -142,13 +144,14 @@ def _assert_same(plain, preloaded, tolerance_fp32=1e-5, tolerance_low=1e-2, unto
             assert torch.equal(preloaded[key], plain[key]), key  # calls we do not take are untouched
 
 
-DEPTHWISE_CASES = 6
+def _depthwise_keys(outputs):
+    return [key for key in outputs if not key.startswith(("dense", "grouped"))]
 
 
 def test_ld_preload_legacy_api_routes_depthwise_convs(tmp_path):
     plain, preloaded, log = _preloaded_and_plain(tmp_path, {"TORCH_CUDNN_V8_API_DISABLED": "1"})
     assert "cudnnConvolutionForward routed" in log
-    assert _routed(log) >= DEPTHWISE_CASES - 2, log  # fp16 NCHW may not reach cuDNN
+    assert _routed(log) >= len(_depthwise_keys(plain)), log
     _assert_same(plain, preloaded)
 
 
@@ -156,7 +159,7 @@ def test_ld_preload_legacy_api_routes_depthwise_convs(tmp_path):
 def test_ld_preload_backend_api_routes_depthwise_convs(tmp_path, options):
     plain, preloaded, log = _preloaded_and_plain(tmp_path, {}, options)
     assert "cudnnBackendExecute routed" in log
-    assert _routed(log) >= DEPTHWISE_CASES - 2, log
+    assert _routed(log) >= len(_depthwise_keys(plain)), log
     # Autotuning may pick another algorithm for the convs we leave alone, so only then is bitwise too strict.
     _assert_same(plain, preloaded, untouched_bitwise="--benchmark" not in options)
 
