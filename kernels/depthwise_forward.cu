@@ -4,6 +4,7 @@
 
 #include "depthwise_generic.h"
 #include "depthwise_nchw_rows.h"
+#include "depthwise_nhwc_vec.h"
 
 namespace dwshim {
 namespace {
@@ -73,20 +74,39 @@ namespace {
 
 template <DType D>
 cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
-    if (nchw_rows_applies(params)) {
-        switch (params.r) {
-            case 3:
-                return launch_depthwise_nchw_rows<D, 3>(params, stream);
-            case 5:
-                return launch_depthwise_nchw_rows<D, 5>(params, stream);
-            case 7:
-                return launch_depthwise_nchw_rows<D, 7>(params, stream);
-        }
+    switch (select_path(params)) {
+        case KernelPath::kNchwRows:
+            switch (params.r) {
+                case 3:
+                    return launch_depthwise_nchw_rows<D, 3>(params, stream);
+                case 5:
+                    return launch_depthwise_nchw_rows<D, 5>(params, stream);
+                default:
+                    return launch_depthwise_nchw_rows<D, 7>(params, stream);
+            }
+        case KernelPath::kNhwcVec:
+            if (!nhwc_vec_aligned(params)) break;
+            switch (params.r) {
+                case 3:
+                    return launch_depthwise_nhwc_vec<D, 3>(params, stream);
+                case 5:
+                    return launch_depthwise_nhwc_vec<D, 5>(params, stream);
+                default:
+                    return launch_depthwise_nhwc_vec<D, 7>(params, stream);
+            }
+        case KernelPath::kGeneric:
+            break;
     }
     return launch_depthwise_generic<D>(params, stream);
 }
 
 }  // namespace
+
+KernelPath select_path(const DepthwiseParams& params) {
+    if (nchw_rows_applies(params)) return KernelPath::kNchwRows;
+    if (nhwc_vec_applies(params)) return KernelPath::kNhwcVec;
+    return KernelPath::kGeneric;
+}
 
 cudaError_t depthwise_forward(const DepthwiseParams& params, cudaStream_t stream) {
     switch (params.dtype) {

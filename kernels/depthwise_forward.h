@@ -10,6 +10,11 @@ namespace dwshim {
 // Looks at sizes and strides only, never at pointers, so a caller can decide before it has any data.
 bool can_implement(const DepthwiseParams& params, const char** why);
 
+// The kernel depthwise_forward() runs for these sizes and strides when the pointers are 16-byte aligned
+// (misaligned NHWC data falls back to the generic path).
+enum class KernelPath { kGeneric, kNchwRows, kNhwcVec };
+KernelPath select_path(const DepthwiseParams& params);
+
 // Launches on `stream`; never synchronises or allocates. Requires can_implement(params).
 cudaError_t depthwise_forward(const DepthwiseParams& params, cudaStream_t stream);
 

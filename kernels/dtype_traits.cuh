@@ -15,6 +15,7 @@ template <>
 struct DTypeTraits<DType::kFloat> {
     using Storage = float;
     static __device__ __forceinline__ float load(const Storage* p) { return __ldg(p); }
+    static __device__ __forceinline__ float to_float(Storage v) { return v; }
     static __device__ __forceinline__ Storage from_float(float v) { return v; }
 };
 
@@ -22,15 +23,19 @@ template <>
 struct DTypeTraits<DType::kHalf> {
     using Storage = __half;
     static __device__ __forceinline__ float load(const Storage* p) { return __half2float(__ldg(p)); }
+    static __device__ __forceinline__ float to_float(Storage v) { return __half2float(v); }
     static __device__ __forceinline__ Storage from_float(float v) { return __float2half_rn(v); }
 };
 
 template <>
 struct DTypeTraits<DType::kBFloat16> {
     using Storage = __nv_bfloat16;
+    // Widening bf16 is a 16-bit shift: exact, and it needs no sm_80 instructions.
     static __device__ __forceinline__ float load(const Storage* p) {
-        // Widening bf16 is a 16-bit shift: exact, and it needs no sm_80 instructions.
-        const unsigned short bits = __ldg(reinterpret_cast<const unsigned short*>(p));
+        return widen(__ldg(reinterpret_cast<const unsigned short*>(p)));
+    }
+    static __device__ __forceinline__ float to_float(Storage v) { return widen(__bfloat16_as_ushort(v)); }
+    static __device__ __forceinline__ float widen(unsigned short bits) {
         return __uint_as_float(static_cast<unsigned int>(bits) << 16);
     }
     static __device__ __forceinline__ Storage from_float(float v) { return __float2bfloat16_rn(v); }

@@ -23,7 +23,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="${CUD
 cmake --build build -j"$(nproc)" >"$OUT/build.log" 2>&1 || { grep -B2 -A8 error "$OUT/build.log" | head -60; exit 1; }
 ctest --test-dir build --output-on-failure -V >"$OUT/ctest.log" 2>&1
 ctest_rc=$?
-build/bench/dwshim_bench_legacy "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
+DWSHIM_ROUTE=all build/bench/dwshim_bench_legacy "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
   --csv "$OUT/bench_legacy.csv" >"$OUT/bench_legacy.log" 2>&1
 "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
   --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "conv_description.h"
+#include "route_policy.h"
 
 namespace dwshim {
 namespace backend {
@@ -303,6 +304,7 @@ PlanRoute route_from_trace(const Trace* trace) {
     conv.groups = op.w.dims[1] > 0 && conv.x_dims[1] % op.w.dims[1] == 0 ? conv.x_dims[1] / op.w.dims[1] : 0;
     conv.flip = c.mode == CUDNN_CONVOLUTION;
     route.reason = params_from_description(conv, &route.params);
+    if (route.reason == RouteReason::kRouted) route.reason = route_if_faster(Api::kBackend, route.params);
     route.params.alpha = static_cast<float>(op.alpha);
     route.params.beta = static_cast<float>(op.beta);
     route.x_uid = op.x.uid;

@@ -1,6 +1,7 @@
 #include "legacy_params.h"
 
 #include "conv_description.h"
+#include "route_policy.h"
 #include "settings.h"
 
 namespace dwshim {
@@ -97,7 +98,8 @@ RouteReason route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t
                          cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                          DepthwiseParams* params) {
     if (settings().disabled) return RouteReason::kDisabled;
-    return params_from_legacy(real_cudnn(), x_desc, w_desc, conv_desc, y_desc, params);
+    const RouteReason reason = params_from_legacy(real_cudnn(), x_desc, w_desc, conv_desc, y_desc, params);
+    return reason == RouteReason::kRouted ? route_if_faster(Api::kLegacy, *params) : reason;
 }
 
 }  // namespace dwshim

@@ -17,7 +17,8 @@ namespace dwshim {
     X(kKernelCannotImplement, "the kernel cannot implement these sizes or strides")          \
     X(kUntracedPlan, "plan built from descriptors dwshim did not see set and finalized")  \
     X(kNotSingleConv, "graph is not one convolution forward over real tensors")           \
-    X(kVariantPack, "variant pack lacks a tensor's pointer, or overrides shapes")
+    X(kVariantPack, "variant pack lacks a tensor's pointer, or overrides shapes")        \
+    X(kSlowerThanCudnn, "dwshim's kernel for this case was measured slower than cuDNN's")
 
 enum class RouteReason : int {
 #define DWSHIM_REASON_ENUM(name, text) name,

@@ -15,6 +15,8 @@ Settings read_settings() {
     Settings s;
     s.disabled = flag_set("DWSHIM_DISABLE");
     s.stats = flag_set("DWSHIM_STATS");
+    const char* route = std::getenv("DWSHIM_ROUTE");
+    s.route_all = route != nullptr && std::strcmp(route, "all") == 0;
     if (flag_set("DWSHIM_LOG")) {
         const char* target = std::getenv("DWSHIM_LOG");
         const bool to_stderr = std::strcmp(target, "1") == 0 || std::strcmp(target, "stderr") == 0;

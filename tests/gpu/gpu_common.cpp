@@ -86,6 +86,21 @@ ConvCase random_nchw_rows_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_nhwc_vec_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_case(rng);
+    cc.layout = Layout::kNHWC;
+    cc.multiplier = 1;
+    cc.kh = cc.kw = 3 + 2 * pick(0, 2);
+    cc.pad_h = pick(0, cc.kh / 2 + 1);
+    cc.pad_w = pick(0, cc.kw / 2 + 1);
+    cc.c = 8 * pick(1, 40);
+    cc.n = pick(1, 2);
+    cc.h = std::max(1, cc.dil_h * (cc.kh - 1) + 1 - 2 * cc.pad_h) + pick(0, 12);
+    cc.w = std::max(1, cc.dil_w * (cc.kw - 1) + 1 - 2 * cc.pad_w) + pick(0, 12);
+    return cc;
+}
+
 HostTensor initial_output(const ConvCase& cc, int64_t span, std::mt19937* rng) {
     HostTensor y0(cc.dtype, span);
     if (cc.beta != 0.0f) {

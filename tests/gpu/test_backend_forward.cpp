@@ -80,6 +80,12 @@ TEST_F(BackendForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
                                       const HostTensor& y0, bool ours) { return run(cc, x, filter, y0, ours, 0); });
 }
 
+TEST_F(BackendForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(120, dwtest::random_nhwc_vec_case, layouts,
+                               [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
+                                      const HostTensor& y0, bool ours) { return run(cc, x, filter, y0, ours, 0); });
+}
+
 // Runs only under DWSHIM_DISABLE=1 (ctest's gpu_disable).
 class EnvDisableBackend : public BackendForward {};
 

@@ -93,6 +93,10 @@ TEST_F(LegacyForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nchw_rows_case);
 }
 
+TEST_F(LegacyForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
+    check(120, dwtest::random_nhwc_vec_case);
+}
+
 ConvCase small_depthwise() {
     ConvCase cc;
     cc.n = 2;

@@ -1,0 +1,27 @@
+#include "route_policy.h"
+
+#include "kernels/depthwise_forward.h"
+#include "settings.h"
+
+namespace dwshim {
+
+// Measured on an H100 with cuDNN 9.19 (bench/NOTES.md); cuDNN's legacy API is far slower than its backend
+// engines for depthwise convolutions, so the two APIs get different answers.
+RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
+    if (settings().route_all) return RouteReason::kRouted;
+    bool faster = false;
+    switch (select_path(params)) {
+        case KernelPath::kGeneric:  // 4-15x slower than cuDNN's backend engines on the suite
+            faster = false;
+            break;
+        case KernelPath::kNchwRows:  // KB84 fp32 4.11 ms vs 9.21 legacy / 4.36 backend; fp16 3.36 vs 9.44 / 2.53
+            faster = params.dtype == DType::kFloat || api == Api::kLegacy;
+            break;
+        case KernelPath::kNhwcVec:
+            faster = true;
+            break;
+    }
+    return faster ? RouteReason::kRouted : RouteReason::kSlowerThanCudnn;
+}
+
+}  // namespace dwshim
