@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
     } all_layouts[] = {{"nchw", dwtest::Layout::kNCHW}, {"nhwc", dwtest::Layout::kNHWC}};
 
     for (const Row& row : read_cases(argv[1])) {
-        if (!only_case.empty() && row.name != only_case) continue;
+        if (!only_case.empty() && only_case != "all" && row.name != only_case) continue;
         for (const auto& dt : all_dtypes) {
             if (!listed(dtypes, dt.name)) continue;
             for (const auto& lt : all_layouts) {

@@ -67,7 +67,7 @@ def main():
     print(header)
     rows = []
     for name, v in read_cases(args.cases):
-        if args.case and name != args.case:
+        if args.case not in ("", "all") and name != args.case:
             continue
         n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, mult = v
         for dtype_name in args.dtype.split(","):
