@@ -1,26 +1,19 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: build, run every test (GPU tests must run, not skip), benchmark KB84 against
 # the real cuDNN and PyTorch. Logs go to $OUT (default ./gpu-logs); a short table is printed last.
-# Env: CASES (suite file), BENCH_ARGS (extra arguments for both benchmarks), GTEST_SRC (googletest sources).
+# Env: CASES (suite file), BENCH_ARGS (extra arguments for both benchmarks), CUDA_ARCHS.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-logs}
 mkdir -p "$OUT"
 CASES=${CASES:-../shared/bench/cases.csv}
 PY=$(command -v python3)
-export PATH="$PATH:/usr/local/cuda/bin"
 if [ -d .whl ] && ! "$PY" -c "import pytest" 2>/dev/null; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl &&
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
-gtest_arg=()
-if [ -n "${GTEST_SRC:-}" ] || [ -d third_party/googletest ]; then
-  gtest_arg=(-DDWSHIM_GTEST_SOURCE_DIR="$PWD/${GTEST_SRC:-third_party/googletest}")
-fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90}" \
-  -DPython3_EXECUTABLE="$PY" "${gtest_arg[@]}" >"$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
-cmake --build build -j"$(nproc)" >"$OUT/build.log" 2>&1 || { grep -B2 -A8 error "$OUT/build.log" | head -60; exit 1; }
+bash scripts/gpu_build.sh || exit 1
 ctest --test-dir build --output-on-failure -V >"$OUT/ctest.log" 2>&1
 ctest_rc=$?
 DWSHIM_ROUTE=all build/bench/dwshim_bench_legacy "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \

@@ -91,8 +91,10 @@ cudnnBackendDescriptor_t BackendConv::make_second_op() {
     return op2;
 }
 
-cudnnBackendDescriptor_t BackendConv::make_graph(const std::vector<cudnnBackendDescriptor_t>& ops) {
+cudnnBackendDescriptor_t BackendConv::make_graph(const std::vector<cudnnBackendDescriptor_t>& ops,
+                                                 cudnnHandle_t handle) {
     cudnnBackendDescriptor_t graph = keep(create(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR));
+    if (handle != nullptr) set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle);
     set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, static_cast<int64_t>(ops.size()),
         ops.data());
     return cudnnBackendFinalize(graph) == CUDNN_STATUS_SUCCESS ? graph : nullptr;

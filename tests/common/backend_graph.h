@@ -24,8 +24,9 @@ public:
     BackendConv(const BackendConv&) = delete;
     BackendConv& operator=(const BackendConv&) = delete;
 
-    // Finalizes a graph of these ops (default: the one conv forward op). Returns the graph or null.
-    cudnnBackendDescriptor_t make_graph(const std::vector<cudnnBackendDescriptor_t>& ops);
+    // Finalizes a graph of these ops, on `handle` when given (as cudnn_frontend does). Returns it or null.
+    cudnnBackendDescriptor_t make_graph(const std::vector<cudnnBackendDescriptor_t>& ops,
+                                        cudnnHandle_t handle = nullptr);
     // GPU only: the first plan cuDNN's heuristics offer that finalizes, or null.
     cudnnBackendDescriptor_t make_plan(cudnnHandle_t handle, cudnnBackendDescriptor_t graph, int64_t* workspace);
     cudnnBackendDescriptor_t make_variant_pack(void* x, void* w, void* y, void* workspace);

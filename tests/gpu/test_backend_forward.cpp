@@ -35,7 +35,7 @@ protected:
     std::vector<double> run(const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor& y0,
                             bool ours, int expected_reason) {
         BackendConv conv(cc);
-        cudnnBackendDescriptor_t graph = conv.make_graph({conv.op});
+        cudnnBackendDescriptor_t graph = conv.make_graph({conv.op}, handle_);
         EXPECT_NE(graph, nullptr);
         if (graph == nullptr) return {};
         dwshim::DepthwiseParams params;

@@ -51,8 +51,7 @@ def run_convs():
         ("f32_nhwc_s2", torch.float32, True, None, 2, 0),
         ("f16_nhwc_s1", torch.float16, True, None, 1, 1),
         ("bf16_nhwc_s1", torch.bfloat16, True, None, 1, 1),
-        ("f16_nchw_s1", torch.float16, False, None, 1, 1),
-        ("f16_nchw_s2", torch.float16, False, None, 2, 1),
+        ("f16_nchw_s1", torch.float16, False, None, 1, 1),  # fp16 NCHW stride 2 stays on PyTorch's own kernel
         ("dense_f32_nhwc", torch.float32, True, 1, 1, 1),
         ("grouped_f16_nhwc", torch.float16, True, 8, 1, 1),
     ]
