@@ -133,6 +133,17 @@ def _routed(log):
     return max(counts) if counts else 0
 
 
+def _report(name, log, plain, preloaded):
+    """Appends routed/forwarded counts and errors to $DWSHIM_TEST_REPORT, for the measurement notes."""
+    path = os.environ.get("DWSHIM_TEST_REPORT")
+    if not path:
+        return
+    summary = [line[len("dwshim summary: "):] for line in log.splitlines() if line.startswith("dwshim summary:")]
+    errors = ", ".join("%s %.2e" % (key, rel_error(preloaded[key], plain[key].double())) for key in plain)
+    with open(path, "a") as f:
+        f.write("%s: %s; rel. error vs no preload: %s\n" % (name, "; ".join(summary), errors))
+
+
 def _assert_same(plain, preloaded, tolerance_fp32=1e-5, tolerance_low=1e-2, untouched_bitwise=True):
     assert plain, "the program produced nothing to compare"
     for key, expected in plain.items():
@@ -150,6 +161,7 @@ def _depthwise_keys(outputs):
 
 def test_ld_preload_legacy_api_routes_depthwise_convs(tmp_path):
     plain, preloaded, log = _preloaded_and_plain(tmp_path, {"TORCH_CUDNN_V8_API_DISABLED": "1"})
+    _report("legacy API convs", log, plain, preloaded)
     assert "cudnnConvolutionForward routed" in log
     assert _routed(log) >= len(_depthwise_keys(plain)), log
     _assert_same(plain, preloaded)
@@ -158,6 +170,7 @@ def test_ld_preload_legacy_api_routes_depthwise_convs(tmp_path):
 @pytest.mark.parametrize("options", [(), ("--benchmark",), ("--compile",)])
 def test_ld_preload_backend_api_routes_depthwise_convs(tmp_path, options):
     plain, preloaded, log = _preloaded_and_plain(tmp_path, {}, options)
+    _report("backend API convs %s" % " ".join(options), log, plain, preloaded)
     assert "cudnnBackendExecute routed" in log
     assert _routed(log) >= len(_depthwise_keys(plain)), log
     # Autotuning may pick another algorithm for the convs we leave alone, so only then is bitwise too strict.
@@ -168,5 +181,6 @@ def test_ld_preload_backend_api_routes_depthwise_convs(tmp_path, options):
 def test_ld_preload_torchvision_model_logits_match(tmp_path, model):
     pytest.importorskip("torchvision")
     plain, preloaded, log = _preloaded_and_plain(tmp_path, {}, ("--model", model))
+    _report(model, log, plain, preloaded)
     assert _routed(log) > 0, log
     _assert_same(plain, preloaded, tolerance_fp32=1e-4, tolerance_low=2e-2)
