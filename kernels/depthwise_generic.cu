@@ -1,7 +1,7 @@
 // The generic path: one thread per output element, any size, stride, padding, dilation, multiplier and
 // memory layout, 64-bit indexing throughout. Correct first; the fast paths are measured against it.
 #include "depthwise_generic.h"
-#include "dtype_traits.cuh"
+#include "epilogue.cuh"
 
 namespace dwshim {
 namespace {
@@ -12,7 +12,6 @@ __global__ void depthwise_forward_generic_kernel(DepthwiseParams prm, bool chann
     using T = typename Traits::Storage;
     const T* x = static_cast<const T*>(prm.x);
     const T* filter = static_cast<const T*>(prm.filter);
-    const T* bias = static_cast<const T*>(prm.bias);
     T* y = static_cast<T*>(prm.y);
 
     const int64_t total = prm.n * prm.k * prm.p * prm.q;
@@ -50,11 +49,9 @@ __global__ void depthwise_forward_generic_kernel(DepthwiseParams prm, bool chann
                        Traits::load(taps + tap_row * prm.s + tap_col);
             }
         }
-        T* out = y + n * prm.y_stride[kN] + k * prm.y_stride[kC] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW];
-        float result = prm.alpha * acc;
-        if (bias != nullptr) result += Traits::load(bias + k);
-        if (prm.beta != 0.0f) result += prm.beta * Traits::load(out);
-        *out = Traits::from_float(result);
+        const int64_t offset =
+            n * prm.y_stride[kN] + k * prm.y_stride[kC] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW];
+        y[offset] = Traits::from_float(epilogue<D>(prm, acc, k, offset));
     }
 }
 

@@ -2,7 +2,7 @@
 // Every input row it loads feeds K output rows at once, so x is read once per band (plus a K-1 row halo)
 // instead of K times; lanes own consecutive columns, so loads and stores coalesce.
 #include "depthwise_nchw_rows.h"
-#include "dtype_traits.cuh"
+#include "epilogue.cuh"
 
 namespace dwshim {
 namespace {
@@ -38,8 +38,8 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
         }
 
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
-    T* y = static_cast<T*>(prm.y) + n * prm.y_stride[kN] + k * prm.y_stride[kC] + ow;
-    const float bias = prm.bias != nullptr ? Traits::load(static_cast<const T*>(prm.bias) + k) : 0.0f;
+    const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC] + ow;
+    T* y = static_cast<T*>(prm.y);
 
     // Input columns this output reads, and whether each lies inside the row.
     const int64_t iw0 = ow * prm.stride_w - prm.pad_w;
@@ -68,10 +68,8 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
             for (int s = 0; s < K; ++s) acc[r] += v[s] * taps[r][s];
         const int64_t oh = ih + prm.pad_h - (K - 1);
         if (oh >= oh_begin) {
-            T* out = y + oh * prm.y_stride[kH];
-            float result = prm.alpha * acc[K - 1] + bias;
-            if (prm.beta != 0.0f) result += prm.beta * Traits::load(out);
-            *out = Traits::from_float(result);
+            const int64_t offset = y_plane + oh * prm.y_stride[kH];
+            y[offset] = Traits::from_float(epilogue<D>(prm, acc[K - 1], k, offset));
         }
 #pragma unroll
         for (int r = K - 1; r > 0; --r) acc[r] = acc[r - 1];

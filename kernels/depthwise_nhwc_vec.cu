@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "depthwise_nhwc_vec.h"
-#include "dtype_traits.cuh"
+#include "epilogue.cuh"
 
 namespace dwshim {
 namespace {
@@ -90,17 +90,10 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
             for (int j = 0; j < V; ++j) acc[j] += xv[j] * wv[j];
         }
     }
-    T* y = static_cast<T*>(prm.y) + n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW] + c;
-    float out[V];
-    float old[V];
-    if (prm.beta != 0.0f) Io::load(y, old);
+    const int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW] + c;
 #pragma unroll
-    for (int j = 0; j < V; ++j) {
-        out[j] = prm.alpha * acc[j];
-        if (prm.bias != nullptr) out[j] += DTypeTraits<D>::load(static_cast<const T*>(prm.bias) + c + j);
-        if (prm.beta != 0.0f) out[j] += prm.beta * old[j];
-    }
-    Io::store(y, out);
+    for (int j = 0; j < V; ++j) acc[j] = epilogue<D>(prm, acc[j], c + j, offset + j);
+    Io::store(static_cast<T*>(prm.y) + offset, acc);
 }
 
 int vector_elems(DType dtype) {

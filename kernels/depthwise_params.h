@@ -8,6 +8,8 @@ namespace dwshim {
 
 enum class DType : int { kFloat = 0, kHalf = 1, kBFloat16 = 2 };
 
+enum class Activation : int { kIdentity = 0, kRelu = 1, kClippedRelu = 2 };
+
 // Index of each dimension in the stride arrays.
 enum Dim : int { kN = 0, kC = 1, kH = 2, kW = 3 };
 
@@ -29,12 +31,16 @@ struct DepthwiseParams {
 
     const void* x = nullptr;
     const void* filter = nullptr;
-    const void* bias = nullptr;  // [k] or null
+    const void* bias = nullptr;      // [k] or null
+    const void* residual = nullptr;  // y's sizes and strides (it may be y itself), or null
     void* y = nullptr;
 
-    // y = alpha * conv(x) + bias + beta * y; beta == 0 never reads y.
+    // y = act(alpha * conv(x) + residual_scale * residual + bias); a null residual is never read.
     float alpha = 1.0f;
-    float beta = 0.0f;
+    float residual_scale = 0.0f;
+    Activation activation = Activation::kIdentity;
+    float clip = 0.0f;           // upper bound of kClippedRelu
+    bool propagate_nan = false;  // whether a NaN passes through the activation
 };
 
 // Output extent of one spatial dimension: the number of filter placements, 0 when none fits.

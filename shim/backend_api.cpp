@@ -74,8 +74,7 @@ DWSHIM_EXPORT cudnnStatus_t cudnnBackendExecute(cudnnHandle_t handle, cudnnBacke
     if (!dwshim::settings().disabled) route = backend::plan_route(executionPlan);
     cudaStream_t stream = nullptr;
     if (route.reason == RouteReason::kRouted) {
-        route.reason = backend::variant_pointers(variantPack, route, &route.params.x, &route.params.filter,
-                                                 &route.params.y);
+        route.reason = backend::variant_pointers(variantPack, &route);
     }
     if (route.reason == RouteReason::kRouted &&
         (handle == nullptr || real.cudnnGetStream == nullptr ||

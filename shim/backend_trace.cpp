@@ -28,6 +28,10 @@ size_t element_size(cudnnBackendAttributeType_t type) {
             return sizeof(cudnnConvolutionMode_t);
         case CUDNN_TYPE_TENSOR_REORDERING_MODE:
             return sizeof(cudnnBackendTensorReordering_t);
+        case CUDNN_TYPE_POINTWISE_MODE:
+            return sizeof(cudnnPointwiseMode_t);
+        case CUDNN_TYPE_NAN_PROPOGATION:
+            return sizeof(cudnnNanPropagation_t);
         case CUDNN_TYPE_BACKEND_DESCRIPTOR:
             return sizeof(cudnnBackendDescriptor_t);
         case CUDNN_TYPE_VOID_PTR:
@@ -131,7 +135,8 @@ std::shared_ptr<const Trace> trace_tensor(const Record& r) {
          read_attr(r, CUDNN_ATTR_TENSOR_VECTOR_COUNT, CUDNN_TYPE_INT64, &vector_count)) &&
         (!r.attributes.count(CUDNN_ATTR_TENSOR_REORDERING_MODE) ||
          read_attr(r, CUDNN_ATTR_TENSOR_REORDERING_MODE, CUDNN_TYPE_TENSOR_REORDERING_MODE, &reordering));
-    t.plain = readable && !is_virtual && !by_value && vector_count == 1 &&
+    t.is_virtual = is_virtual;
+    t.plain = readable && !by_value && vector_count == 1 &&
               reordering == CUDNN_TENSOR_REORDERING_NONE &&
               only_attributes(r, {CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_ATTR_TENSOR_DATA_TYPE,
                                   CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_ATTR_TENSOR_STRIDES,
@@ -203,6 +208,59 @@ std::shared_ptr<const Trace> trace_conv_forward(const Record& r) {
     return trace;
 }
 
+// A double attribute that may also be set as float; `fallback` when not set.
+bool read_real(const Record& r, cudnnBackendAttributeName_t name, double fallback, double* out) {
+    return read_scale(r, name, fallback, out);
+}
+
+std::shared_ptr<const Trace> trace_pointwise(const Record& r) {
+    PointwiseInfo pw;
+    cudnnDataType_t math = CUDNN_DATA_FLOAT;
+    cudnnNanPropagation_t nan = CUDNN_NOT_PROPAGATE_NAN;
+    pw.has_upper_clip = r.attributes.count(CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP) != 0;
+    if (!only_attributes(r, {CUDNN_ATTR_POINTWISE_MODE, CUDNN_ATTR_POINTWISE_MATH_PREC,
+                             CUDNN_ATTR_POINTWISE_NAN_PROPAGATION, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP,
+                             CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE}) ||
+        !read_attr(r, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, &pw.mode) ||
+        (r.attributes.count(CUDNN_ATTR_POINTWISE_MATH_PREC) &&
+         (!read_attr(r, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, &math) || math != CUDNN_DATA_FLOAT)) ||
+        (r.attributes.count(CUDNN_ATTR_POINTWISE_NAN_PROPAGATION) &&
+         !read_attr(r, CUDNN_ATTR_POINTWISE_NAN_PROPAGATION, CUDNN_TYPE_NAN_PROPOGATION, &nan)) ||
+        !read_real(r, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, 0.0, &pw.relu_lower) ||
+        !read_real(r, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, 0.0, &pw.relu_upper) ||
+        !read_real(r, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, 0.0, &pw.relu_slope)) {
+        return nullptr;
+    }
+    pw.propagate_nan = nan == CUDNN_PROPAGATE_NAN;
+    auto trace = std::make_shared<Trace>();
+    trace->pointwise = pw;
+    return trace;
+}
+
+std::shared_ptr<const Trace> trace_pointwise_op(const Record& r) {
+    const auto pw = linked_trace(r, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR);
+    const auto x = linked_trace(r, CUDNN_ATTR_OPERATION_POINTWISE_XDESC);
+    const auto y = linked_trace(r, CUDNN_ATTR_OPERATION_POINTWISE_YDESC);
+    const bool has_b = r.attributes.count(CUDNN_ATTR_OPERATION_POINTWISE_BDESC) != 0;
+    const auto b = has_b ? linked_trace(r, CUDNN_ATTR_OPERATION_POINTWISE_BDESC) : nullptr;
+    PointwiseOpInfo op;
+    if (!pw || !pw->pointwise || !x || !x->tensor || !y || !y->tensor || (has_b && (!b || !b->tensor)) ||
+        !read_scale(r, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1, 1.0, &op.alpha1) ||
+        !read_scale(r, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2, 1.0, &op.alpha2) ||
+        !only_attributes(r, {CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, CUDNN_ATTR_OPERATION_POINTWISE_XDESC,
+                             CUDNN_ATTR_OPERATION_POINTWISE_BDESC, CUDNN_ATTR_OPERATION_POINTWISE_YDESC,
+                             CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2})) {
+        return nullptr;
+    }
+    op.pointwise = *pw->pointwise;
+    op.x = *x->tensor;
+    op.y = *y->tensor;
+    if (has_b) op.b = *b->tensor;
+    auto trace = std::make_shared<Trace>();
+    trace->pointwise_op = std::move(op);
+    return trace;
+}
+
 std::shared_ptr<const Trace> trace_graph(const Record& r) {
     auto trace = std::make_shared<Trace>();
     trace->graph = true;
@@ -215,9 +273,10 @@ std::shared_ptr<const Trace> trace_graph(const Record& r) {
         !dynamic_shapes &&
         only_attributes(r, {CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_ATTR_OPERATIONGRAPH_HANDLE,
                             CUDNN_ATTR_OPERATIONGRAPH_IS_DYNAMIC_SHAPE_ENABLED});
-    if (understood && ops.size() == 1) {
-        const Record* op = find(ops[0]);
-        if (op != nullptr && op->trace && op->trace->conv_forward) trace->graph_conv = op->trace->conv_forward;
+    trace->graph_understood = understood;
+    for (cudnnBackendDescriptor_t op : ops) {
+        const Record* record = find(op);
+        trace->graph_ops.push_back(record != nullptr ? record->trace : nullptr);
     }
     return trace;
 }
@@ -236,6 +295,10 @@ std::shared_ptr<const Trace> trace_of(const Record& r) {
             return trace_convolution(r);
         case CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR:
             return trace_conv_forward(r);
+        case CUDNN_BACKEND_POINTWISE_DESCRIPTOR:
+            return trace_pointwise(r);
+        case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
+            return trace_pointwise_op(r);
         case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR:
             return trace_graph(r);
         case CUDNN_BACKEND_ENGINE_DESCRIPTOR:
@@ -265,34 +328,108 @@ bool copy_dims(const std::vector<int64_t>& from, int64_t to[4]) {
     return true;
 }
 
+
+// The epilogue a chain of pointwise ops after the convolution amounts to: residual add, bias add, then an
+// optional ReLU, each at most once and in that order. Fills `route` and returns the final output tensor.
+const TensorInfo* fuse_epilogue(const ConvForwardInfo& conv, std::vector<const PointwiseOpInfo*> ops,
+                                PlanRoute* route) {
+    const TensorInfo* current = &conv.y;
+    const TensorInfo* residual = nullptr;
+    const TensorInfo* bias = nullptr;
+    DepthwiseParams& p = route->params;
+    while (!ops.empty()) {
+        if (!current->is_virtual || p.activation != Activation::kIdentity) return nullptr;
+        auto it = ops.begin();
+        while (it != ops.end() && (*it)->x.uid != current->uid && (!(*it)->b || (*it)->b->uid != current->uid)) ++it;
+        if (it == ops.end()) return nullptr;
+        const PointwiseOpInfo& op = **it;
+        ops.erase(it);
+        const bool chain_is_x = op.x.uid == current->uid;
+        if (op.pointwise.mode == CUDNN_POINTWISE_ADD && op.b) {
+            const TensorInfo& other = chain_is_x ? *op.b : op.x;
+            const double chain_scale = chain_is_x ? op.alpha1 : op.alpha2;
+            const double other_scale = chain_is_x ? op.alpha2 : op.alpha1;
+            const bool bias_shaped = other.dims.size() == 4 && other.dims[0] == 1 && other.dims[2] == 1 &&
+                                     other.dims[3] == 1 && other.dims[1] == conv.y.dims[1];
+            if (chain_scale != 1.0 || other.is_virtual || !other.plain) return nullptr;
+            if (bias_shaped && bias == nullptr && other_scale == 1.0 &&
+                (other.strides[1] == 1 || other.dims[1] == 1)) {
+                bias = &other;
+            } else if (other.dims == conv.y.dims && residual == nullptr && bias == nullptr) {
+                residual = &other;
+                p.residual_scale = static_cast<float>(other_scale);
+            } else {
+                return nullptr;
+            }
+        } else if (op.pointwise.mode == CUDNN_POINTWISE_RELU_FWD && !op.b && chain_is_x && op.alpha1 == 1.0 &&
+                   op.pointwise.relu_lower == 0.0 && op.pointwise.relu_slope == 0.0) {
+            p.activation = op.pointwise.has_upper_clip ? Activation::kClippedRelu : Activation::kRelu;
+            p.clip = static_cast<float>(op.pointwise.relu_upper);
+            p.propagate_nan = op.pointwise.propagate_nan;
+        } else {
+            return nullptr;
+        }
+        if (op.y.dims != conv.y.dims) return nullptr;
+        current = &op.y;
+    }
+    if (current->is_virtual || !current->plain) return nullptr;
+    // Extra tensors are read with the output's type and, for the residual, the output's strides.
+    if (bias != nullptr && bias->dtype != current->dtype) return nullptr;
+    if (residual != nullptr && (residual->dtype != current->dtype || residual->strides != current->strides)) {
+        return nullptr;
+    }
+    route->bias_uid = bias != nullptr ? bias->uid : 0;
+    route->residual_uid = residual != nullptr ? residual->uid : 0;
+    return current;
+}
+
 }  // namespace
 
 PlanRoute route_from_trace(const Trace* trace) {
     PlanRoute route;
     if (trace == nullptr || !trace->graph) return route;  // kUntracedPlan
     route.reason = RouteReason::kNotSingleConv;
-    if (!trace->graph_conv) return route;
-    const ConvForwardInfo& op = *trace->graph_conv;
-    if (!op.x.plain || !op.w.plain || !op.y.plain || op.x.uid == op.y.uid || op.w.uid == op.y.uid) return route;
+    const ConvForwardInfo* op = nullptr;
+    std::vector<const PointwiseOpInfo*> pointwise;
+    for (const auto& traced : trace->graph_ops) {
+        if (traced && traced->conv_forward && op == nullptr) {
+            op = &*traced->conv_forward;
+        } else if (traced && traced->pointwise_op) {
+            pointwise.push_back(&*traced->pointwise_op);
+        } else {
+            return route;
+        }
+    }
+    if (!trace->graph_understood || op == nullptr || !op->x.plain || !op->w.plain || op->x.is_virtual ||
+        op->w.is_virtual || (op->beta != 0.0 && !pointwise.empty())) {
+        return route;
+    }
+    const TensorInfo* y = fuse_epilogue(*op, pointwise, &route);
+    if (y == nullptr || y->uid == op->x.uid || y->uid == op->w.uid) return route;
+    if (op->beta != 0.0) {  // the plain conv's beta blends in the output's previous contents
+        route.residual_uid = y->uid;
+        route.params.residual_scale = static_cast<float>(op->beta);
+    }
 
     route.reason = RouteReason::kNot2d;
     ConvDescription conv;
-    const ConvInfo& c = op.conv;
+    const ConvInfo& c = op->conv;
     if (c.spatial_dims != 2 || c.dilations.size() != 2 || c.filter_strides.size() != 2 ||
-        c.pre_paddings.size() != 2 || c.post_paddings.size() != 2 || !copy_dims(op.x.dims, conv.x_dims) ||
-        !copy_dims(op.x.strides, conv.x_strides) || !copy_dims(op.w.dims, conv.w_dims) ||
-        !copy_dims(op.y.dims, conv.y_dims) || !copy_dims(op.y.strides, conv.y_strides)) {
+        c.pre_paddings.size() != 2 || c.post_paddings.size() != 2 || !copy_dims(op->x.dims, conv.x_dims) ||
+        !copy_dims(op->x.strides, conv.x_strides) || !copy_dims(op->w.dims, conv.w_dims) ||
+        !copy_dims(y->dims, conv.y_dims) || !copy_dims(y->strides, conv.y_strides)) {
         return route;
     }
     // A depthwise filter [k][1][r][s] is read packed; with one channel, NCHW and NHWC strides both are.
-    if (op.w.dims[1] == 1 && (op.w.strides[3] != 1 || op.w.strides[2] != op.w.dims[3] ||
-                              (op.w.dims[0] > 1 && op.w.strides[0] != op.w.dims[2] * op.w.dims[3]))) {
+    const TensorInfo& w = op->w;
+    if (w.dims[1] == 1 &&
+        (w.strides[3] != 1 || w.strides[2] != w.dims[3] || (w.dims[0] > 1 && w.strides[0] != w.dims[2] * w.dims[3]))) {
         route.reason = RouteReason::kFilterFormat;
         return route;
     }
-    conv.x_type = op.x.dtype;
-    conv.w_type = op.w.dtype;
-    conv.y_type = op.y.dtype;
+    conv.x_type = op->x.dtype;
+    conv.w_type = w.dtype;
+    conv.y_type = y->dtype;
     conv.compute_type = c.compute;
     for (int i = 0; i < 2; ++i) {
         conv.pad_before[i] = c.pre_paddings[i];
@@ -301,15 +438,14 @@ PlanRoute route_from_trace(const Trace* trace) {
         conv.dilation[i] = c.dilations[i];
     }
     // The backend API has no group count: it follows from the channel counts.
-    conv.groups = op.w.dims[1] > 0 && conv.x_dims[1] % op.w.dims[1] == 0 ? conv.x_dims[1] / op.w.dims[1] : 0;
+    conv.groups = w.dims[1] > 0 && conv.x_dims[1] % w.dims[1] == 0 ? conv.x_dims[1] / w.dims[1] : 0;
     conv.flip = c.mode == CUDNN_CONVOLUTION;
     route.reason = params_from_description(conv, &route.params);
     if (route.reason == RouteReason::kRouted) route.reason = route_if_faster(Api::kBackend, route.params);
-    route.params.alpha = static_cast<float>(op.alpha);
-    route.params.beta = static_cast<float>(op.beta);
-    route.x_uid = op.x.uid;
-    route.w_uid = op.w.uid;
-    route.y_uid = op.y.uid;
+    route.params.alpha = static_cast<float>(op->alpha);
+    route.x_uid = op->x.uid;
+    route.w_uid = w.uid;
+    route.y_uid = y->uid;
     return route;
 }
 
@@ -376,8 +512,7 @@ PlanRoute graph_route(cudnnBackendDescriptor_t graph) {
     return route_from_trace(record != nullptr ? record->trace.get() : nullptr);
 }
 
-RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, const PlanRoute& route, const void** x,
-                             const void** w, void** y) {
+RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, PlanRoute* route) {
     std::lock_guard<std::mutex> lock(g_mutex);
     const Record* record = find(variant_pack);
     if (record == nullptr || record->type != CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR) return RouteReason::kVariantPack;
@@ -394,21 +529,26 @@ RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, const PlanRo
         pointers->second.bytes.size() != static_cast<size_t>(pointers->second.count) * sizeof(void*)) {
         return RouteReason::kVariantPack;
     }
-    void* found[3] = {nullptr, nullptr, nullptr};
-    const int64_t wanted[3] = {route.x_uid, route.w_uid, route.y_uid};
+    constexpr int kTensors = 5;
+    const int64_t wanted[kTensors] = {route->x_uid, route->w_uid, route->y_uid, route->bias_uid, route->residual_uid};
+    void* found[kTensors] = {};
     for (int64_t i = 0; i < uids->second.count; ++i) {
         int64_t uid;
         void* pointer;
         std::memcpy(&uid, uids->second.bytes.data() + i * sizeof(int64_t), sizeof(uid));
         std::memcpy(&pointer, pointers->second.bytes.data() + i * sizeof(void*), sizeof(pointer));
-        for (int t = 0; t < 3; ++t) {
-            if (uid == wanted[t]) found[t] = pointer;
+        for (int t = 0; t < kTensors; ++t) {
+            if (wanted[t] != 0 && uid == wanted[t]) found[t] = pointer;
         }
     }
-    if (found[0] == nullptr || found[1] == nullptr || found[2] == nullptr) return RouteReason::kVariantPack;
-    *x = found[0];
-    *w = found[1];
-    *y = found[2];
+    for (int t = 0; t < kTensors; ++t) {
+        if (wanted[t] != 0 && found[t] == nullptr) return RouteReason::kVariantPack;
+    }
+    route->params.x = found[0];
+    route->params.filter = found[1];
+    route->params.y = found[2];
+    route->params.bias = found[3];
+    route->params.residual = found[4];
     return RouteReason::kRouted;
 }
 

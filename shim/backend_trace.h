@@ -21,7 +21,8 @@ struct TensorInfo {
     int64_t uid = 0;
     cudnnDataType_t dtype = CUDNN_DATA_FLOAT;
     std::vector<int64_t> dims, strides;
-    bool plain = true;  // a real tensor in memory: not virtual, not by value, not vectorized or reordered
+    bool is_virtual = false;
+    bool plain = true;  // by reference, not vectorized or reordered, nothing set that dwshim does not know
 };
 
 struct ConvInfo {
@@ -37,19 +38,37 @@ struct ConvForwardInfo {
     double alpha = 1.0, beta = 0.0;
 };
 
+struct PointwiseInfo {
+    cudnnPointwiseMode_t mode = CUDNN_POINTWISE_ADD;
+    double relu_lower = 0.0, relu_upper = 0.0, relu_slope = 0.0;
+    bool has_upper_clip = false;
+    bool propagate_nan = false;
+};
+
+struct PointwiseOpInfo {
+    PointwiseInfo pointwise;
+    TensorInfo x, y;
+    std::optional<TensorInfo> b;
+    double alpha1 = 1.0, alpha2 = 1.0;
+};
+
 struct Trace {
     std::optional<TensorInfo> tensor;              // TENSOR
     std::optional<ConvInfo> conv;                  // CONVOLUTION
     std::optional<ConvForwardInfo> conv_forward;   // OPERATION_CONVOLUTION_FORWARD over traced descriptors
+    std::optional<PointwiseInfo> pointwise;        // POINTWISE
+    std::optional<PointwiseOpInfo> pointwise_op;   // OPERATION_POINTWISE over traced descriptors
     bool graph = false;                            // an OPERATIONGRAPH, or something built on one
-    std::optional<ConvForwardInfo> graph_conv;     // that graph's only op, when it is one traced conv forward
+    bool graph_understood = false;                 // every attribute of the graph was understood
+    std::vector<std::shared_ptr<const Trace>> graph_ops;  // null where dwshim could not trace the op
 };
 
-// How a plan is executed: by dwshim (reason kRouted) with these params, or by the real cuDNN.
+// How a plan is executed: by dwshim (reason kRouted) with these params, or by the real cuDNN. Pointers come
+// from the variant pack by UID; a zero UID means the tensor is not used.
 struct PlanRoute {
     RouteReason reason = RouteReason::kUntracedPlan;
     DepthwiseParams params;
-    int64_t x_uid = 0, w_uid = 0, y_uid = 0;
+    int64_t x_uid = 0, w_uid = 0, y_uid = 0, bias_uid = 0, residual_uid = 0;
 };
 
 // The decision for a plan (or a graph) with this trace; `trace` may be null.
@@ -67,9 +86,8 @@ void on_get_descriptors(cudnnBackendDescriptor_t source, int64_t count, const cu
 
 PlanRoute plan_route(cudnnBackendDescriptor_t plan);
 PlanRoute graph_route(cudnnBackendDescriptor_t graph);
-// The device pointers of the three tensors, or kVariantPack when the pack cannot supply them.
-RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, const PlanRoute& route, const void** x,
-                             const void** w, void** y);
+// Fills the route's data pointers from the variant pack, or says kVariantPack when it cannot supply them.
+RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, PlanRoute* route);
 
 }  // namespace backend
 }  // namespace dwshim

@@ -69,7 +69,8 @@ DWSHIM_EXPORT int dwshim_conv2d_forward(int dtype, const int64_t x_sizes[4], con
     params.bias = bias;
     params.y = y;
     params.alpha = alpha;
-    params.beta = beta;
+    params.residual_scale = beta;
+    params.residual = beta != 0.0f ? y : nullptr;
     return dwshim::depthwise_forward(params, static_cast<cudaStream_t>(stream)) == cudaSuccess
                ? DWSHIM_OK
                : DWSHIM_LAUNCH_FAILED;

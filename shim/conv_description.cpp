@@ -18,6 +18,8 @@ bool compute_type_allowed(cudnnDataType_t data, cudnnDataType_t compute) {
     }
 }
 
+}  // namespace
+
 bool to_dtype(cudnnDataType_t data, DType* dtype) {
     switch (data) {
         case CUDNN_DATA_FLOAT:
@@ -33,8 +35,6 @@ bool to_dtype(cudnnDataType_t data, DType* dtype) {
             return false;
     }
 }
-
-}  // namespace
 
 RouteReason params_from_description(const ConvDescription& conv, DepthwiseParams* params) {
     DepthwiseParams& p = *params;

@@ -21,6 +21,9 @@ struct ConvDescription {
     bool flip;  // true convolution rather than cross-correlation
 };
 
+// The storage type for a cuDNN data type dwshim computes in; false for the rest.
+bool to_dtype(cudnnDataType_t data, DType* dtype);
+
 // Fills everything in `params` but the pointers and alpha/beta, and says whether dwshim takes the call.
 RouteReason params_from_description(const ConvDescription& conv, DepthwiseParams* params);
 

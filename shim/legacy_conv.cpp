@@ -80,7 +80,45 @@ DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const 
     }
     // Float, half and bfloat16 data all take float scaling factors.
     params.alpha = *static_cast<const float*>(alpha);
-    params.beta = *static_cast<const float*>(beta);
+    params.residual_scale = *static_cast<const float*>(beta);
+    params.x = x;
+    params.filter = w;
+    params.y = y;
+    params.residual = params.residual_scale != 0.0f ? y : nullptr;
+    return dwshim::depthwise_forward(params, stream) == cudaSuccess ? CUDNN_STATUS_SUCCESS
+                                                                    : CUDNN_STATUS_EXECUTION_FAILED;
+}
+
+DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionBiasActivationForward(
+    cudnnHandle_t handle, const void* alpha1, const cudnnTensorDescriptor_t xDesc, const void* x,
+    const cudnnFilterDescriptor_t wDesc, const void* w, const cudnnConvolutionDescriptor_t convDesc,
+    cudnnConvolutionFwdAlgo_t algo, void* workSpace, size_t workSpaceSizeInBytes, const void* alpha2,
+    const cudnnTensorDescriptor_t zDesc, const void* z, const cudnnTensorDescriptor_t biasDesc, const void* bias,
+    const cudnnActivationDescriptor_t activationDesc, const cudnnTensorDescriptor_t yDesc, void* y) {
+    const dwshim::RealCudnn& real = real_cudnn();
+    dwshim::DepthwiseParams params;
+    RouteReason reason = dwshim::decide(handle, xDesc, wDesc, convDesc, yDesc, &params);
+    cudaStream_t stream = nullptr;
+    if (reason == RouteReason::kRouted &&
+        (alpha1 == nullptr || alpha2 == nullptr || x == nullptr || w == nullptr || y == nullptr || z == nullptr ||
+         bias == nullptr || !dwshim::valid_algo(algo) || real.cudnnGetStream == nullptr ||
+         real.cudnnGetStream(handle, &stream) != CUDNN_STATUS_SUCCESS)) {
+        reason = RouteReason::kBadArgument;
+    }
+    if (reason == RouteReason::kRouted) {
+        reason = dwshim::epilogue_from_legacy(real, zDesc, biasDesc, activationDesc, &params);
+    }
+    dwshim::report_decision("cudnnConvolutionBiasActivationForward", /*executes=*/true, reason,
+                            dwshim::described(params));
+    if (reason != RouteReason::kRouted) {
+        return dwshim::call_real(real.cudnnConvolutionBiasActivationForward, handle, alpha1, xDesc, x, wDesc, w,
+                                 convDesc, algo, workSpace, workSpaceSizeInBytes, alpha2, zDesc, z, biasDesc, bias,
+                                 activationDesc, yDesc, y);
+    }
+    params.alpha = *static_cast<const float*>(alpha1);
+    params.residual_scale = *static_cast<const float*>(alpha2);
+    params.residual = params.residual_scale != 0.0f ? z : nullptr;
+    params.bias = bias;
     params.x = x;
     params.filter = w;
     params.y = y;

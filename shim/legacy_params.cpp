@@ -94,6 +94,50 @@ RouteReason params_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t x_
     return params_from_description(conv, params);
 }
 
+RouteReason epilogue_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t z_desc,
+                                 cudnnTensorDescriptor_t bias_desc, cudnnActivationDescriptor_t activation_desc,
+                                 DepthwiseParams* params) {
+    DepthwiseParams& p = *params;
+    Tensor4d z{}, bias{};
+    if (z_desc == nullptr || bias_desc == nullptr || activation_desc == nullptr ||
+        real.cudnnGetActivationDescriptor == nullptr || read_tensor(real, z_desc, &z) != RouteReason::kRouted ||
+        read_tensor(real, bias_desc, &bias) != RouteReason::kRouted) {
+        return RouteReason::kBadArgument;
+    }
+    DType z_type, bias_type;
+    const int64_t y_dims[4] = {p.n, p.k, p.p, p.q};
+    for (int d = 0; d < 4; ++d) {
+        if (z.dims[d] != y_dims[d] || z.strides[d] != p.y_stride[d]) return RouteReason::kEpilogue;
+    }
+    if (!to_dtype(z.dtype, &z_type) || z_type != p.dtype || !to_dtype(bias.dtype, &bias_type) ||
+        bias_type != p.dtype || bias.dims[0] != 1 || bias.dims[1] != p.k || bias.dims[2] != 1 || bias.dims[3] != 1 ||
+        (p.k > 1 && bias.strides[1] != 1)) {
+        return RouteReason::kEpilogue;
+    }
+    cudnnActivationMode_t mode;
+    cudnnNanPropagation_t nan;
+    double coef = 0.0;
+    if (real.cudnnGetActivationDescriptor(activation_desc, &mode, &nan, &coef) != CUDNN_STATUS_SUCCESS) {
+        return RouteReason::kBadArgument;
+    }
+    switch (mode) {
+        case CUDNN_ACTIVATION_IDENTITY:
+            p.activation = Activation::kIdentity;
+            break;
+        case CUDNN_ACTIVATION_RELU:
+            p.activation = Activation::kRelu;
+            break;
+        case CUDNN_ACTIVATION_CLIPPED_RELU:
+            p.activation = Activation::kClippedRelu;
+            p.clip = static_cast<float>(coef);
+            break;
+        default:
+            return RouteReason::kEpilogue;
+    }
+    p.propagate_nan = nan == CUDNN_PROPAGATE_NAN;
+    return RouteReason::kRouted;
+}
+
 RouteReason route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
                          cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                          DepthwiseParams* params) {

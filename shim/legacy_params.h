@@ -15,6 +15,12 @@ RouteReason params_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t x_
                                cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                                DepthwiseParams* params);
 
+// For cudnnConvolutionBiasActivationForward: checks that z has y's sizes, strides and type, that the bias is
+// [1, k, 1, 1] of y's type, and that the activation is identity, ReLU or clipped ReLU; fills the activation.
+RouteReason epilogue_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t z_desc,
+                                 cudnnTensorDescriptor_t bias_desc, cudnnActivationDescriptor_t activation_desc,
+                                 DepthwiseParams* params);
+
 // The routing decision of the legacy API: DWSHIM_DISABLE, then params_from_legacy with the real cuDNN.
 RouteReason route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
                          cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,

@@ -18,7 +18,8 @@ namespace dwshim {
     X(kUntracedPlan, "plan built from descriptors dwshim did not see set and finalized")  \
     X(kNotSingleConv, "graph is not one convolution forward over real tensors")           \
     X(kVariantPack, "variant pack lacks a tensor's pointer, or overrides shapes")        \
-    X(kSlowerThanCudnn, "dwshim's kernel for this case was measured slower than cuDNN's")
+    X(kSlowerThanCudnn, "dwshim's kernel for this case was measured slower than cuDNN's") \
+    X(kEpilogue, "bias, residual or activation dwshim does not fuse")
 
 enum class RouteReason : int {
 #define DWSHIM_REASON_ENUM(name, text) name,

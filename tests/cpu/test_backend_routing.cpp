@@ -49,7 +49,7 @@ TEST(BackendRouting, DepthwiseGraphIsRoutedWithItsGeometry) {
     EXPECT_EQ(p.pad_h, 1);
     EXPECT_EQ(p.x_stride[dwshim::kH], 20);
     EXPECT_FLOAT_EQ(p.alpha, 0.5f);
-    EXPECT_FLOAT_EQ(p.beta, 2.0f);
+    EXPECT_FLOAT_EQ(p.residual_scale, 2.0f);
 }
 
 TEST(BackendRouting, NhwcHalfWithMultiplierAndAsymmetricPaddingIsRouted) {
