@@ -14,12 +14,11 @@ void set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name, cudnnBack
     CHECK_CUDNN(cudnnBackendSetAttribute(d, name, type, count, values));
 }
 
-}  // namespace
-
-cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype, const int64_t dims[4],
-                                             const int64_t strides[4]) {
+cudnnBackendDescriptor_t make_tensor(int64_t uid, cudnnDataType_t dtype, const int64_t dims[4],
+                                     const int64_t strides[4], bool is_virtual) {
     cudnnBackendDescriptor_t t = create(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-    const int64_t alignment = static_cast<int64_t>(dtype_size(dtype));
+    const int64_t alignment = 16;
+    if (is_virtual) set(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &is_virtual);
     set(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
     set(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dtype);
     set(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims);
@@ -27,6 +26,13 @@ cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype,
     set(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment);
     CHECK_CUDNN(cudnnBackendFinalize(t));
     return t;
+}
+
+}  // namespace
+
+cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype, const int64_t dims[4],
+                                             const int64_t strides[4]) {
+    return make_tensor(uid, dtype, dims, strides, false);
 }
 
 BackendConv::BackendConv(const ConvCase& cc, int post_pad_extra) : cc_(cc) {
@@ -45,6 +51,9 @@ BackendConv::BackendConv(const ConvCase& cc, int post_pad_extra) : cc_(cc) {
         strides[d] = y_layout.strides[d];
     }
     y = keep(make_backend_tensor(kYUid, cc.dtype, dims, strides));
+    const bool fused = cc.bias || cc.activation != 0;
+    cudnnBackendDescriptor_t conv_out = y;
+    if (fused) conv_out = keep(make_tensor(201, CUDNN_DATA_FLOAT, dims, strides, true));
     const int64_t w_dims[4] = {cc.k(), 1, cc.kh, cc.kw};
     const int64_t w_strides[4] = {int64_t{cc.kh} * cc.kw, int64_t{cc.kh} * cc.kw, cc.kw, 1};
     w = keep(make_backend_tensor(kWUid, cc.dtype, w_dims, w_strides));
@@ -68,11 +77,44 @@ BackendConv::BackendConv(const ConvCase& cc, int post_pad_extra) : cc_(cc) {
     op = keep(create(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR));
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &w);
-    set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+    set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv_out);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &cc.alpha);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &cc.beta);
     CHECK_CUDNN(cudnnBackendFinalize(op));
+    ops.push_back(op);
+    if (!fused) return;
+
+    cudnnBackendDescriptor_t current = conv_out;
+    if (cc.bias) {
+        const int64_t bias_dims[4] = {1, cc.k(), 1, 1}, bias_strides[4] = {cc.k(), 1, 1, 1};
+        cudnnBackendDescriptor_t bias = keep(make_backend_tensor(kBiasUid, cc.dtype, bias_dims, bias_strides));
+        cudnnBackendDescriptor_t out = cc.activation != 0 ? keep(make_tensor(202, CUDNN_DATA_FLOAT, dims, strides, true))
+                                                          : y;
+        ops.push_back(make_pointwise(CUDNN_POINTWISE_ADD, current, bias, out));
+        current = out;
+    }
+    if (cc.activation != 0) ops.push_back(make_pointwise(CUDNN_POINTWISE_RELU_FWD, current, nullptr, y));
+}
+
+cudnnBackendDescriptor_t BackendConv::make_pointwise(cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t in,
+                                                     cudnnBackendDescriptor_t second, cudnnBackendDescriptor_t out) {
+    cudnnBackendDescriptor_t pointwise = keep(create(CUDNN_BACKEND_POINTWISE_DESCRIPTOR));
+    const cudnnDataType_t precision = CUDNN_DATA_FLOAT;
+    set(pointwise, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+    set(pointwise, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &precision);
+    if (mode == CUDNN_POINTWISE_RELU_FWD && cc_.activation == 2) {
+        const double clip = cc_.clip;
+        set(pointwise, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, CUDNN_TYPE_DOUBLE, 1, &clip);
+    }
+    CHECK_CUDNN(cudnnBackendFinalize(pointwise));
+    cudnnBackendDescriptor_t op_desc = keep(create(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR));
+    set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pointwise);
+    set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &in);
+    if (second != nullptr) set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &second);
+    set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &out);
+    CHECK_CUDNN(cudnnBackendFinalize(op_desc));
+    return op_desc;
 }
 
 cudnnBackendDescriptor_t BackendConv::make_second_op() {
@@ -127,12 +169,14 @@ cudnnBackendDescriptor_t BackendConv::make_plan(cudnnHandle_t handle, cudnnBacke
     return nullptr;
 }
 
-cudnnBackendDescriptor_t BackendConv::make_variant_pack(void* x_data, void* w_data, void* y_data, void* workspace) {
+cudnnBackendDescriptor_t BackendConv::make_variant_pack(void* x_data, void* w_data, void* y_data, void* workspace,
+                                                        void* bias) {
     cudnnBackendDescriptor_t pack = keep(create(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
-    const int64_t uids[3] = {kXUid, kWUid, kYUid};
-    void* pointers[3] = {x_data, w_data, y_data};
-    set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
-    set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, pointers);
+    const int64_t uids[4] = {kXUid, kWUid, kYUid, kBiasUid};
+    void* pointers[4] = {x_data, w_data, y_data, bias};
+    const int64_t count = bias != nullptr ? 4 : 3;
+    set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, count, uids);
+    set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, count, pointers);
     set(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace);
     CHECK_CUDNN(cudnnBackendFinalize(pack));
     return pack;

@@ -10,13 +10,14 @@
 
 namespace dwtest {
 
-constexpr int64_t kXUid = 101, kWUid = 102, kYUid = 103;
+constexpr int64_t kXUid = 101, kWUid = 102, kYUid = 103, kBiasUid = 104;
 
 cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype, const int64_t dims[4],
                                              const int64_t strides[4]);
 
 // Owns every descriptor it made. `post_pad_extra` adds to the trailing padding (the backend API allows
-// asymmetric padding); the output size follows.
+// asymmetric padding); the output size follows. With cc.bias or cc.activation the graph is the conv into a
+// virtual tensor, then pointwise ADD of a [1, k, 1, 1] bias and/or RELU_FWD into y.
 class BackendConv {
 public:
     explicit BackendConv(const ConvCase& cc, int post_pad_extra = 0);
@@ -29,16 +30,19 @@ public:
                                         cudnnHandle_t handle = nullptr);
     // GPU only: the first plan cuDNN's heuristics offer that finalizes, or null.
     cudnnBackendDescriptor_t make_plan(cudnnHandle_t handle, cudnnBackendDescriptor_t graph, int64_t* workspace);
-    cudnnBackendDescriptor_t make_variant_pack(void* x, void* w, void* y, void* workspace);
+    cudnnBackendDescriptor_t make_variant_pack(void* x, void* w, void* y, void* workspace, void* bias = nullptr);
     // Another conv forward op over the same x and w into a new output; for multi-op graphs.
     cudnnBackendDescriptor_t make_second_op();
 
     int p = 0, q = 0;
     TensorLayout x_layout{}, y_layout{};
     cudnnBackendDescriptor_t x = nullptr, w = nullptr, y = nullptr, conv = nullptr, op = nullptr;
+    std::vector<cudnnBackendDescriptor_t> ops;  // every op of the graph, the conv first
 
 private:
     cudnnBackendDescriptor_t keep(cudnnBackendDescriptor_t d);
+    cudnnBackendDescriptor_t make_pointwise(cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t in,
+                                            cudnnBackendDescriptor_t second, cudnnBackendDescriptor_t out);
     ConvCase cc_;
     std::vector<cudnnBackendDescriptor_t> owned_;
 };

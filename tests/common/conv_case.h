@@ -31,6 +31,11 @@ struct ConvCase {
     int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
     cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
     float alpha = 1.0f, beta = 0.0f;
+    // Fused epilogue (cudnnConvolutionBiasActivationForward, backend pointwise ops): y = act(alpha * conv +
+    // beta * z + bias), with z the residual input.
+    bool bias = false;
+    int activation = 0;  // 0 identity, 1 ReLU, 2 ReLU clipped at `clip`
+    float clip = 0.75f;
 
     int k() const { return c * multiplier; }
     int p() const { return (h + 2 * pad_h - dil_h * (kh - 1) - 1) / stride_h + 1; }

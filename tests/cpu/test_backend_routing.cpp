@@ -109,6 +109,47 @@ TEST(BackendRouting, TwoOperationGraphIsForwarded) {
     EXPECT_EQ(graph_route(graph, &p), RouteReason::kNotSingleConv);
 }
 
+TEST(BackendRouting, ConvBiasReluGraphIsRoutedWithItsEpilogue) {
+    ConvCase cc = depthwise_case();
+    cc.dtype = CUDNN_DATA_HALF;
+    cc.layout = Layout::kNHWC;
+    cc.bias = true;
+    cc.activation = 1;
+    BackendConv conv(cc);
+    ASSERT_EQ(conv.ops.size(), 3u);
+    cudnnBackendDescriptor_t graph = conv.make_graph(conv.ops);
+    ASSERT_NE(graph, nullptr);
+    DepthwiseParams p;
+    ASSERT_EQ(graph_route(graph, &p), RouteReason::kRouted);
+    EXPECT_EQ(p.activation, dwshim::Activation::kRelu);
+    EXPECT_EQ(p.residual_scale, 0.0f);
+}
+
+TEST(BackendRouting, ConvClippedReluGraphIsRouted) {
+    ConvCase cc = depthwise_case();
+    cc.activation = 2;
+    BackendConv conv(cc);
+    ASSERT_EQ(conv.ops.size(), 2u);
+    cudnnBackendDescriptor_t graph = conv.make_graph(conv.ops);
+    ASSERT_NE(graph, nullptr);
+    DepthwiseParams p;
+    ASSERT_EQ(graph_route(graph, &p), RouteReason::kRouted);
+    EXPECT_EQ(p.activation, dwshim::Activation::kClippedRelu);
+    EXPECT_FLOAT_EQ(p.clip, cc.clip);
+}
+
+TEST(BackendRouting, GraphWithoutItsLastOpIsForwarded) {
+    ConvCase cc = depthwise_case();
+    cc.bias = true;
+    cc.activation = 1;
+    BackendConv conv(cc);
+    // conv -> add -> (virtual, nothing reads it): the graph has no real output dwshim could write.
+    cudnnBackendDescriptor_t graph = conv.make_graph({conv.ops[0], conv.ops[1]});
+    ASSERT_NE(graph, nullptr);
+    DepthwiseParams p;
+    EXPECT_EQ(graph_route(graph, &p), RouteReason::kNotSingleConv);
+}
+
 TEST(BackendRouting, UnknownDescriptorIsUntraced) {
     DepthwiseParams p;
     int not_a_descriptor = 0;

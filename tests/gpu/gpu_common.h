@@ -19,6 +19,7 @@ struct RealFunctions {
     decltype(&cudnnGetConvolutionForwardAlgorithm_v7) heuristics = nullptr;
     decltype(&cudnnGetConvolutionForwardWorkspaceSize) workspace = nullptr;
     decltype(&cudnnBackendExecute) backend_execute = nullptr;
+    decltype(&cudnnConvolutionBiasActivationForward) bias_activation_forward = nullptr;
 };
 const RealFunctions& real();
 
@@ -40,6 +41,10 @@ ConvCase random_nchw_rows_case(std::mt19937* rng);
 // Channels contiguous, multiplier 1, C a multiple of 8, square 3/5/7 filters: the NHWC channel-vector path,
 // with more channels than one block covers.
 ConvCase random_nhwc_vec_case(std::mt19937* rng);
+// A random case with a fused bias, activation and (through beta) residual.
+ConvCase random_fused_case(std::mt19937* rng);
+// An NHWC-vector case with a fused bias and activation, in half precision: graphs cuDNN's fusion engines take.
+ConvCase random_fused_graph_case(std::mt19937* rng);
 
 // y before the call: random values when beta reads them, else all-ones bytes (NaN in every storage type).
 HostTensor initial_output(const ConvCase& cc, int64_t span, std::mt19937* rng);
@@ -50,13 +55,16 @@ std::vector<double> read_output(const ConvCase& cc, const TensorLayout& layout, 
 
 // Runs a case through dwshim (`ours`) or the real cuDNN from host data; returns y's logical elements, or an
 // empty vector when the real cuDNN cannot run the case.
-using CaseRunner = std::function<std::vector<double>(const ConvCase& cc, const HostTensor& x,
-                                                     const HostTensor& filter, const HostTensor& y0, bool ours)>;
+// `bias` is null unless cc.bias.
+using CaseRunner =
+    std::function<std::vector<double>(const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
+                                      const HostTensor* bias, const HostTensor& y0, bool ours)>;
 
 // For each generated case: routed, poisoned output fully written, nothing outside y written, within tolerance
 // of float64 and of the real cuDNN. `layout_of` gives x's and y's layouts for the reference.
+// At least `min_compared` of the cases must also run on the real cuDNN.
 void check_random_cases(int count, ConvCase (*generate)(std::mt19937*),
                         const std::function<std::pair<TensorLayout, TensorLayout>(const ConvCase&)>& layout_of,
-                        const CaseRunner& run);
+                        const CaseRunner& run, double min_compared = 0.75);
 
 }  // namespace dwtest

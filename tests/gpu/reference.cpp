@@ -3,6 +3,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -76,7 +77,8 @@ std::vector<int64_t> logical_offsets(const TensorLayout& l) {
 }
 
 std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
-                                   const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0) {
+                                   const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0,
+                                   const HostTensor* bias) {
     std::vector<double> out;
     out.reserve(logical_offsets(yl).size());
     for (int n = 0; n < cc.n; ++n)
@@ -101,6 +103,9 @@ std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, c
                                          int64_t{oh} * yl.strides[2] + int64_t{ow} * yl.strides[3];
                     double value = cc.alpha * acc;
                     if (cc.beta != 0.0f) value += cc.beta * y0.get(y_at);
+                    if (cc.bias) value += bias->get(k);
+                    if (cc.activation != 0) value = std::max(value, 0.0);
+                    if (cc.activation == 2) value = std::min(value, static_cast<double>(cc.clip));
                     out.push_back(value);
                 }
     return out;

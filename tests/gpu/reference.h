@@ -23,9 +23,11 @@ struct HostTensor {
 // Every element uniform in [-1, 1), rounded to the storage type.
 void fill_random(HostTensor* t, std::mt19937* rng);
 
-// Float64 y = alpha * conv(x, filter) + beta * y0, over the logical elements of y.
+// Float64 y = act(alpha * conv(x, filter) + beta * y0 + bias), over the logical elements of y; `bias` is
+// read when cc.bias is set.
 std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
-                                   const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0);
+                                   const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0,
+                                   const HostTensor* bias = nullptr);
 
 // Offsets of y's logical elements, in (n, k, p, q) order.
 std::vector<int64_t> logical_offsets(const TensorLayout& layout);

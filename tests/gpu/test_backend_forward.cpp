@@ -32,10 +32,10 @@ protected:
     }
 
     // Builds the graph and a plan from cuDNN's heuristics, then executes it; empty when no plan finalizes.
-    std::vector<double> run(const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor& y0,
-                            bool ours, int expected_reason) {
+    std::vector<double> run(const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor* bias,
+                            const HostTensor& y0, bool ours, int expected_reason) {
         BackendConv conv(cc);
-        cudnnBackendDescriptor_t graph = conv.make_graph({conv.op}, handle_);
+        cudnnBackendDescriptor_t graph = conv.make_graph(conv.ops, handle_);
         EXPECT_NE(graph, nullptr);
         if (graph == nullptr) return {};
         dwshim::DepthwiseParams params;
@@ -43,12 +43,15 @@ protected:
         int64_t workspace_bytes = 0;
         cudnnBackendDescriptor_t plan = conv.make_plan(handle_, graph, &workspace_bytes);
         if (plan == nullptr) return {};
-        DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dy(y0.bytes.size()), workspace(workspace_bytes);
+        DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dy(y0.bytes.size()), workspace(workspace_bytes),
+            dbias(bias != nullptr ? bias->bytes.size() : 1);
+        if (bias != nullptr) cudaMemcpy(dbias.ptr, bias->bytes.data(), bias->bytes.size(), cudaMemcpyHostToDevice);
         EXPECT_TRUE(dx.ptr && dw.ptr && dy.ptr && workspace.ptr);
         cudaMemcpy(dx.ptr, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
         cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
         cudaMemcpy(dy.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
-        cudnnBackendDescriptor_t pack = conv.make_variant_pack(dx.ptr, dw.ptr, dy.ptr, workspace.ptr);
+        cudnnBackendDescriptor_t pack =
+            conv.make_variant_pack(dx.ptr, dw.ptr, dy.ptr, workspace.ptr, bias != nullptr ? dbias.ptr : nullptr);
         const auto execute = ours ? &cudnnBackendExecute : dwtest::real().backend_execute;
         const cudnnStatus_t status = execute(handle_, plan, pack);
         EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
@@ -71,19 +74,31 @@ std::pair<dwtest::TensorLayout, dwtest::TensorLayout> layouts(const ConvCase& cc
 TEST_F(BackendForward, RandomConfigsMatchCudnnAndFloat64) {
     dwtest::check_random_cases(240, dwtest::random_case, layouts,
                                [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
-                                      const HostTensor& y0, bool ours) { return run(cc, x, filter, y0, ours, 0); });
+                                      const HostTensor* bias, const HostTensor& y0,
+                                      bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
 }
 
 TEST_F(BackendForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
     dwtest::check_random_cases(60, dwtest::random_nchw_rows_case, layouts,
                                [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
-                                      const HostTensor& y0, bool ours) { return run(cc, x, filter, y0, ours, 0); });
+                                      const HostTensor* bias, const HostTensor& y0,
+                                      bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
 }
 
 TEST_F(BackendForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
     dwtest::check_random_cases(120, dwtest::random_nhwc_vec_case, layouts,
                                [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
-                                      const HostTensor& y0, bool ours) { return run(cc, x, filter, y0, ours, 0); });
+                                      const HostTensor* bias, const HostTensor& y0,
+                                      bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
+}
+
+// Only graphs cuDNN builds a plan for can be executed at all; its fusion engines decline many of these.
+TEST_F(BackendForward, RandomFusedGraphConfigsMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(
+        80, dwtest::random_fused_graph_case, layouts,
+        [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor* bias,
+               const HostTensor& y0, bool ours) { return run(cc, x, filter, bias, y0, ours, 0); },
+        0.1);
 }
 
 // Runs only under DWSHIM_DISABLE=1 (ctest's gpu_disable).
@@ -103,8 +118,8 @@ TEST_F(EnvDisableBackend, LeavesEveryPlanToCudnn) {
     dwtest::fill_random(&filter, &rng);
     const HostTensor y0 = dwtest::initial_output(cc, l.second.span, &rng);
     const int untraced = static_cast<int>(dwshim::RouteReason::kUntracedPlan);
-    const std::vector<double> through_dwshim = run(cc, x, filter, y0, /*ours=*/true, untraced);
-    const std::vector<double> direct = run(cc, x, filter, y0, /*ours=*/false, untraced);
+    const std::vector<double> through_dwshim = run(cc, x, filter, nullptr, y0, /*ours=*/true, untraced);
+    const std::vector<double> direct = run(cc, x, filter, nullptr, y0, /*ours=*/false, untraced);
     EXPECT_EQ(dwshim_decision_count(0), 0u);
     EXPECT_FALSE(direct.empty());
     EXPECT_EQ(through_dwshim, direct);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "gpu_common.h"
 #include "shim/dwshim.h"
@@ -72,13 +73,60 @@ protected:
                 return std::make_pair(dwtest::make_layout(cc.layout, cc.n, cc.c, cc.h, cc.w),
                                       dwtest::make_layout(cc.layout, cc.n, cc.k(), cc.p(), cc.q()));
             },
-            [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor& y0,
-                   bool ours) {
+            [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor* bias,
+                   const HostTensor& y0, bool ours) {
                 CudnnDescriptors d(cc);
                 dwshim::DepthwiseParams params;
                 EXPECT_EQ(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params), 0) << "not routed: tests nothing";
-                return run(cc, x, filter, y0, ours);
-            });
+                return cc.bias ? run_fused(cc, x, filter, *bias, y0, ours) : run(cc, x, filter, y0, ours);
+            },
+            generate == dwtest::random_fused_case ? 0.5 : 0.75);
+    }
+
+    // cudnnConvolutionBiasActivationForward with z = y0 and y poisoned.
+    std::vector<double> run_fused(const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
+                                  const HostTensor& bias, const HostTensor& y0, bool ours) {
+        CudnnDescriptors d(cc);
+        cudnnTensorDescriptor_t bias_desc;
+        cudnnActivationDescriptor_t activation;
+        EXPECT_EQ(cudnnCreateTensorDescriptor(&bias_desc), CUDNN_STATUS_SUCCESS);
+        EXPECT_EQ(cudnnSetTensor4dDescriptor(bias_desc, CUDNN_TENSOR_NCHW, cc.dtype, 1, cc.k(), 1, 1),
+                  CUDNN_STATUS_SUCCESS);
+        EXPECT_EQ(cudnnCreateActivationDescriptor(&activation), CUDNN_STATUS_SUCCESS);
+        const cudnnActivationMode_t modes[] = {CUDNN_ACTIVATION_IDENTITY, CUDNN_ACTIVATION_RELU,
+                                               CUDNN_ACTIVATION_CLIPPED_RELU};
+        EXPECT_EQ(cudnnSetActivationDescriptor(activation, modes[cc.activation], CUDNN_NOT_PROPAGATE_NAN, cc.clip),
+                  CUDNN_STATUS_SUCCESS);
+        HostTensor poison(cc.dtype, y0.span());
+        std::memset(poison.bytes.data(), 0xFF, poison.bytes.size());
+        DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dz(y0.bytes.size()), dy(y0.bytes.size()),
+            dbias(bias.bytes.size());
+        cudaMemcpy(dx.ptr, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(dz.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(dy.ptr, poison.bytes.data(), poison.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(dbias.ptr, bias.bytes.data(), bias.bytes.size(), cudaMemcpyHostToDevice);
+        const auto forward = ours ? &cudnnConvolutionBiasActivationForward : dwtest::real().bias_activation_forward;
+        cudnnStatus_t status = CUDNN_STATUS_NOT_SUPPORTED;
+        for (int algo = 0; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT && status != CUDNN_STATUS_SUCCESS; ++algo) {
+            size_t workspace_bytes = 0;
+            const auto a = static_cast<cudnnConvolutionFwdAlgo_t>(algo);
+            if (dwtest::real().workspace(handle_, d.x, d.w, d.conv, d.y, a, &workspace_bytes) !=
+                CUDNN_STATUS_SUCCESS) {
+                continue;
+            }
+            DeviceBuffer workspace(workspace_bytes);
+            status = forward(handle_, &cc.alpha, d.x, dx.ptr, d.w, dw.ptr, d.conv, a, workspace.ptr, workspace_bytes,
+                             &cc.beta, d.y, dz.ptr, bias_desc, dbias.ptr, activation, d.y, dy.ptr);
+            EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+        }
+        cudnnDestroyActivationDescriptor(activation);
+        cudnnDestroyTensorDescriptor(bias_desc);
+        if (ours) {
+            EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << "dwshim failed";
+        }
+        if (status != CUDNN_STATUS_SUCCESS) return {};
+        return dwtest::read_output(cc, d.y_layout, dy.ptr, poison);
     }
 
     cudnnHandle_t handle_ = nullptr;
@@ -95,6 +143,10 @@ TEST_F(LegacyForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
 
 TEST_F(LegacyForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nhwc_vec_case);
+}
+
+TEST_F(LegacyForward, RandomBiasActivationConfigsMatchCudnnAndFloat64) {
+    check(120, dwtest::random_fused_case);
 }
 
 ConvCase small_depthwise() {
