@@ -69,8 +69,11 @@ def run_convs():
             print("case %s failed: %s" % (name, str(error).splitlines()[0]))
 
 
-if args.model:
-    run_model(args.model)
-else:
-    run_convs()
-torch.save(outputs, args.out)
+with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as profile:
+    if args.model:
+        run_model(args.model)
+    else:
+        run_convs()
+    torch.cuda.synchronize()
+kernels = sorted({event.name for event in profile.events() if event.device_type == torch.autograd.DeviceType.CUDA})
+torch.save({"outputs": outputs, "kernels": kernels}, args.out)

@@ -114,15 +114,19 @@ def _run_program(tmp_path, name, extra_env, options=()):
     result = subprocess.run([sys.executable, program, out] + list(options), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    return torch.load(out), result.stderr
+    saved = torch.load(out)
+    return saved["outputs"], saved["kernels"], result.stderr
 
 
 def _preloaded_and_plain(tmp_path, api_env, options=()):
     """The program's outputs without and with dwshim preloaded, and the preloaded run's log."""
-    plain, _ = _run_program(tmp_path, "plain", api_env, options)
-    preloaded, log = _run_program(tmp_path, "preloaded", dict(api_env, LD_PRELOAD=_library.load()._name,
-                                                              DWSHIM_LOG="1", DWSHIM_STATS="1"), options)
+    plain, plain_kernels, _ = _run_program(tmp_path, "plain", api_env, options)
+    preloaded, kernels, log = _run_program(tmp_path, "preloaded", dict(api_env, LD_PRELOAD=_library.load()._name,
+                                                                       DWSHIM_LOG="1", DWSHIM_STATS="1"), options)
     print(log[-3000:])
+    # The GPU itself ran dwshim's kernels, and only under the preload.
+    assert any("dwshim" in name for name in kernels), kernels
+    assert not any("dwshim" in name for name in plain_kernels), plain_kernels
     return plain, preloaded, log
 
 
