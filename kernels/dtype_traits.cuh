@@ -22,7 +22,11 @@ struct DTypeTraits<DType::kFloat> {
 template <>
 struct DTypeTraits<DType::kHalf> {
     using Storage = __half;
-    static __device__ __forceinline__ float load(const Storage* p) { return __half2float(__ldg(p)); }
+    // Through the 16-bit integer __ldg: the __half overload is inline assembly, which the compiler may execute
+    // speculatively ahead of a null check (seen: an optional bias read at address 0x10).
+    static __device__ __forceinline__ float load(const Storage* p) {
+        return __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(p))));
+    }
     static __device__ __forceinline__ float to_float(Storage v) { return __half2float(v); }
     static __device__ __forceinline__ Storage from_float(float v) { return __float2half_rn(v); }
 };
