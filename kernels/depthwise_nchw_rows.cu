@@ -40,6 +40,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
     const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC] + ow;
     T* y = static_cast<T*>(prm.y);
+    const float bias = bias_of<D>(prm, k);
 
     // Input columns this output reads, and whether each lies inside the row.
     const int64_t iw0 = ow * prm.stride_w - prm.pad_w;
@@ -56,6 +57,8 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
     float acc[K];
 #pragma unroll
     for (int r = 0; r < K; ++r) acc[r] = 0.0f;
+    // Unrolled so that several rows' loads are in flight before their sums are needed.
+#pragma unroll 4
     for (int64_t ih = oh_begin - prm.pad_h; ih < oh_end - prm.pad_h + K - 1; ++ih) {
         float v[K];
         const bool row_ok = ih >= 0 && ih < prm.h;
@@ -69,7 +72,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
         const int64_t oh = ih + prm.pad_h - (K - 1);
         if (oh >= oh_begin) {
             const int64_t offset = y_plane + oh * prm.y_stride[kH];
-            y[offset] = Traits::from_float(epilogue<D>(prm, acc[K - 1], k, offset));
+            y[offset] = Traits::from_float(epilogue<D>(prm, acc[K - 1], bias, offset));
         }
 #pragma unroll
         for (int r = K - 1; r > 0; --r) acc[r] = acc[r - 1];

@@ -92,7 +92,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
     }
     const int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW] + c;
 #pragma unroll
-    for (int j = 0; j < V; ++j) acc[j] = epilogue<D>(prm, acc[j], c + j, offset + j);
+    for (int j = 0; j < V; ++j) acc[j] = epilogue<D>(prm, acc[j], bias_of<D>(prm, c + j), offset + j);
     Io::store(static_cast<T*>(prm.y) + offset, acc);
 }
 

@@ -5,14 +5,21 @@
 
 namespace dwshim {
 
+// The bias of output channel k, 0 when there is none; loaded once per thread, outside the loops.
+template <DType D>
+__device__ __forceinline__ float bias_of(const DepthwiseParams& p, int64_t k) {
+    using T = typename DTypeTraits<D>::Storage;
+    return p.bias != nullptr ? DTypeTraits<D>::load(static_cast<const T*>(p.bias) + k) : 0.0f;
+}
+
 // `offset` is the output element's offset in y (and in the residual, which shares y's strides).
 template <DType D>
-__device__ __forceinline__ float epilogue(const DepthwiseParams& p, float acc, int64_t k, int64_t offset) {
+__device__ __forceinline__ float epilogue(const DepthwiseParams& p, float acc, float bias, int64_t offset) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     float v = p.alpha * acc;
     if (p.residual != nullptr) v += p.residual_scale * Traits::load(static_cast<const T*>(p.residual) + offset);
-    if (p.bias != nullptr) v += Traits::load(static_cast<const T*>(p.bias) + k);
+    v += bias;
     if (p.activation != Activation::kIdentity && !(p.propagate_nan && v != v)) {
         v = fmaxf(v, 0.0f);  // fmaxf(NaN, 0) is 0: NaN does not propagate
         if (p.activation == Activation::kClippedRelu) v = fminf(v, p.clip);
