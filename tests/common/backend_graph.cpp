@@ -80,12 +80,19 @@ BackendConv::BackendConv(const ConvCase& cc, int post_pad_extra) : cc_(cc) {
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv_out);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &cc.alpha);
-    set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &cc.beta);
+    const float conv_beta = fused ? 0.0f : cc.beta;
+    set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &conv_beta);
     CHECK_CUDNN(cudnnBackendFinalize(op));
     ops.push_back(op);
     if (!fused) return;
 
     cudnnBackendDescriptor_t current = conv_out;
+    if (cc.beta != 0.0f) {
+        cudnnBackendDescriptor_t z = keep(make_backend_tensor(kResidualUid, cc.dtype, dims, strides));
+        cudnnBackendDescriptor_t out = keep(make_tensor(203, CUDNN_DATA_FLOAT, dims, strides, true));
+        ops.push_back(make_pointwise(CUDNN_POINTWISE_ADD, current, z, out, cc.beta));
+        current = out;
+    }
     if (cc.bias) {
         const int64_t bias_dims[4] = {1, cc.k(), 1, 1}, bias_strides[4] = {cc.k(), 1, 1, 1};
         cudnnBackendDescriptor_t bias = keep(make_backend_tensor(kBiasUid, cc.dtype, bias_dims, bias_strides));
@@ -98,7 +105,8 @@ BackendConv::BackendConv(const ConvCase& cc, int post_pad_extra) : cc_(cc) {
 }
 
 cudnnBackendDescriptor_t BackendConv::make_pointwise(cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t in,
-                                                     cudnnBackendDescriptor_t second, cudnnBackendDescriptor_t out) {
+                                                     cudnnBackendDescriptor_t second, cudnnBackendDescriptor_t out,
+                                                     float second_scale) {
     cudnnBackendDescriptor_t pointwise = keep(create(CUDNN_BACKEND_POINTWISE_DESCRIPTOR));
     const cudnnDataType_t precision = CUDNN_DATA_FLOAT;
     set(pointwise, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
@@ -113,6 +121,7 @@ cudnnBackendDescriptor_t BackendConv::make_pointwise(cudnnPointwiseMode_t mode, 
     set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &in);
     if (second != nullptr) set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &second);
     set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &out);
+    if (second_scale != 1.0f) set(op_desc, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2, CUDNN_TYPE_FLOAT, 1, &second_scale);
     CHECK_CUDNN(cudnnBackendFinalize(op_desc));
     return op_desc;
 }
@@ -170,13 +179,21 @@ cudnnBackendDescriptor_t BackendConv::make_plan(cudnnHandle_t handle, cudnnBacke
 }
 
 cudnnBackendDescriptor_t BackendConv::make_variant_pack(void* x_data, void* w_data, void* y_data, void* workspace,
-                                                        void* bias) {
+                                                        void* bias, void* residual) {
     cudnnBackendDescriptor_t pack = keep(create(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
-    const int64_t uids[4] = {kXUid, kWUid, kYUid, kBiasUid};
-    void* pointers[4] = {x_data, w_data, y_data, bias};
-    const int64_t count = bias != nullptr ? 4 : 3;
-    set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, count, uids);
-    set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, count, pointers);
+    std::vector<int64_t> uids = {kXUid, kWUid, kYUid};
+    std::vector<void*> pointers = {x_data, w_data, y_data};
+    if (bias != nullptr) {
+        uids.push_back(kBiasUid);
+        pointers.push_back(bias);
+    }
+    if (residual != nullptr) {
+        uids.push_back(kResidualUid);
+        pointers.push_back(residual);
+    }
+    const int64_t count = static_cast<int64_t>(uids.size());
+    set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, count, uids.data());
+    set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, count, pointers.data());
     set(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace);
     CHECK_CUDNN(cudnnBackendFinalize(pack));
     return pack;

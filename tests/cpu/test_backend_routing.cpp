@@ -125,6 +125,21 @@ TEST(BackendRouting, ConvBiasReluGraphIsRoutedWithItsEpilogue) {
     EXPECT_EQ(p.residual_scale, 0.0f);
 }
 
+TEST(BackendRouting, ConvResidualBiasReluGraphIsRouted) {
+    ConvCase cc = depthwise_case();
+    cc.beta = 0.5f;
+    cc.bias = true;
+    cc.activation = 1;
+    BackendConv conv(cc);
+    ASSERT_EQ(conv.ops.size(), 4u);
+    cudnnBackendDescriptor_t graph = conv.make_graph(conv.ops);
+    ASSERT_NE(graph, nullptr);
+    DepthwiseParams p;
+    ASSERT_EQ(graph_route(graph, &p), RouteReason::kRouted);
+    EXPECT_FLOAT_EQ(p.residual_scale, 0.5f);
+    EXPECT_EQ(p.activation, dwshim::Activation::kRelu);
+}
+
 TEST(BackendRouting, ConvClippedReluGraphIsRouted) {
     ConvCase cc = depthwise_case();
     cc.activation = 2;

@@ -114,7 +114,6 @@ ConvCase random_fused_graph_case(std::mt19937* rng) {
     ConvCase cc = random_nhwc_vec_case(rng);
     cc.dtype = std::uniform_int_distribution<int>(0, 1)(*rng) == 0 ? CUDNN_DATA_HALF : CUDNN_DATA_BFLOAT16;
     cc.mode = CUDNN_CROSS_CORRELATION;
-    cc.beta = 0.0f;
     cc.bias = true;
     cc.activation = std::uniform_int_distribution<int>(0, 1)(*rng);
     return cc;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "gpu_common.h"
 #include "shim/dwshim.h"
@@ -44,14 +45,21 @@ protected:
         cudnnBackendDescriptor_t plan = conv.make_plan(handle_, graph, &workspace_bytes);
         if (plan == nullptr) return {};
         DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dy(y0.bytes.size()), workspace(workspace_bytes),
-            dbias(bias != nullptr ? bias->bytes.size() : 1);
+            dbias(bias != nullptr ? bias->bytes.size() : 1), dz(y0.bytes.size());
         if (bias != nullptr) cudaMemcpy(dbias.ptr, bias->bytes.data(), bias->bytes.size(), cudaMemcpyHostToDevice);
+        // A fused graph reads beta's operand from z and writes a poisoned y; a plain conv blends y itself.
+        const bool fused = cc.bias || cc.activation != 0;
+        HostTensor poison(cc.dtype, y0.span());
+        std::memset(poison.bytes.data(), 0xFF, poison.bytes.size());
+        const HostTensor& y_initial = fused ? poison : y0;
+        cudaMemcpy(dz.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
         EXPECT_TRUE(dx.ptr && dw.ptr && dy.ptr && workspace.ptr);
         cudaMemcpy(dx.ptr, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
         cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dy.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(dy.ptr, y_initial.bytes.data(), y_initial.bytes.size(), cudaMemcpyHostToDevice);
         cudnnBackendDescriptor_t pack =
-            conv.make_variant_pack(dx.ptr, dw.ptr, dy.ptr, workspace.ptr, bias != nullptr ? dbias.ptr : nullptr);
+            conv.make_variant_pack(dx.ptr, dw.ptr, dy.ptr, workspace.ptr, bias != nullptr ? dbias.ptr : nullptr,
+                                   fused && cc.beta != 0.0f ? dz.ptr : nullptr);
         const auto execute = ours ? &cudnnBackendExecute : dwtest::real().backend_execute;
         const cudnnStatus_t status = execute(handle_, plan, pack);
         EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
@@ -59,7 +67,7 @@ protected:
             EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << "dwshim failed to execute";
         }
         if (status != CUDNN_STATUS_SUCCESS) return {};  // a plan cuDNN finalized but cannot run
-        return dwtest::read_output(cc, conv.y_layout, dy.ptr, y0);
+        return dwtest::read_output(cc, conv.y_layout, dy.ptr, y_initial);
     }
 
     cudnnHandle_t handle_ = nullptr;
