@@ -51,7 +51,7 @@ __global__ void depthwise_forward_generic_kernel(DepthwiseParams prm, bool chann
         }
         const int64_t offset =
             n * prm.y_stride[kN] + k * prm.y_stride[kC] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW];
-        y[offset] = Traits::from_float(epilogue<D>(prm, acc, bias_of<D>(prm, k), offset));
+        y[offset] = Traits::from_float(epilogue<D, true>(prm, acc, bias_of<D>(prm, k), offset));
     }
 }
 

@@ -10,7 +10,7 @@ namespace {
 constexpr int kThreads = 128;   // columns per block
 constexpr int kBandRows = 32;   // output rows per block
 
-template <DType D, int K>
+template <DType D, int K, bool kFused>
 __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(DepthwiseParams prm, int64_t col_blocks,
                                                                          int64_t bands) {
     using Traits = DTypeTraits<D>;
@@ -40,7 +40,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
     const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC] + ow;
     T* y = static_cast<T*>(prm.y);
-    const float bias = bias_of<D>(prm, k);
+    const float bias = kFused ? bias_of<D>(prm, k) : 0.0f;
 
     // Input columns this output reads, and whether each lies inside the row.
     const int64_t iw0 = ow * prm.stride_w - prm.pad_w;
@@ -57,8 +57,6 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
     float acc[K];
 #pragma unroll
     for (int r = 0; r < K; ++r) acc[r] = 0.0f;
-    // Unrolled so that several rows' loads are in flight before their sums are needed.
-#pragma unroll 4
     for (int64_t ih = oh_begin - prm.pad_h; ih < oh_end - prm.pad_h + K - 1; ++ih) {
         float v[K];
         const bool row_ok = ih >= 0 && ih < prm.h;
@@ -72,7 +70,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
         const int64_t oh = ih + prm.pad_h - (K - 1);
         if (oh >= oh_begin) {
             const int64_t offset = y_plane + oh * prm.y_stride[kH];
-            y[offset] = Traits::from_float(epilogue<D>(prm, acc[K - 1], bias, offset));
+            y[offset] = Traits::from_float(epilogue<D, kFused>(prm, acc[K - 1], bias, offset));
         }
 #pragma unroll
         for (int r = K - 1; r > 0; --r) acc[r] = acc[r - 1];
@@ -93,8 +91,9 @@ cudaError_t launch_depthwise_nchw_rows(const DepthwiseParams& params, cudaStream
     const int64_t bands = (params.p + kBandRows - 1) / kBandRows;
     const int64_t blocks = params.n * params.k * bands * col_blocks;
     if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-    depthwise_nchw_rows_kernel<D, K>
-        <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(params, col_blocks, bands);
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, K, true>
+                                                     : depthwise_nchw_rows_kernel<D, K, false>;
+    kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(params, col_blocks, bands);
     return cudaGetLastError();
 }
 

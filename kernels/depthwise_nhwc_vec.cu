@@ -40,7 +40,7 @@ struct VectorIo {
     }
 };
 
-template <DType D, int K>
+template <DType D, int K, bool kFused>
 __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseParams prm, int vectors_per_block) {
     using Io = VectorIo<D>;
     using T = typename Io::T;
@@ -92,7 +92,9 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
     }
     const int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW] + c;
 #pragma unroll
-    for (int j = 0; j < V; ++j) acc[j] = epilogue<D>(prm, acc[j], bias_of<D>(prm, c + j), offset + j);
+    for (int j = 0; j < V; ++j) {
+        acc[j] = epilogue<D, kFused>(prm, acc[j], kFused ? bias_of<D>(prm, c + j) : 0.0f, offset + j);
+    }
     Io::store(static_cast<T*>(prm.y) + offset, acc);
 }
 
@@ -125,7 +127,9 @@ cudaError_t launch_depthwise_nhwc_vec(const DepthwiseParams& params, cudaStream_
     const int64_t channel_blocks = (vectors + vectors_per_block - 1) / vectors_per_block;
     if (pixel_blocks > 0x7fffffff || channel_blocks > 65535) return cudaErrorInvalidConfiguration;
     const dim3 grid(static_cast<unsigned>(pixel_blocks), static_cast<unsigned>(channel_blocks));
-    depthwise_nhwc_vec_kernel<D, K><<<grid, kThreads, 0, stream>>>(params, vectors_per_block);
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nhwc_vec_kernel<D, K, true>
+                                                     : depthwise_nhwc_vec_kernel<D, K, false>;
+    kernel<<<grid, kThreads, 0, stream>>>(params, vectors_per_block);
     return cudaGetLastError();
 }
 

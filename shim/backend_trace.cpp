@@ -329,8 +329,17 @@ bool copy_dims(const std::vector<int64_t>& from, int64_t to[4]) {
 }
 
 
-// The epilogue a chain of pointwise ops after the convolution amounts to: residual add, bias add, then an
-// optional ReLU, each at most once and in that order. Fills `route` and returns the final output tensor.
+// Same sizes, and the same strides wherever a dimension has more than one element.
+bool same_layout(const TensorInfo& a, const TensorInfo& b) {
+    if (a.dims != b.dims || a.strides.size() != b.strides.size()) return false;
+    for (size_t d = 0; d < a.dims.size(); ++d) {
+        if (a.dims[d] > 1 && a.strides[d] != b.strides[d]) return false;
+    }
+    return true;
+}
+
+// The epilogue a chain of pointwise ops after the convolution amounts to: a residual add and a bias add (in
+// either order) and then an optional ReLU, each at most once. Fills `route` and returns the final output.
 const TensorInfo* fuse_epilogue(const ConvForwardInfo& conv, std::vector<const PointwiseOpInfo*> ops,
                                 PlanRoute* route) {
     const TensorInfo* current = &conv.y;
@@ -355,7 +364,7 @@ const TensorInfo* fuse_epilogue(const ConvForwardInfo& conv, std::vector<const P
             if (bias_shaped && bias == nullptr && other_scale == 1.0 &&
                 (other.strides[1] == 1 || other.dims[1] == 1)) {
                 bias = &other;
-            } else if (other.dims == conv.y.dims && residual == nullptr && bias == nullptr) {
+            } else if (other.dims == conv.y.dims && residual == nullptr) {  // adds commute
                 residual = &other;
                 p.residual_scale = static_cast<float>(other_scale);
             } else {
@@ -375,7 +384,7 @@ const TensorInfo* fuse_epilogue(const ConvForwardInfo& conv, std::vector<const P
     if (current->is_virtual || !current->plain) return nullptr;
     // Extra tensors are read with the output's type and, for the residual, the output's strides.
     if (bias != nullptr && bias->dtype != current->dtype) return nullptr;
-    if (residual != nullptr && (residual->dtype != current->dtype || residual->strides != current->strides)) {
+    if (residual != nullptr && (residual->dtype != current->dtype || !same_layout(*residual, *current))) {
         return nullptr;
     }
     route->bias_uid = bias != nullptr ? bias->uid : 0;
