@@ -14,10 +14,10 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kGeneric:  // 4-15x slower than cuDNN's backend engines on the suite
             faster = false;
             break;
-        case KernelPath::kNchwRows:  // KB84 fp32 4.11 ms vs 9.21 legacy / 4.36 backend; fp16 3.36 vs 9.44 / 2.53
+        case KernelPath::kNchwRows:  // KB84 fp32 4.15 ms vs 9.26 legacy / 4.36 backend; fp16 3.60 vs 9.41 / 2.53
             faster = params.dtype == DType::kFloat || api == Api::kLegacy;
             break;
-        case KernelPath::kNhwcVec:  // KB84 fp32 6.94 ms vs 60.7 legacy / 3.24 backend; fp16 4.87 vs 59.4 / 1.89
+        case KernelPath::kNhwcVec:  // KB84 fp32 6.93 ms vs 60.8 legacy / 3.24 backend; fp16 4.84 vs 59.6 / 1.89
             faster = api == Api::kLegacy;
             break;
     }
