@@ -28,6 +28,17 @@ const RealFunctions& real() {
     return functions;
 }
 
+void CudnnStreamFixture::SetUp() {
+    ASSERT_EQ(cudnnCreate(&handle_), CUDNN_STATUS_SUCCESS);
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
+    ASSERT_EQ(cudnnSetStream(handle_, stream_), CUDNN_STATUS_SUCCESS);
+}
+
+void CudnnStreamFixture::TearDown() {
+    cudnnDestroy(handle_);
+    cudaStreamDestroy(stream_);
+}
+
 double tolerance(cudnnDataType_t dtype) {
     return dtype == CUDNN_DATA_FLOAT ? 1e-5 : 1e-2;
 }

@@ -23,6 +23,16 @@ struct RealFunctions {
 };
 const RealFunctions& real();
 
+// A cuDNN handle on a non-blocking stream of its own, so a kernel launched elsewhere would not be waited for.
+class CudnnStreamFixture : public testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    cudnnHandle_t handle_ = nullptr;
+    cudaStream_t stream_ = nullptr;
+};
+
 double tolerance(cudnnDataType_t dtype);
 unsigned test_seed();  // DWSHIM_TEST_SEED, or a fixed default
 

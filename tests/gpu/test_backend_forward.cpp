@@ -18,18 +18,12 @@ using dwtest::ConvCase;
 using dwtest::DeviceBuffer;
 using dwtest::HostTensor;
 
-class BackendForward : public testing::Test {
+class BackendForward : public dwtest::CudnnStreamFixture {
 protected:
     void SetUp() override {
-        ASSERT_EQ(cudnnCreate(&handle_), CUDNN_STATUS_SUCCESS);
-        ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
-        ASSERT_EQ(cudnnSetStream(handle_, stream_), CUDNN_STATUS_SUCCESS);
+        dwtest::CudnnStreamFixture::SetUp();
         ASSERT_NE(dwtest::real().backend_execute, nullptr);
         ASSERT_NE(dwtest::real().backend_execute, &cudnnBackendExecute) << "must reach dwshim and cuDNN apart";
-    }
-    void TearDown() override {
-        cudnnDestroy(handle_);
-        cudaStreamDestroy(stream_);
     }
 
     // Builds the graph and a plan from cuDNN's heuristics, then executes it; empty when no plan finalizes.
@@ -69,9 +63,6 @@ protected:
         if (status != CUDNN_STATUS_SUCCESS) return {};  // a plan cuDNN finalized but cannot run
         return dwtest::read_output(cc, conv.y_layout, dy.ptr, y_initial);
     }
-
-    cudnnHandle_t handle_ = nullptr;
-    cudaStream_t stream_ = nullptr;
 };
 
 std::pair<dwtest::TensorLayout, dwtest::TensorLayout> layouts(const ConvCase& cc) {

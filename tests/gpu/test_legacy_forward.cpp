@@ -17,18 +17,12 @@ using dwtest::CudnnDescriptors;
 using dwtest::DeviceBuffer;
 using dwtest::HostTensor;
 
-class LegacyForward : public testing::Test {
+class LegacyForward : public dwtest::CudnnStreamFixture {
 protected:
     void SetUp() override {
-        ASSERT_EQ(cudnnCreate(&handle_), CUDNN_STATUS_SUCCESS);
-        ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
-        ASSERT_EQ(cudnnSetStream(handle_, stream_), CUDNN_STATUS_SUCCESS);
+        dwtest::CudnnStreamFixture::SetUp();
         ASSERT_NE(dwtest::real().forward, nullptr);
         ASSERT_NE(dwtest::real().forward, &cudnnConvolutionForward) << "must reach dwshim and cuDNN apart";
-    }
-    void TearDown() override {
-        cudnnDestroy(handle_);
-        cudaStreamDestroy(stream_);
     }
 
     // Tries the real cuDNN's heuristic algorithms in order until one runs (ours runs with the first).
@@ -128,9 +122,6 @@ protected:
         if (status != CUDNN_STATUS_SUCCESS) return {};
         return dwtest::read_output(cc, d.y_layout, dy.ptr, poison);
     }
-
-    cudnnHandle_t handle_ = nullptr;
-    cudaStream_t stream_ = nullptr;
 };
 
 TEST_F(LegacyForward, RandomConfigsMatchCudnnAndFloat64) {
