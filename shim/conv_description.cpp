@@ -5,7 +5,8 @@
 namespace dwshim {
 namespace {
 
-// The compute types cuDNN pairs with each storage type; fp32 arithmetic meets or exceeds all of them.
+// The compute types cuDNN pairs with each storage type; fp32 arithmetic meets or exceeds all of them, and
+// every math type (TF32 or fp16 tensor-op conversions allowed or not), which is why the math type is not read.
 bool compute_type_allowed(cudnnDataType_t data, cudnnDataType_t compute) {
     switch (data) {
         case CUDNN_DATA_FLOAT:
