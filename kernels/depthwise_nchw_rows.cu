@@ -7,17 +7,14 @@
 namespace dwshim {
 namespace {
 
-constexpr int kThreads = 128;   // column groups per block
+constexpr int kThreads = 128;   // columns per block
 constexpr int kBandRows = 32;   // output rows per block
 
-// Each thread owns kCols adjacent output columns. kCols > 1 needs stride_w == dil_w == 1: the columns then
-// share one window of kCols + K - 1 inputs per row, and a warp moves kCols times more bytes per load.
-template <DType D, int K, int kCols, bool kFused>
+template <DType D, int K, bool kFused>
 __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(DepthwiseParams prm, int64_t col_blocks,
                                                                          int64_t bands) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
-    constexpr int kWindow = kCols == 1 ? K : kCols + K - 1;
 
     int64_t block = blockIdx.x;
     const int64_t col_block = block % col_blocks;
@@ -26,8 +23,8 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
     const int64_t plane = block / bands;  // n * k + output channel
     const int64_t n = plane / prm.k;
     const int64_t k = plane % prm.k;
-    const int64_t ow0 = (col_block * kThreads + threadIdx.x) * kCols;
-    if (ow0 >= prm.q) return;
+    const int64_t ow = col_block * kThreads + threadIdx.x;
+    if (ow >= prm.q) return;
 
     float taps[K][K];
     const T* filter = static_cast<const T*>(prm.filter) + k * K * K;
@@ -41,74 +38,44 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
         }
 
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
-    const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC] + ow0;
+    const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC] + ow;
     T* y = static_cast<T*>(prm.y);
     const float bias = kFused ? bias_of<D>(prm, k) : 0.0f;
 
-    // Input columns of the window, and whether each lies inside the row.
-    const int64_t iw0 = ow0 * prm.stride_w - prm.pad_w;
-    const int64_t column_step = kCols == 1 ? prm.dil_w : 1;
-    bool col_ok[kWindow];
+    // Input columns this output reads, and whether each lies inside the row.
+    const int64_t iw0 = ow * prm.stride_w - prm.pad_w;
+    bool col_ok[K];
 #pragma unroll
-    for (int i = 0; i < kWindow; ++i) {
-        const int64_t iw = iw0 + i * column_step;
-        col_ok[i] = iw >= 0 && iw < prm.w;
+    for (int s = 0; s < K; ++s) {
+        const int64_t iw = iw0 + s * prm.dil_w;
+        col_ok[s] = iw >= 0 && iw < prm.w;
     }
-    bool out_ok[kCols];
-#pragma unroll
-    for (int c = 0; c < kCols; ++c) out_ok[c] = ow0 + c < prm.q;
 
     const int64_t oh_begin = band * kBandRows;
     const int64_t oh_end = oh_begin + kBandRows < prm.p ? oh_begin + kBandRows : prm.p;
     // acc[r] collects output row (ih + pad_h - r); after input row ih, acc[K-1] is complete.
-    float acc[K][kCols];
+    float acc[K];
 #pragma unroll
-    for (int r = 0; r < K; ++r)
-#pragma unroll
-        for (int c = 0; c < kCols; ++c) acc[r][c] = 0.0f;
+    for (int r = 0; r < K; ++r) acc[r] = 0.0f;
     for (int64_t ih = oh_begin - prm.pad_h; ih < oh_end - prm.pad_h + K - 1; ++ih) {
-        float v[kWindow];
+        float v[K];
         const bool row_ok = ih >= 0 && ih < prm.h;
         const T* row = x + ih * prm.x_stride[kH] + iw0;
 #pragma unroll
-        for (int i = 0; i < kWindow; ++i) {
-            v[i] = row_ok && col_ok[i] ? Traits::load(row + i * column_step) : 0.0f;
-        }
+        for (int s = 0; s < K; ++s) v[s] = row_ok && col_ok[s] ? Traits::load(row + s * prm.dil_w) : 0.0f;
 #pragma unroll
         for (int r = 0; r < K; ++r)
 #pragma unroll
-            for (int c = 0; c < kCols; ++c)
-#pragma unroll
-                for (int s = 0; s < K; ++s) acc[r][c] += v[kCols == 1 ? s : c + s] * taps[r][s];
+            for (int s = 0; s < K; ++s) acc[r] += v[s] * taps[r][s];
         const int64_t oh = ih + prm.pad_h - (K - 1);
         if (oh >= oh_begin) {
             const int64_t offset = y_plane + oh * prm.y_stride[kH];
-#pragma unroll
-            for (int c = 0; c < kCols; ++c) {
-                if (out_ok[c]) {
-                    y[offset + c] = Traits::from_float(epilogue<D, kFused>(prm, acc[K - 1][c], bias, offset + c));
-                }
-            }
+            y[offset] = Traits::from_float(epilogue<D, kFused>(prm, acc[K - 1], bias, offset));
         }
 #pragma unroll
-        for (int r = K - 1; r > 0; --r)
-#pragma unroll
-            for (int c = 0; c < kCols; ++c) acc[r][c] = acc[r - 1][c];
-#pragma unroll
-        for (int c = 0; c < kCols; ++c) acc[0][c] = 0.0f;
+        for (int r = K - 1; r > 0; --r) acc[r] = acc[r - 1];
+        acc[0] = 0.0f;
     }
-}
-
-template <DType D, int K, int kCols>
-cudaError_t launch(const DepthwiseParams& params, cudaStream_t stream) {
-    const int64_t col_blocks = (params.q + kThreads * kCols - 1) / (kThreads * kCols);
-    const int64_t bands = (params.p + kBandRows - 1) / kBandRows;
-    const int64_t blocks = params.n * params.k * bands * col_blocks;
-    if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, K, kCols, true>
-                                                     : depthwise_nchw_rows_kernel<D, K, kCols, false>;
-    kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(params, col_blocks, bands);
-    return cudaGetLastError();
 }
 
 }  // namespace
@@ -120,8 +87,14 @@ bool nchw_rows_applies(const DepthwiseParams& p) {
 
 template <DType D, int K>
 cudaError_t launch_depthwise_nchw_rows(const DepthwiseParams& params, cudaStream_t stream) {
-    return params.stride_w == 1 && params.dil_w == 1 ? launch<D, K, 4>(params, stream)
-                                                    : launch<D, K, 1>(params, stream);
+    const int64_t col_blocks = (params.q + kThreads - 1) / kThreads;
+    const int64_t bands = (params.p + kBandRows - 1) / kBandRows;
+    const int64_t blocks = params.n * params.k * bands * col_blocks;
+    if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, K, true>
+                                                     : depthwise_nchw_rows_kernel<D, K, false>;
+    kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(params, col_blocks, bands);
+    return cudaGetLastError();
 }
 
 #define DWSHIM_INSTANTIATE_NCHW_ROWS(D)                                                                  \

@@ -94,7 +94,6 @@ ConvCase random_nchw_rows_case(std::mt19937* rng) {
     cc.pad_h = pick(0, cc.kh / 2 + 1);
     cc.pad_w = pick(0, cc.kw / 2 + 1);
     cc.c = pick(1, 8);
-    if (pick(0, 1) == 0) cc.stride_w = cc.dil_w = 1;  // half the cases on the several-columns-per-thread path
     cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 80);
     cc.w = std::max(1, cc.dil_w * (cc.kw - 1) + 1 - 2 * cc.pad_w) + pick(0, 300);
     return cc;
