@@ -4,6 +4,7 @@
 
 #include "depthwise_generic.h"
 #include "depthwise_nchw_rows.h"
+#include "depthwise_nchw_vec.h"
 #include "depthwise_nhwc_vec.h"
 
 namespace dwshim {
@@ -75,6 +76,18 @@ namespace {
 template <DType D>
 cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
     switch (select_path(params)) {
+        case KernelPath::kNchwVec:
+            if (nchw_vec_aligned(params)) {
+                switch (params.r) {
+                    case 3:
+                        return launch_depthwise_nchw_vec<D, 3>(params, stream);
+                    case 5:
+                        return launch_depthwise_nchw_vec<D, 5>(params, stream);
+                    default:
+                        return launch_depthwise_nchw_vec<D, 7>(params, stream);
+                }
+            }
+            [[fallthrough]];
         case KernelPath::kNchwRows:
             switch (params.r) {
                 case 3:
@@ -103,6 +116,7 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
 }  // namespace
 
 KernelPath select_path(const DepthwiseParams& params) {
+    if (nchw_vec_applies(params)) return KernelPath::kNchwVec;
     if (nchw_rows_applies(params)) return KernelPath::kNchwRows;
     if (nhwc_vec_applies(params)) return KernelPath::kNhwcVec;
     return KernelPath::kGeneric;

@@ -11,8 +11,8 @@ namespace dwshim {
 bool can_implement(const DepthwiseParams& params, const char** why);
 
 // The kernel depthwise_forward() runs for these sizes and strides when the pointers are 16-byte aligned
-// (misaligned NHWC data falls back to the generic path).
-enum class KernelPath { kGeneric, kNchwRows, kNhwcVec };
+// (misaligned data falls back: NCHW vectors to NCHW rows, NHWC vectors to the generic path).
+enum class KernelPath { kGeneric, kNchwRows, kNchwVec, kNhwcVec };
 KernelPath select_path(const DepthwiseParams& params);
 
 // Launches on `stream`; never synchronises or allocates. Requires can_implement(params).

@@ -99,6 +99,16 @@ ConvCase random_nchw_rows_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_nchw_vec_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_nchw_rows_case(rng);
+    cc.layout = Layout::kNCHW;
+    cc.stride_w = cc.dil_w = 1;
+    cc.pad_w = 0;
+    cc.w = 8 * pick((cc.kw + 7) / 8, 70);
+    return cc;
+}
+
 ConvCase random_nhwc_vec_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_case(rng);

@@ -132,6 +132,10 @@ TEST_F(LegacyForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nchw_rows_case);
 }
 
+TEST_F(LegacyForward, RandomNchwVecConfigsMatchCudnnAndFloat64) {
+    check(120, dwtest::random_nchw_vec_case);
+}
+
 TEST_F(LegacyForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nhwc_vec_case);
 }

@@ -1,0 +1,166 @@
+// NCHW with stride_w = dil_w = 1 and no left padding: the rows path (each input row feeds K output rows held in
+// registers) with every lane owning V = 16 / sizeof(T) adjacent columns. A lane loads its columns as one aligned
+// 16-byte vector and takes the K - 1 columns after them from the next lane by shuffle, so a warp reads a whole
+// contiguous row segment per instruction. Outputs are transposed through shared memory so that stores are
+// coalesced too, whatever the output row's alignment.
+#include <cstdint>
+
+#include "depthwise_nchw_vec.h"
+#include "epilogue.cuh"
+
+namespace dwshim {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kBandRows = 32;  // output rows per block
+
+template <typename T>
+constexpr int kVector = 16 / static_cast<int>(sizeof(T));
+
+// Padded index into a warp's staging row: one extra word per 32 keeps both access patterns conflict-free.
+__device__ __forceinline__ int staged(int e) {
+    return e + e / 32;
+}
+
+template <DType D, int K, bool kFused>
+__global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseParams prm, int64_t col_blocks,
+                                                                        int64_t bands) {
+    using Traits = DTypeTraits<D>;
+    using T = typename Traits::Storage;
+    constexpr int V = kVector<T>;
+    constexpr int kWindow = V + K - 1;
+    constexpr int kSegment = 32 * V;  // columns per warp
+    __shared__ float staging[kWarps][kSegment + kSegment / 32];
+
+    int64_t block = blockIdx.x;
+    const int64_t col_block = block % col_blocks;
+    block /= col_blocks;
+    const int64_t band = block % bands;
+    const int64_t plane = block / bands;
+    const int64_t n = plane / prm.k;
+    const int64_t k = plane % prm.k;
+    const int warp = threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    const int64_t warp_col0 = (col_block * kWarps + warp) * kSegment;
+    const int64_t iw0 = warp_col0 + lane * V;  // this lane's first column (no left padding)
+    if (warp_col0 >= prm.q) return;  // whole warps only: the shuffles below need every lane
+
+    float taps[K][K];
+    const T* filter = static_cast<const T*>(prm.filter) + k * K * K;
+#pragma unroll
+    for (int r = 0; r < K; ++r)
+#pragma unroll
+        for (int s = 0; s < K; ++s) {
+            const int tr = prm.flip ? K - 1 - r : r;
+            const int ts = prm.flip ? K - 1 - s : s;
+            taps[r][s] = Traits::load(filter + tr * K + ts);
+        }
+    const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
+    const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC];
+    T* y = static_cast<T*>(prm.y);
+    const float bias = kFused ? bias_of<D>(prm, k) : 0.0f;
+    const bool whole_vector = iw0 + V <= prm.w;  // rows are whole vectors, so this is all-or-nothing per lane
+
+    const int64_t oh_begin = band * kBandRows;
+    const int64_t oh_end = oh_begin + kBandRows < prm.p ? oh_begin + kBandRows : prm.p;
+    float acc[K][V];
+#pragma unroll
+    for (int r = 0; r < K; ++r)
+#pragma unroll
+        for (int c = 0; c < V; ++c) acc[r][c] = 0.0f;
+
+    for (int64_t ih = oh_begin - prm.pad_h; ih < oh_end - prm.pad_h + K - 1; ++ih) {
+        float window[kWindow];
+        const bool row_ok = ih >= 0 && ih < prm.h;
+        const T* row = x + ih * prm.x_stride[kH];
+        if (row_ok && whole_vector) {
+            const uint4 raw = __ldg(reinterpret_cast<const uint4*>(row + iw0));
+            const T* values = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+            for (int c = 0; c < V; ++c) window[c] = Traits::to_float(values[c]);
+        } else {
+#pragma unroll
+            for (int c = 0; c < V; ++c) window[c] = 0.0f;
+        }
+        // Columns past this lane's vector: the next lane's first K - 1, or for lane 31 read directly.
+#pragma unroll
+        for (int j = 0; j < K - 1; ++j) {
+            const float from_next = __shfl_down_sync(0xffffffffu, window[j], 1);
+            const int64_t iw = iw0 + V + j;
+            window[V + j] = lane < 31 ? from_next : (row_ok && iw < prm.w ? Traits::load(row + iw) : 0.0f);
+        }
+#pragma unroll
+        for (int r = 0; r < K; ++r)
+#pragma unroll
+            for (int c = 0; c < V; ++c)
+#pragma unroll
+                for (int s = 0; s < K; ++s) acc[r][c] += window[c + s] * taps[r][s];
+
+        const int64_t oh = ih + prm.pad_h - (K - 1);
+        if (oh >= oh_begin) {
+#pragma unroll
+            for (int c = 0; c < V; ++c) staging[warp][staged(lane * V + c)] = acc[K - 1][c];
+            __syncwarp();
+            const int64_t row_offset = y_plane + oh * prm.y_stride[kH];
+#pragma unroll
+            for (int c = 0; c < V; ++c) {
+                const int e = lane + 32 * c;
+                const int64_t ow = warp_col0 + e;
+                if (ow < prm.q) {
+                    const int64_t offset = row_offset + ow;
+                    y[offset] = Traits::from_float(epilogue<D, kFused>(prm, staging[warp][staged(e)], bias, offset));
+                }
+            }
+            __syncwarp();  // the staging row is rewritten by the next output row
+        }
+#pragma unroll
+        for (int r = K - 1; r > 0; --r)
+#pragma unroll
+            for (int c = 0; c < V; ++c) acc[r][c] = acc[r - 1][c];
+#pragma unroll
+        for (int c = 0; c < V; ++c) acc[0][c] = 0.0f;
+    }
+}
+
+int64_t vector_elems(DType dtype) {
+    return dtype == DType::kFloat ? 4 : 8;
+}
+
+}  // namespace
+
+bool nchw_vec_applies(const DepthwiseParams& p) {
+    const int64_t v = vector_elems(p.dtype);
+    const bool size_instantiated = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
+    return size_instantiated && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.dil_h == 1 &&
+           p.stride_w == 1 && p.dil_w == 1 && p.pad_w == 0 && p.w % v == 0 && p.x_stride[kH] % v == 0 &&
+           p.x_stride[kC] % v == 0 && p.x_stride[kN] % v == 0;
+}
+
+bool nchw_vec_aligned(const DepthwiseParams& p) {
+    return nchw_vec_applies(p) && reinterpret_cast<uintptr_t>(p.x) % 16 == 0;
+}
+
+template <DType D, int K>
+cudaError_t launch_depthwise_nchw_vec(const DepthwiseParams& params, cudaStream_t stream) {
+    const int64_t columns_per_block = kThreads * vector_elems(params.dtype);
+    const int64_t col_blocks = (params.q + columns_per_block - 1) / columns_per_block;
+    const int64_t bands = (params.p + kBandRows - 1) / kBandRows;
+    const int64_t blocks = params.n * params.k * bands * col_blocks;
+    if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_vec_kernel<D, K, true>
+                                                     : depthwise_nchw_vec_kernel<D, K, false>;
+    kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(params, col_blocks, bands);
+    return cudaGetLastError();
+}
+
+#define DWSHIM_INSTANTIATE_NCHW_VEC(D)                                                              \
+    template cudaError_t launch_depthwise_nchw_vec<D, 3>(const DepthwiseParams&, cudaStream_t);    \
+    template cudaError_t launch_depthwise_nchw_vec<D, 5>(const DepthwiseParams&, cudaStream_t);    \
+    template cudaError_t launch_depthwise_nchw_vec<D, 7>(const DepthwiseParams&, cudaStream_t);
+DWSHIM_INSTANTIATE_NCHW_VEC(DType::kFloat)
+DWSHIM_INSTANTIATE_NCHW_VEC(DType::kHalf)
+DWSHIM_INSTANTIATE_NCHW_VEC(DType::kBFloat16)
+#undef DWSHIM_INSTANTIATE_NCHW_VEC
+
+}  // namespace dwshim
