@@ -14,7 +14,9 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kGeneric:  // 4-15x slower than cuDNN's backend engines on the suite
             faster = false;
             break;
-        case KernelPath::kNchwVec:
+        case KernelPath::kNchwVec:  // KB84 fp32 3.33 ms vs 9.20 legacy / 4.36 backend; fp16 1.97 vs 9.49 / 2.53
+            faster = true;
+            break;
         case KernelPath::kNchwRows:  // KB84 fp32 4.15 ms vs 9.26 legacy / 4.36 backend; fp16 3.60 vs 9.41 / 2.53
             faster = params.dtype == DType::kFloat || api == Api::kLegacy;
             break;

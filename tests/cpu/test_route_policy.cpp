@@ -41,7 +41,11 @@ TEST(EnvPolicy, RoutesOnlyMeasuredWins) {
     EXPECT_EQ(legacy(kb84_like(CUDNN_DATA_FLOAT)), RouteReason::kRouted);
     EXPECT_EQ(backend(kb84_like(CUDNN_DATA_FLOAT)), RouteReason::kRouted);
     EXPECT_EQ(legacy(kb84_like(CUDNN_DATA_HALF)), RouteReason::kRouted);
-    EXPECT_EQ(backend(kb84_like(CUDNN_DATA_HALF)), RouteReason::kSlowerThanCudnn);
+    EXPECT_EQ(backend(kb84_like(CUDNN_DATA_HALF)), RouteReason::kRouted);  // NCHW vector path
+    ConvCase padded = kb84_like(CUDNN_DATA_HALF);
+    padded.pad_w = 1;  // NCHW rows path: cuDNN's backend engines are faster in fp16
+    EXPECT_EQ(legacy(padded), RouteReason::kRouted);
+    EXPECT_EQ(backend(padded), RouteReason::kSlowerThanCudnn);
     ConvCase generic = kb84_like(CUDNN_DATA_FLOAT);
     generic.stride_h = 2;  // no fast path takes stride_h 2 yet
     EXPECT_EQ(legacy(generic), RouteReason::kSlowerThanCudnn);
