@@ -168,7 +168,7 @@ std::shared_ptr<const Trace> trace_convolution(const Record& r) {
     return trace;
 }
 
-// A scaling factor set as float or double; `fallback` when not set.
+// A real-valued attribute (scaling factor, clip bound) set as float or double; `fallback` when not set.
 bool read_scale(const Record& r, cudnnBackendAttributeName_t name, double fallback, double* out) {
     const auto it = r.attributes.find(name);
     if (it == r.attributes.end()) {
@@ -208,11 +208,6 @@ std::shared_ptr<const Trace> trace_conv_forward(const Record& r) {
     return trace;
 }
 
-// A double attribute that may also be set as float; `fallback` when not set.
-bool read_real(const Record& r, cudnnBackendAttributeName_t name, double fallback, double* out) {
-    return read_scale(r, name, fallback, out);
-}
-
 std::shared_ptr<const Trace> trace_pointwise(const Record& r) {
     PointwiseInfo pw;
     cudnnDataType_t math = CUDNN_DATA_FLOAT;
@@ -226,9 +221,9 @@ std::shared_ptr<const Trace> trace_pointwise(const Record& r) {
          (!read_attr(r, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, &math) || math != CUDNN_DATA_FLOAT)) ||
         (r.attributes.count(CUDNN_ATTR_POINTWISE_NAN_PROPAGATION) &&
          !read_attr(r, CUDNN_ATTR_POINTWISE_NAN_PROPAGATION, CUDNN_TYPE_NAN_PROPOGATION, &nan)) ||
-        !read_real(r, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, 0.0, &pw.relu_lower) ||
-        !read_real(r, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, 0.0, &pw.relu_upper) ||
-        !read_real(r, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, 0.0, &pw.relu_slope)) {
+        !read_scale(r, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, 0.0, &pw.relu_lower) ||
+        !read_scale(r, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, 0.0, &pw.relu_upper) ||
+        !read_scale(r, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, 0.0, &pw.relu_slope)) {
         return nullptr;
     }
     pw.propagate_nan = nan == CUDNN_PROPAGATE_NAN;
