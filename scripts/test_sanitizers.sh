@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the host code with AddressSanitizer and UndefinedBehaviorSanitizer and runs the native tests. The
-# Python tests are left out: an instrumented library cannot load into an uninstrumented interpreter.
+# The native CPU tests again, host code instrumented: AddressSanitizer + UndefinedBehaviorSanitizer, then
+# ThreadSanitizer (lazy resolution and the backend registry under many threads). Python tests are left out: an
+# instrumented library cannot load into an uninstrumented interpreter; GPU tests skip where there is no GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/cuda/bin"
-BUILD=${BUILD:-build-sanitize}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DDWSHIM_SANITIZE=address,undefined -DDWSHIM_BUILD_BENCH=OFF \
-  ${CMAKE_ARGS:-}
-cmake --build "$BUILD" -j"$(nproc)"
-ctest --test-dir "$BUILD" --output-on-failure -E '^python$'
+for sanitizers in address,undefined thread; do
+  build="build-sanitize-${sanitizers%%,*}"
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DDWSHIM_SANITIZE="$sanitizers" -DDWSHIM_BUILD_BENCH=OFF \
+    ${CMAKE_ARGS:-}
+  cmake --build "$build" -j"$(nproc)"
+  ctest --test-dir "$build" --output-on-failure -E '^python$'
+done
