@@ -64,10 +64,14 @@ RealCudnn load() {
         }
     } else {
         const char* sonames[] = {"libcudnn.so.9", "libcudnn.so.8"};
-        for (int flags : {RTLD_NOW | RTLD_NOLOAD, RTLD_NOW | RTLD_LOCAL}) {
-            for (const char* soname : sonames) {
-                if (real.handle == nullptr) real.handle = open_candidate(soname, flags, nullptr);
-            }
+        for (const char* soname : sonames) {
+            if (real.handle == nullptr) real.handle = open_candidate(soname, RTLD_NOW | RTLD_NOLOAD, nullptr);
+        }
+        if (real.handle == nullptr && kDefaultCudnnLibrary[0] != '\0') {
+            real.handle = open_candidate(kDefaultCudnnLibrary, RTLD_NOW | RTLD_LOCAL, nullptr);
+        }
+        for (const char* soname : sonames) {
+            if (real.handle == nullptr) real.handle = open_candidate(soname, RTLD_NOW | RTLD_LOCAL, nullptr);
         }
         if (real.handle == nullptr) {
             std::fprintf(stderr,
@@ -85,6 +89,11 @@ RealCudnn load() {
 }
 
 }  // namespace
+
+void* real_symbol(const char* name) {
+    void* handle = real_cudnn().handle;
+    return handle != nullptr ? dlsym(handle, name) : nullptr;
+}
 
 const RealCudnn& real_cudnn() {
     static const RealCudnn real = load();  // C++11 guarantees one thread-safe initialisation
