@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "depthwise_generic.h"
+#include "depthwise_large_filter.h"
 #include "depthwise_nchw_rows.h"
 #include "depthwise_nchw_vec.h"
 #include "depthwise_nhwc_vec.h"
@@ -107,6 +108,8 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
                 default:
                     return launch_depthwise_nhwc_vec<D, 7>(params, stream);
             }
+        case KernelPath::kLargeFilter:
+            return launch_depthwise_large_filter<D>(params, stream);
         case KernelPath::kGeneric:
             break;
     }
@@ -119,6 +122,7 @@ KernelPath select_path(const DepthwiseParams& params) {
     if (nchw_vec_applies(params)) return KernelPath::kNchwVec;
     if (nchw_rows_applies(params)) return KernelPath::kNchwRows;
     if (nhwc_vec_applies(params)) return KernelPath::kNhwcVec;
+    if (large_filter_applies(params)) return KernelPath::kLargeFilter;
     return KernelPath::kGeneric;
 }
 

@@ -12,7 +12,7 @@ bool can_implement(const DepthwiseParams& params, const char** why);
 
 // The kernel depthwise_forward() runs for these sizes and strides when the pointers are 16-byte aligned
 // (misaligned data falls back: NCHW vectors to NCHW rows, NHWC vectors to the generic path).
-enum class KernelPath { kGeneric, kNchwRows, kNchwVec, kNhwcVec };
+enum class KernelPath { kGeneric, kNchwRows, kNchwVec, kNhwcVec, kLargeFilter };
 KernelPath select_path(const DepthwiseParams& params);
 
 // Launches on `stream`; never synchronises or allocates. Requires can_implement(params).

@@ -6,8 +6,8 @@
 
 namespace dwshim {
 
-// The NCHW row-streaming path: rows contiguous in x and y (w stride 1), stride_h == dil_h == 1, a square
-// filter of a size with an instantiation (see kNchwRowsFilterSizes).
+// The NCHW row-streaming path: rows contiguous in x and y (w stride 1), stride_h 1 or 2, dil_h 1, a square
+// 3x3, 5x5 or 7x7 filter.
 bool nchw_rows_applies(const DepthwiseParams& params);
 
 template <DType D, int K>

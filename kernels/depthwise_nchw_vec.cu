@@ -7,6 +7,7 @@
 
 #include "depthwise_nchw_vec.h"
 #include "epilogue.cuh"
+#include "plane_tiles.cuh"
 
 namespace dwshim {
 namespace {
@@ -24,8 +25,7 @@ __device__ __forceinline__ int staged(int e) {
 }
 
 template <DType D, int K, bool kFused>
-__global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseParams prm, int64_t col_blocks,
-                                                                        int64_t bands) {
+__global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseParams prm, PlaneGrid grid) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     constexpr int V = kVector<T>;
@@ -33,36 +33,24 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
     constexpr int kSegment = 32 * V;  // columns per warp
     __shared__ float staging[kWarps][kSegment + kSegment / 32];
 
-    int64_t block = blockIdx.x;
-    const int64_t col_block = block % col_blocks;
-    block /= col_blocks;
-    const int64_t band = block % bands;
-    const int64_t plane = block / bands;
-    const int64_t n = plane / prm.k;
-    const int64_t k = plane % prm.k;
+    const PlaneTile tile = plane_tile(prm, grid);
+    const int64_t n = tile.n;
+    const int64_t k = tile.k;
     const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
-    const int64_t warp_col0 = (col_block * kWarps + warp) * kSegment;
+    const int64_t warp_col0 = (tile.col_block * kWarps + warp) * kSegment;
     const int64_t iw0 = warp_col0 + lane * V;  // this lane's first column (no left padding)
     if (warp_col0 >= prm.q) return;  // whole warps only: the shuffles below need every lane
 
     float taps[K][K];
-    const T* filter = static_cast<const T*>(prm.filter) + k * K * K;
-#pragma unroll
-    for (int r = 0; r < K; ++r)
-#pragma unroll
-        for (int s = 0; s < K; ++s) {
-            const int tr = prm.flip ? K - 1 - r : r;
-            const int ts = prm.flip ? K - 1 - s : s;
-            taps[r][s] = Traits::load(filter + tr * K + ts);
-        }
+    load_taps<D, K>(prm, k, taps);
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
     const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC];
     T* y = static_cast<T*>(prm.y);
     const float bias = kFused ? bias_of<D>(prm, k) : 0.0f;
     const bool whole_vector = iw0 + V <= prm.w;  // rows are whole vectors, so this is all-or-nothing per lane
 
-    const int64_t oh_begin = band * kBandRows;
+    const int64_t oh_begin = tile.band * kBandRows;
     const int64_t oh_end = oh_begin + kBandRows < prm.p ? oh_begin + kBandRows : prm.p;
     float acc[K][V];
 #pragma unroll
@@ -143,14 +131,13 @@ bool nchw_vec_aligned(const DepthwiseParams& p) {
 
 template <DType D, int K>
 cudaError_t launch_depthwise_nchw_vec(const DepthwiseParams& params, cudaStream_t stream) {
-    const int64_t columns_per_block = kThreads * vector_elems(params.dtype);
-    const int64_t col_blocks = (params.q + columns_per_block - 1) / columns_per_block;
-    const int64_t bands = (params.p + kBandRows - 1) / kBandRows;
-    const int64_t blocks = params.n * params.k * bands * col_blocks;
-    if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+    PlaneGrid grid;
+    if (!make_plane_grid(params, kThreads * vector_elems(params.dtype), kBandRows, &grid)) {
+        return cudaErrorInvalidConfiguration;
+    }
     const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_vec_kernel<D, K, true>
                                                      : depthwise_nchw_vec_kernel<D, K, false>;
-    kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(params, col_blocks, bands);
+    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, 0, stream>>>(params, grid);
     return cudaGetLastError();
 }
 

@@ -4,24 +4,56 @@
 #include "settings.h"
 
 namespace dwshim {
+namespace {
 
-// Measured on an H100 with cuDNN 9.19 (bench/NOTES.md); cuDNN's legacy API is far slower than its backend
-// engines for depthwise convolutions, so the two APIs get different answers.
+// Each rule below is read off one suite run on an H100 with cuDNN 9.19 and PyTorch 2.11
+// (bench/results/2026-11-25-h100-suite-*.csv): dwshim's kernel against cuDNN through the same API. For the
+// backend API "cuDNN" is the faster of the heuristic plan and the plan PyTorch picks. cuDNN's legacy API is far
+// slower than its backend engines for depthwise convolutions, so the two APIs get different answers.
+
+bool reduced_precision(const DepthwiseParams& p) {
+    return p.dtype != DType::kFloat;
+}
+
+bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
+    // Legacy: faster in every suite case (mbv2_56 f16 0.084 vs 0.160 ms, effnet_k5s2 f16 0.125 vs 0.145).
+    if (api == Api::kLegacy) return true;
+    // Backend, reduced precision: cuDNN's engines win (convnext7 f16 0.564 vs 0.611, mbv2_s2 0.092 vs 0.132)
+    // except with a channel multiplier (mult2 f16 0.128 vs 0.296).
+    if (reduced_precision(p)) return p.multiplier > 1;
+    // Backend, fp32: faster (convnext7 0.577 vs 1.757, mbv2_s2 0.127 vs 0.152, effnet_k5s2 0.091 vs 0.126)
+    // except 3x3 stride-1 rows narrower than a block, where it ties (mbv2_56: 0.090 vs 0.088).
+    return !(p.r == 3 && p.stride_h == 1 && p.q < 64);
+}
+
+bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
+    // Backend: cuDNN's engines win everywhere (KB84 f32 6.93 vs 3.28 ms, convnext7 f16 1.70 vs 0.35).
+    if (api == Api::kBackend) return false;
+    // Legacy: faster (KB84 f32 6.93 vs 60.9, mbv2_s2 f16 0.091 vs 0.118) except fp16 5x5 at stride 2, where
+    // cuDNN's algorithm 1 wins (effnet_k5s2 f16 0.114 vs 0.085).
+    return !(p.dtype == DType::kHalf && p.r >= 5 && p.stride_h > 1);
+}
+
+}  // namespace
+
 RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
     if (settings().route_all) return RouteReason::kRouted;
     bool faster = false;
     switch (select_path(params)) {
-        case KernelPath::kGeneric:  // 4-15x slower than cuDNN's backend engines on the suite
+        case KernelPath::kGeneric:  // one thread per output: slower than cuDNN's backend engines on the suite
             faster = false;
             break;
-        case KernelPath::kNchwVec:  // KB84 fp32 3.33 ms vs 9.20 legacy / 4.36 backend; fp16 1.97 vs 9.49 / 2.53
+        case KernelPath::kNchwVec:  // KB84 f32 3.35 ms vs 9.23 legacy / 4.39 backend; f16 1.97 vs 9.41 / 2.53
             faster = true;
             break;
-        case KernelPath::kNchwRows:  // KB84 fp32 4.15 ms vs 9.26 legacy / 4.36 backend; fp16 3.60 vs 9.41 / 2.53
-            faster = params.dtype == DType::kFloat || api == Api::kLegacy;
+        case KernelPath::kNchwRows:
+            faster = nchw_rows_faster(api, params);
             break;
-        case KernelPath::kNhwcVec:  // KB84 fp32 6.93 ms vs 60.8 legacy / 3.24 backend; fp16 4.84 vs 59.6 / 1.89
-            faster = api == Api::kLegacy;
+        case KernelPath::kNhwcVec:
+            faster = nhwc_vec_faster(api, params);
+            break;
+        case KernelPath::kLargeFilter:  // replk31: 2.37-2.42 ms vs 11.0-12.4 NCHW, 75.1-75.9 NHWC, both APIs
+            faster = true;
             break;
     }
     return faster ? RouteReason::kRouted : RouteReason::kSlowerThanCudnn;

@@ -36,6 +36,9 @@ struct ConvCase {
     bool bias = false;
     int activation = 0;  // 0 identity, 1 ReLU, 2 ReLU clipped at `clip`
     float clip = 0.75f;
+    // x and y start this many elements past a 256-byte aligned allocation (legacy API tests), so kernels that
+    // need 16-byte aligned vectors must fall back.
+    int misalign = 0;
 
     int k() const { return c * multiplier; }
     int p() const { return (h + 2 * pad_h - dil_h * (kh - 1) - 1) / stride_h + 1; }

@@ -46,8 +46,27 @@ TEST(EnvPolicy, RoutesOnlyMeasuredWins) {
     padded.pad_w = 1;  // NCHW rows path: cuDNN's backend engines are faster in fp16
     EXPECT_EQ(legacy(padded), RouteReason::kRouted);
     EXPECT_EQ(backend(padded), RouteReason::kSlowerThanCudnn);
+    ConvCase strided = kb84_like(CUDNN_DATA_FLOAT);
+    strided.stride_h = strided.stride_w = 2;
+    strided.w = 128;  // NCHW rows path, fp32: faster on both APIs
+    EXPECT_EQ(legacy(strided), RouteReason::kRouted);
+    EXPECT_EQ(backend(strided), RouteReason::kRouted);
+    ConvCase narrow = kb84_like(CUDNN_DATA_FLOAT);
+    narrow.pad_w = 1;  // 3x3 rows narrower than a block: ties with cuDNN's backend engines
+    EXPECT_EQ(legacy(narrow), RouteReason::kRouted);
+    EXPECT_EQ(backend(narrow), RouteReason::kSlowerThanCudnn);
+    ConvCase large = kb84_like(CUDNN_DATA_HALF);
+    large.layout = dwtest::Layout::kNHWC;
+    large.kh = large.kw = 13;  // large-filter path
+    large.pad_h = large.pad_w = 6;
+    EXPECT_EQ(legacy(large), RouteReason::kRouted);
+    EXPECT_EQ(backend(large), RouteReason::kRouted);
+    ConvCase nhwc = kb84_like(CUDNN_DATA_FLOAT);
+    nhwc.layout = dwtest::Layout::kNHWC;  // NHWC vector path: only faster than cuDNN's legacy algorithms
+    EXPECT_EQ(legacy(nhwc), RouteReason::kRouted);
+    EXPECT_EQ(backend(nhwc), RouteReason::kSlowerThanCudnn);
     ConvCase generic = kb84_like(CUDNN_DATA_FLOAT);
-    generic.stride_h = 2;  // no fast path takes stride_h 2 yet
+    generic.dil_h = 2;  // only the generic path takes dilated rows
     EXPECT_EQ(legacy(generic), RouteReason::kSlowerThanCudnn);
     EXPECT_EQ(backend(generic), RouteReason::kSlowerThanCudnn);
 }

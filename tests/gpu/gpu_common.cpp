@@ -89,7 +89,7 @@ ConvCase random_nchw_rows_case(std::mt19937* rng) {
     ConvCase cc = random_case(rng);
     cc.layout = pick(0, 1) == 0 ? Layout::kNCHW : Layout::kPaddedNCHW;
     cc.kh = cc.kw = 3 + 2 * pick(0, 2);
-    cc.stride_h = 1;
+    cc.stride_h = pick(1, 2);
     cc.dil_h = 1;
     cc.pad_h = pick(0, cc.kh / 2 + 1);
     cc.pad_w = pick(0, cc.kw / 2 + 1);
@@ -121,6 +121,30 @@ ConvCase random_nhwc_vec_case(std::mt19937* rng) {
     cc.n = pick(1, 2);
     cc.h = std::max(1, cc.dil_h * (cc.kh - 1) + 1 - 2 * cc.pad_h) + pick(0, 12);
     cc.w = std::max(1, cc.dil_w * (cc.kw - 1) + 1 - 2 * cc.pad_w) + pick(0, 12);
+    return cc;
+}
+
+ConvCase random_large_filter_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_case(rng);
+    cc.kh = pick(1, 31);
+    cc.kw = pick(8, 31);
+    if (pick(0, 1) == 0) std::swap(cc.kh, cc.kw);
+    cc.stride_h = cc.stride_w = cc.dil_h = cc.dil_w = 1;
+    cc.c = pick(1, 4);
+    cc.n = pick(1, 2);
+    cc.pad_h = pick(0, cc.kh / 2);
+    cc.pad_w = pick(0, cc.kw / 2);
+    cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 80);
+    cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + pick(0, 80);
+    return cc;
+}
+
+ConvCase random_misaligned_case(std::mt19937* rng) {
+    ConvCase (*const fast_paths[])(std::mt19937*) = {random_nchw_rows_case, random_nchw_vec_case,
+                                                     random_nhwc_vec_case, random_large_filter_case};
+    ConvCase cc = fast_paths[std::uniform_int_distribution<int>(0, 3)(*rng)](rng);
+    cc.misalign = 1;
     return cc;
 }
 

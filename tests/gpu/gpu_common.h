@@ -45,7 +45,7 @@ struct DeviceBuffer {
 };
 
 ConvCase random_case(std::mt19937* rng);
-// Square 3/5/7 filters, stride_h = dil_h = 1, rows contiguous: the NCHW row-streaming path, with planes taller
+// Square 3/5/7 filters, stride_h 1 or 2, dil_h = 1, rows contiguous: the NCHW row-streaming path, with planes taller
 // than one band and wider than one block of columns.
 ConvCase random_nchw_rows_case(std::mt19937* rng);
 // Rows-path cases with stride_w = dil_w = 1, no left padding and W a multiple of 8: the NCHW vector path, with
@@ -54,6 +54,11 @@ ConvCase random_nchw_vec_case(std::mt19937* rng);
 // Channels contiguous, multiplier 1, C a multiple of 8, square 3/5/7 filters: the NHWC channel-vector path,
 // with more channels than one block covers.
 ConvCase random_nhwc_vec_case(std::mt19937* rng);
+// Filters wider or taller than 7 (up to 31), stride 1, any layout, planes larger than one 64 x 64 tile: the
+// large-filter path.
+ConvCase random_large_filter_case(std::mt19937* rng);
+// A case of one of the fast paths above with x and y one element past an aligned address (legacy API only).
+ConvCase random_misaligned_case(std::mt19937* rng);
 // A random case with a fused bias, activation and (through beta) residual.
 ConvCase random_fused_case(std::mt19937* rng);
 // An NHWC-vector case with a fused bias and activation, in half precision: graphs cuDNN's fusion engines take.

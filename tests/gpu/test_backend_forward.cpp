@@ -91,6 +91,14 @@ TEST_F(BackendForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
                                       bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
 }
 
+TEST_F(BackendForward, RandomLargeFilterConfigsMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(
+        40, dwtest::random_large_filter_case, layouts,
+        [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor* bias,
+               const HostTensor& y0, bool ours) { return run(cc, x, filter, bias, y0, ours, 0); },
+        0.5);
+}
+
 // Only graphs cuDNN builds a plan for can be executed at all; its fusion engines decline many of these.
 TEST_F(BackendForward, RandomFusedGraphConfigsMatchCudnnAndFloat64) {
     dwtest::check_random_cases(

@@ -29,11 +29,14 @@ protected:
     std::vector<double> run(const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor& y0,
                             bool ours) {
         CudnnDescriptors d(cc);
-        DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dy(y0.bytes.size());
-        EXPECT_TRUE(dx.ptr && dw.ptr && dy.ptr);
-        cudaMemcpy(dx.ptr, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
+        const size_t skip = cc.misalign * dwtest::dtype_size(cc.dtype);
+        DeviceBuffer x_buffer(x.bytes.size() + skip), dw(filter.bytes.size()), y_buffer(y0.bytes.size() + skip);
+        EXPECT_TRUE(x_buffer.ptr && dw.ptr && y_buffer.ptr);
+        char* const x_data = static_cast<char*>(x_buffer.ptr) + skip;
+        char* const y_data = static_cast<char*>(y_buffer.ptr) + skip;
+        cudaMemcpy(x_data, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
         cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dy.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
+        cudaMemcpy(y_data, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
         cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
         int returned = 0;
         EXPECT_EQ(dwtest::real().heuristics(handle_, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
@@ -49,15 +52,15 @@ protected:
             }
             DeviceBuffer workspace(workspace_bytes);
             const auto forward = ours ? &cudnnConvolutionForward : dwtest::real().forward;
-            status = forward(handle_, &cc.alpha, d.x, dx.ptr, d.w, dw.ptr, d.conv, perf[i].algo, workspace.ptr,
-                             workspace_bytes, &cc.beta, d.y, dy.ptr);
+            status = forward(handle_, &cc.alpha, d.x, x_data, d.w, dw.ptr, d.conv, perf[i].algo, workspace.ptr,
+                             workspace_bytes, &cc.beta, d.y, y_data);
             EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
         }
         if (ours) {
             EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << "dwshim failed";
         }
         if (status != CUDNN_STATUS_SUCCESS) return {};
-        return dwtest::read_output(cc, d.y_layout, dy.ptr, y0);
+        return dwtest::read_output(cc, d.y_layout, y_data, y0);
     }
 
     void check(int count, ConvCase (*generate)(std::mt19937*)) {
@@ -138,6 +141,14 @@ TEST_F(LegacyForward, RandomNchwVecConfigsMatchCudnnAndFloat64) {
 
 TEST_F(LegacyForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nhwc_vec_case);
+}
+
+TEST_F(LegacyForward, RandomLargeFilterConfigsMatchCudnnAndFloat64) {
+    check(60, dwtest::random_large_filter_case);
+}
+
+TEST_F(LegacyForward, RandomMisalignedConfigsMatchCudnnAndFloat64) {
+    check(80, dwtest::random_misaligned_case);
 }
 
 TEST_F(LegacyForward, RandomBiasActivationConfigsMatchCudnnAndFloat64) {

@@ -1,6 +1,8 @@
-// Times depthwise convolutions through cudnnConvolutionForward: dwshim against the real cuDNN (its best
-// algorithm from cudnnFindConvolutionForwardAlgorithm) in the same process, plus device copy bandwidth.
-// Usage: dwshim_bench_legacy CASES.csv [--case NAME] [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
+// Times depthwise convolutions through both cuDNN APIs, dwshim against the real cuDNN in the same process:
+// legacy cudnnConvolutionForward with cuDNN's best algorithm from cudnnFindConvolutionForwardAlgorithm, and
+// backend cudnnBackendExecute of the same plan (the first of cuDNN's heuristic engine configs that finalizes,
+// as PyTorch picks without benchmark mode); plus device copy bandwidth.
+// Usage: dwshim_bench_cudnn CASES.csv [--case NAME|all] [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "shim/dwshim.h"
+#include "tests/common/backend_graph.h"
 #include "tests/common/conv_case.h"
 
 #define CHECK_CUDA(call)                                                                                      \
@@ -125,6 +128,29 @@ double copy_bandwidth_gbps() {
     return 2.0 * bytes / (ms * 1e6);
 }
 
+struct BackendTiming {
+    float ours_ms = -1.0f, cudnn_ms = -1.0f;  // -1: cuDNN built no plan
+};
+
+BackendTiming time_backend(cudnnHandle_t handle, const dwtest::ConvCase& cc, void* x, void* w, void* y,
+                           decltype(&cudnnBackendExecute) real_execute) {
+    BackendTiming t;
+    dwtest::BackendConv conv(cc);
+    cudnnBackendDescriptor_t graph = conv.make_graph({conv.op}, handle);
+    int64_t workspace_bytes = 0;
+    cudnnBackendDescriptor_t plan = graph != nullptr ? conv.make_plan(handle, graph, &workspace_bytes) : nullptr;
+    if (plan == nullptr) return t;
+    void* workspace = nullptr;
+    CHECK_CUDA(cudaMalloc(&workspace, workspace_bytes + 1));
+    cudnnBackendDescriptor_t pack = conv.make_variant_pack(x, w, y, workspace);
+    t.cudnn_ms = median_ms([&] { CHECK_CUDNN(real_execute(handle, plan, pack)); }, 20);
+    const uint64_t routed_before = dwshim_decision_count(0);
+    t.ours_ms = median_ms([&] { CHECK_CUDNN(cudnnBackendExecute(handle, plan, pack)); }, 20);
+    if (dwshim_decision_count(0) == routed_before) t.ours_ms = -1.0f;
+    cudaFree(workspace);
+    return t;
+}
+
 bool listed(const std::string& list, const std::string& item) {
     return list.empty() || ("," + list + ",").find("," + item + ",") != std::string::npos;
 }
@@ -153,7 +179,9 @@ int main(int argc, char** argv) {
         dlsym(real_library, "cudnnFindConvolutionForwardAlgorithm"));
     const auto real_workspace = reinterpret_cast<decltype(&cudnnGetConvolutionForwardWorkspaceSize)>(
         dlsym(real_library, "cudnnGetConvolutionForwardWorkspaceSize"));
-    if (real_forward == nullptr || real_find == nullptr || real_workspace == nullptr) {
+    const auto real_execute =
+        reinterpret_cast<decltype(&cudnnBackendExecute)>(dlsym(real_library, "cudnnBackendExecute"));
+    if (real_forward == nullptr || real_find == nullptr || real_workspace == nullptr || real_execute == nullptr) {
         std::fprintf(stderr, "real cuDNN not reachable\n");
         return 1;
     }
@@ -166,9 +194,13 @@ int main(int argc, char** argv) {
                 cudnnGetVersion());
 
     std::FILE* csv = csv_path.empty() ? nullptr : std::fopen(csv_path.c_str(), "w");
-    if (csv) std::fprintf(csv, "case,dtype,layout,dwshim_ms,cudnn_ms,cudnn_algo,speedup,dwshim_pct_copy_bw\n");
-    std::printf("%-12s %-5s %-5s %10s %10s %6s %8s %8s\n", "case", "dtype", "layout", "dwshim_ms", "cudnn_ms",
-                "algo", "speedup", "%copyBW");
+    if (csv) {
+        std::fprintf(csv,
+                     "case,dtype,layout,dwshim_ms,cudnn_legacy_ms,cudnn_algo,legacy_speedup,dwshim_backend_ms,"
+                     "cudnn_backend_ms,backend_speedup,dwshim_pct_copy_bw\n");
+    }
+    std::printf("%-12s %-5s %-5s %10s %10s %4s %7s | %10s %10s %7s | %7s\n", "case", "dtype", "layout", "dwshim_ms",
+                "legacy_ms", "algo", "speedup", "dwshim_ms", "backend_ms", "speedup", "%copyBW");
     const struct {
         const char* name;
         cudnnDataType_t type;
@@ -234,11 +266,17 @@ int main(int argc, char** argv) {
                                      elem;
                 const double pct = 100.0 * bytes / (ours_ms * 1e6) / copy_gbps;
                 const double speedup = cudnn_ms > 0 ? cudnn_ms / ours_ms : 0.0;
-                std::printf("%-12s %-5s %-5s %10.4f %10.4f %6d %8.2f %8.1f\n", row.name.c_str(), dt.name, lt.name,
-                            ours_ms, cudnn_ms, static_cast<int>(algo), speedup, pct);
+                const BackendTiming backend = time_backend(handle, cc, x, w, y, real_execute);
+                const double backend_speedup =
+                    backend.ours_ms > 0 && backend.cudnn_ms > 0 ? backend.cudnn_ms / backend.ours_ms : 0.0;
+                std::printf("%-12s %-5s %-5s %10.4f %10.4f %4d %7.2f | %10.4f %10.4f %7.2f | %7.1f\n",
+                            row.name.c_str(), dt.name, lt.name, ours_ms, cudnn_ms, static_cast<int>(algo), speedup,
+                            backend.ours_ms, backend.cudnn_ms, backend_speedup, pct);
+                std::fflush(stdout);
                 if (csv) {
-                    std::fprintf(csv, "%s,%s,%s,%.4f,%.4f,%d,%.3f,%.1f\n", row.name.c_str(), dt.name, lt.name,
-                                 ours_ms, cudnn_ms, static_cast<int>(algo), speedup, pct);
+                    std::fprintf(csv, "%s,%s,%s,%.4f,%.4f,%d,%.3f,%.4f,%.4f,%.3f,%.1f\n", row.name.c_str(), dt.name,
+                                 lt.name, ours_ms, cudnn_ms, static_cast<int>(algo), speedup, backend.ours_ms,
+                                 backend.cudnn_ms, backend_speedup, pct);
                 }
                 cudaFree(x);
                 cudaFree(w);

@@ -1,0 +1,100 @@
+"""Merges one run's bench_cudnn.csv and bench_torch.csv: per case dwshim against the real cuDNN through each
+API and against PyTorch, the geomean per (dtype, layout) of the speedup over the best of (cuDNN backend,
+PyTorch), and optionally a PNG plot of those speedups (needs matplotlib).
+
+Usage: python3 bench/report.py CUDNN_CSV TORCH_CSV [--png OUT.png] [--csv OUT.csv]
+"""
+import argparse
+import csv
+import math
+
+
+def read(path):
+    with open(path) as f:
+        return {(r["case"], r["dtype"], r["layout"]): r for r in csv.DictReader(f)}
+
+
+def positive(value):
+    v = float(value)
+    return v if v > 0 else None
+
+
+def merge(cudnn_rows, torch_rows):
+    rows = []
+    for key, c in cudnn_rows.items():
+        t = torch_rows.get(key, {})
+        ours = positive(c["dwshim_ms"])
+        competitors = [v for v in (positive(c["cudnn_backend_ms"]), positive(t.get("torch_ms", -1))) if v]
+        best = min(competitors) if competitors else None
+        rows.append({
+            "case": key[0], "dtype": key[1], "layout": key[2], "dwshim_ms": ours,
+            "cudnn_legacy_ms": positive(c["cudnn_legacy_ms"]), "cudnn_backend_ms": positive(c["cudnn_backend_ms"]),
+            "torch_ms": positive(t.get("torch_ms", -1)), "best_other_ms": best,
+            "speedup_vs_best": best / ours if best and ours else None,
+            "pct_copy_bw": float(c["dwshim_pct_copy_bw"]),
+        })
+    return rows
+
+
+def geomean(values):
+    values = [v for v in values if v]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def fmt(v, spec=".4f"):
+    return format(v, spec) if v is not None else "-"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("cudnn_csv")
+    parser.add_argument("torch_csv")
+    parser.add_argument("--png")
+    parser.add_argument("--csv")
+    args = parser.parse_args()
+    rows = merge(read(args.cudnn_csv), read(args.torch_csv))
+    header = ["case", "dtype", "layout", "dwshim_ms", "cudnn_legacy_ms", "cudnn_backend_ms", "torch_ms",
+              "speedup_vs_best", "pct_copy_bw"]
+    print(" ".join(f"{h:>16}" for h in header))
+    for r in rows:
+        print(" ".join(f"{r[h] if isinstance(r[h], str) else fmt(r[h], '.3f'):>16}" for h in header))
+    print("\ngeomean speedup over the best of (cuDNN backend, PyTorch):")
+    groups = sorted({(r["dtype"], r["layout"]) for r in rows})
+    for group in groups:
+        g = geomean([r["speedup_vs_best"] for r in rows if (r["dtype"], r["layout"]) == group])
+        print(f"  {group[0]:>4} {group[1]}: {fmt(g, '.2f')}x")
+    print(f"  all: {fmt(geomean([r['speedup_vs_best'] for r in rows]), '.2f')}x")
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header + ["best_other_ms"])
+            writer.writeheader()
+            writer.writerows(rows)
+    if args.png:
+        plot(rows, groups, args.png)
+
+
+def plot(rows, groups, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    fig, ax = plt.subplots(figsize=(12, 5))
+    width = 0.8 / len(groups)
+    for i, group in enumerate(groups):
+        by_case = {r["case"]: r["speedup_vs_best"] for r in rows if (r["dtype"], r["layout"]) == group}
+        xs = [c + i * width for c in range(len(cases))]
+        ax.bar(xs, [by_case.get(c) or 0 for c in cases], width, label=f"{group[0]} {group[1]}")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks([c + 0.4 - width / 2 for c in range(len(cases))])
+    ax.set_xticklabels(cases)
+    ax.set_ylabel("dwshim speedup over best of (cuDNN backend, PyTorch)")
+    ax.legend(ncol=3, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()
