@@ -7,6 +7,7 @@
 #include "kernels/depthwise_forward.h"
 #include "legacy_params.h"
 #include "report.h"
+#include "route_policy.h"
 #include "test_hooks.h"
 
 namespace dwshim {
@@ -44,25 +45,30 @@ bool fill_params(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4]
 }  // namespace
 }  // namespace dwshim
 
-DWSHIM_EXPORT int dwshim_conv2d_forward(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
-                                        const void* x, const void* filter, const void* bias,
-                                        const int64_t geometry[8], const int64_t y_sizes[4],
-                                        const int64_t y_strides[4], void* y, float alpha, float beta,
-                                        void* stream) {
-    using dwshim::RouteReason;
+namespace dwshim {
+namespace {
+
+// Both C entry points; `replaces` says which implementation the caller would otherwise run (null: any).
+int conv2d_forward(const char* entry, const Api* replaces, int dtype, const int64_t x_sizes[4],
+                   const int64_t x_strides[4], const void* x, const void* filter, const void* bias,
+                   const int64_t geometry[8], const int64_t y_sizes[4], const int64_t y_strides[4], void* y,
+                   float alpha, float beta, void* stream) {
     if (x_sizes == nullptr || x_strides == nullptr || geometry == nullptr || y_sizes == nullptr ||
         y_strides == nullptr || x == nullptr || filter == nullptr || y == nullptr) {
-        dwshim::report_decision("dwshim_conv2d_forward", /*executes=*/true, RouteReason::kBadArgument, nullptr);
+        report_decision(entry, /*executes=*/true, RouteReason::kBadArgument, nullptr);
         return DWSHIM_BAD_ARGUMENT;
     }
-    dwshim::DepthwiseParams params;
+    DepthwiseParams params;
     RouteReason reason = RouteReason::kRouted;
-    if (!dwshim::fill_params(dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, &params)) {
+    if (!fill_params(dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, &params)) {
         reason = RouteReason::kShapeMismatch;
-    } else if (!dwshim::can_implement(params, nullptr)) {
+    } else if (!can_implement(params, nullptr)) {
         reason = RouteReason::kKernelCannotImplement;
+    } else if (replaces != nullptr) {
+        reason = route_if_faster(*replaces, params);
     }
-    dwshim::report_decision("dwshim_conv2d_forward", /*executes=*/true, reason, &params);
+    report_decision(entry, /*executes=*/true, reason, &params);
+    if (reason == RouteReason::kNotFaster) return DWSHIM_NOT_FASTER;
     if (reason != RouteReason::kRouted) return DWSHIM_CANNOT_IMPLEMENT;
     params.x = x;
     params.filter = filter;
@@ -71,9 +77,30 @@ DWSHIM_EXPORT int dwshim_conv2d_forward(int dtype, const int64_t x_sizes[4], con
     params.alpha = alpha;
     params.residual_scale = beta;
     params.residual = beta != 0.0f ? y : nullptr;
-    return dwshim::depthwise_forward(params, static_cast<cudaStream_t>(stream)) == cudaSuccess
-               ? DWSHIM_OK
-               : DWSHIM_LAUNCH_FAILED;
+    return depthwise_forward(params, static_cast<cudaStream_t>(stream)) == cudaSuccess ? DWSHIM_OK
+                                                                                       : DWSHIM_LAUNCH_FAILED;
+}
+
+}  // namespace
+}  // namespace dwshim
+
+DWSHIM_EXPORT int dwshim_conv2d_forward(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                        const void* x, const void* filter, const void* bias,
+                                        const int64_t geometry[8], const int64_t y_sizes[4],
+                                        const int64_t y_strides[4], void* y, float alpha, float beta,
+                                        void* stream) {
+    return dwshim::conv2d_forward("dwshim_conv2d_forward", nullptr, dtype, x_sizes, x_strides, x, filter, bias,
+                                  geometry, y_sizes, y_strides, y, alpha, beta, stream);
+}
+
+DWSHIM_EXPORT int dwshim_conv2d_forward_if_faster(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                                  const void* x, const void* filter, const void* bias,
+                                                  const int64_t geometry[8], const int64_t y_sizes[4],
+                                                  const int64_t y_strides[4], void* y, float alpha, float beta,
+                                                  void* stream) {
+    const dwshim::Api torch_native = dwshim::Api::kTorchNative;
+    return dwshim::conv2d_forward("aten::_conv_depthwise2d", &torch_native, dtype, x_sizes, x_strides, x, filter,
+                                  bias, geometry, y_sizes, y_strides, y, alpha, beta, stream);
 }
 
 DWSHIM_EXPORT const char* dwshim_real_cudnn_path(void) {

@@ -14,7 +14,8 @@ enum dwshim_status {
     DWSHIM_OK = 0,
     DWSHIM_CANNOT_IMPLEMENT = 1, /* nothing was launched: use another implementation */
     DWSHIM_LAUNCH_FAILED = 2,
-    DWSHIM_BAD_ARGUMENT = 3
+    DWSHIM_BAD_ARGUMENT = 3,
+    DWSHIM_NOT_FASTER = 4 /* nothing was launched: dwshim's kernel was not measured faster for this shape */
 };
 
 /* y = alpha * conv(x, filter) + bias + beta * y for a depthwise (groups == C) 2-D cross-correlation.
@@ -24,6 +25,14 @@ enum dwshim_status {
 int dwshim_conv2d_forward(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4], const void* x,
                           const void* filter, const void* bias, const int64_t geometry[8], const int64_t y_sizes[4],
                           const int64_t y_strides[4], void* y, float alpha, float beta, void* stream);
+
+/* dwshim_conv2d_forward for a convolution PyTorch would run on its own CUDA depthwise kernel: launches only
+ * where dwshim's kernel was measured faster than that one, else returns DWSHIM_NOT_FASTER (or
+ * DWSHIM_CANNOT_IMPLEMENT) without launching. DWSHIM_ROUTE=all launches whatever can be implemented. */
+int dwshim_conv2d_forward_if_faster(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                    const void* x, const void* filter, const void* bias, const int64_t geometry[8],
+                                    const int64_t y_sizes[4], const int64_t y_strides[4], void* y, float alpha,
+                                    float beta, void* stream);
 
 /* Path of the real cuDNN that forwarded calls go to, or "" when none was found. */
 const char* dwshim_real_cudnn_path(void);

@@ -18,6 +18,9 @@ bool reduced_precision(const DepthwiseParams& p) {
 bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
     // Legacy: faster in every suite case (mbv2_56 f16 0.084 vs 0.160 ms, effnet_k5s2 f16 0.125 vs 0.145).
     if (api == Api::kLegacy) return true;
+    // PyTorch's kernel: faster (mbv2_56 f32 0.090 vs 0.154, convnext7 bf16 0.617 vs 1.774) except reduced
+    // precision 5x5 and larger at stride 2, where it ties (effnet_k5s2 bf16 0.125 vs 0.122).
+    if (api == Api::kTorchNative) return !(reduced_precision(p) && p.r >= 5 && p.stride_h > 1);
     // Backend, reduced precision: cuDNN's engines win (convnext7 f16 0.564 vs 0.611, mbv2_s2 0.092 vs 0.132)
     // except with a channel multiplier (mult2 f16 0.128 vs 0.296).
     if (reduced_precision(p)) return p.multiplier > 1;
@@ -27,8 +30,9 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
 }
 
 bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
-    // Backend: cuDNN's engines win everywhere (KB84 f32 6.93 vs 3.28 ms, convnext7 f16 1.70 vs 0.35).
-    if (api == Api::kBackend) return false;
+    // Backend: cuDNN's engines win everywhere (KB84 f32 6.93 vs 3.28 ms, convnext7 f16 1.70 vs 0.35). PyTorch
+    // sends channels-last depthwise convolutions to cuDNN, so its own kernel was never measured on them.
+    if (api != Api::kLegacy) return false;
     // Legacy: faster (KB84 f32 6.93 vs 60.9, mbv2_s2 f16 0.091 vs 0.118) except fp16 5x5 at stride 2, where
     // cuDNN's algorithm 1 wins (effnet_k5s2 f16 0.114 vs 0.085).
     return !(p.dtype == DType::kHalf && p.r >= 5 && p.stride_h > 1);
@@ -43,7 +47,7 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kGeneric:  // one thread per output: slower than cuDNN's backend engines on the suite
             faster = false;
             break;
-        case KernelPath::kNchwVec:  // KB84 f32 3.35 ms vs 9.23 legacy / 4.39 backend; f16 1.97 vs 9.41 / 2.53
+        case KernelPath::kNchwVec:  // KB84 f32 3.35 ms vs 9.23 legacy / 4.39 backend / 10.17 PyTorch's kernel
             faster = true;
             break;
         case KernelPath::kNchwRows:
@@ -52,11 +56,11 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kNhwcVec:
             faster = nhwc_vec_faster(api, params);
             break;
-        case KernelPath::kLargeFilter:  // replk31: 2.37-2.42 ms vs 11.0-12.4 NCHW, 75.1-75.9 NHWC, both APIs
+        case KernelPath::kLargeFilter:  // replk31: 2.37-2.42 ms vs cuDNN 11.0-12.4 NCHW / 75.1-75.9 NHWC, PyTorch 6.8-8.1
             faster = true;
             break;
     }
-    return faster ? RouteReason::kRouted : RouteReason::kSlowerThanCudnn;
+    return faster ? RouteReason::kRouted : RouteReason::kNotFaster;
 }
 
 }  // namespace dwshim

@@ -7,9 +7,11 @@
 
 namespace dwshim {
 
-enum class Api { kLegacy, kBackend };
+// Where a routable call comes from, i.e. what dwshim's kernel would replace: cuDNN through either API, or
+// PyTorch's own CUDA depthwise kernel (aten::_conv_depthwise2d, through the Python hook).
+enum class Api { kLegacy, kBackend, kTorchNative };
 
-// kRouted when worth it, else kSlowerThanCudnn. `params` passed can_implement().
+// kRouted when worth it, else kNotFaster. `params` passed can_implement().
 RouteReason route_if_faster(Api api, const DepthwiseParams& params);
 
 }  // namespace dwshim

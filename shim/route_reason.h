@@ -18,7 +18,7 @@ namespace dwshim {
     X(kUntracedPlan, "plan built from descriptors dwshim did not see set and finalized")  \
     X(kNotSingleConv, "graph is not one convolution forward over real tensors")           \
     X(kVariantPack, "variant pack lacks a tensor's pointer, or overrides shapes")        \
-    X(kSlowerThanCudnn, "dwshim's kernel for this case was measured slower than cuDNN's") \
+    X(kNotFaster, "dwshim's kernel was not measured faster than what it would replace for this case") \
     X(kEpilogue, "bias, residual or activation dwshim does not fuse")
 
 enum class RouteReason : int {

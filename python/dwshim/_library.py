@@ -9,6 +9,7 @@ OK = 0
 CANNOT_IMPLEMENT = 1
 LAUNCH_FAILED = 2
 BAD_ARGUMENT = 3
+NOT_FASTER = 4
 
 # Mirrors enum dwshim_dtype.
 FLOAT = 0
@@ -39,6 +40,8 @@ def _declare(lib):
         ctypes.c_float, ctypes.c_float,  # alpha, beta
         ctypes.c_void_p,  # stream
     ]
+    lib.dwshim_conv2d_forward_if_faster.restype = ctypes.c_int
+    lib.dwshim_conv2d_forward_if_faster.argtypes = lib.dwshim_conv2d_forward.argtypes
     lib.dwshim_real_cudnn_path.restype = ctypes.c_char_p
     lib.dwshim_real_cudnn_path.argtypes = []
     lib.dwshim_decision_count.restype = ctypes.c_uint64

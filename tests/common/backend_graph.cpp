@@ -35,9 +35,9 @@ cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype,
     return make_tensor(uid, dtype, dims, strides, false);
 }
 
-BackendConv::BackendConv(const ConvCase& cc, int post_pad_extra) : cc_(cc) {
-    p = (cc.h + 2 * cc.pad_h + post_pad_extra - cc.dil_h * (cc.kh - 1) - 1) / cc.stride_h + 1;
-    q = (cc.w + 2 * cc.pad_w + post_pad_extra - cc.dil_w * (cc.kw - 1) - 1) / cc.stride_w + 1;
+BackendConv::BackendConv(const ConvCase& cc) : cc_(cc) {
+    p = cc.p();
+    q = cc.q();
     x_layout = make_layout(cc.layout, cc.n, cc.c, cc.h, cc.w);
     y_layout = make_layout(cc.layout, cc.n, cc.k(), p, q);
     int64_t dims[4], strides[4];
@@ -62,7 +62,7 @@ BackendConv::BackendConv(const ConvCase& cc, int post_pad_extra) : cc_(cc) {
     const cudnnDataType_t compute = cc.dtype == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
     const int64_t spatial = 2;
     const int64_t pre[2] = {cc.pad_h, cc.pad_w};
-    const int64_t post[2] = {cc.pad_h + post_pad_extra, cc.pad_w + post_pad_extra};
+    const int64_t post[2] = {cc.pad_h + cc.post_pad_extra, cc.pad_w + cc.post_pad_extra};
     const int64_t stride[2] = {cc.stride_h, cc.stride_w};
     const int64_t dilation[2] = {cc.dil_h, cc.dil_w};
     set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &compute);

@@ -15,13 +15,13 @@ constexpr int64_t kXUid = 101, kWUid = 102, kYUid = 103, kBiasUid = 104, kResidu
 cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype, const int64_t dims[4],
                                              const int64_t strides[4]);
 
-// Owns every descriptor it made. `post_pad_extra` adds to the trailing padding (the backend API allows
+// Owns every descriptor it made. cc.post_pad_extra adds to the trailing padding (the backend API allows
 // asymmetric padding); the output size follows. With cc.bias or cc.activation the graph is the conv into a
 // virtual tensor, then pointwise ADD of beta * z (when beta != 0), ADD of a [1, k, 1, 1] bias and/or RELU_FWD
 // into y; otherwise beta is the conv's own.
 class BackendConv {
 public:
-    explicit BackendConv(const ConvCase& cc, int post_pad_extra = 0);
+    explicit BackendConv(const ConvCase& cc);
     ~BackendConv();
     BackendConv(const BackendConv&) = delete;
     BackendConv& operator=(const BackendConv&) = delete;

@@ -62,10 +62,10 @@ std::string ConvCase::describe() const {
     char text[400];
     std::snprintf(text, sizeof(text),
                   "%s %s n=%d c=%d h=%d w=%d mult=%d k=%dx%d stride=%dx%d pad=%dx%d dil=%dx%d %s alpha=%g beta=%g "
-                  "bias=%d act=%d misalign=%d",
+                  "bias=%d act=%d misalign=%d post_pad_extra=%d",
                   dtype_name(dtype), layouts[static_cast<int>(layout)], n, c, h, w, multiplier, kh, kw, stride_h,
                   stride_w, pad_h, pad_w, dil_h, dil_w, mode == CUDNN_CONVOLUTION ? "conv" : "xcorr", alpha, beta,
-                  bias ? 1 : 0, activation, misalign);
+                  bias ? 1 : 0, activation, misalign, post_pad_extra);
     return text;
 }
 

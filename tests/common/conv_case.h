@@ -39,10 +39,12 @@ struct ConvCase {
     // x and y start this many elements past a 256-byte aligned allocation (legacy API tests), so kernels that
     // need 16-byte aligned vectors must fall back.
     int misalign = 0;
+    // Extra trailing padding on both spatial dimensions (backend API only: the legacy API pads symmetrically).
+    int post_pad_extra = 0;
 
     int k() const { return c * multiplier; }
-    int p() const { return (h + 2 * pad_h - dil_h * (kh - 1) - 1) / stride_h + 1; }
-    int q() const { return (w + 2 * pad_w - dil_w * (kw - 1) - 1) / stride_w + 1; }
+    int p() const { return (h + 2 * pad_h + post_pad_extra - dil_h * (kh - 1) - 1) / stride_h + 1; }
+    int q() const { return (w + 2 * pad_w + post_pad_extra - dil_w * (kw - 1) - 1) / stride_w + 1; }
     std::string describe() const;
 };
 

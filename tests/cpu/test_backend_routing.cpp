@@ -57,13 +57,15 @@ TEST(BackendRouting, NhwcHalfWithMultiplierAndAsymmetricPaddingIsRouted) {
     cc.dtype = CUDNN_DATA_HALF;
     cc.layout = Layout::kNHWC;
     cc.multiplier = 2;
-    BackendConv conv(cc, /*post_pad_extra=*/1);
+    const int symmetric_p = cc.p();
+    cc.post_pad_extra = 1;
+    BackendConv conv(cc);
     cudnnBackendDescriptor_t graph = conv.make_graph({conv.op});
     ASSERT_NE(graph, nullptr);
     DepthwiseParams p;
     ASSERT_EQ(graph_route(graph, &p), RouteReason::kRouted);
     EXPECT_EQ(p.multiplier, 2);
-    EXPECT_EQ(p.p, cc.p() + 1);
+    EXPECT_EQ(p.p, symmetric_p + 1);
     EXPECT_EQ(p.x_stride[dwshim::kC], 1);
 }
 

@@ -45,7 +45,7 @@ TEST(EnvPolicy, RoutesOnlyMeasuredWins) {
     ConvCase padded = kb84_like(CUDNN_DATA_HALF);
     padded.pad_w = 1;  // NCHW rows path: cuDNN's backend engines are faster in fp16
     EXPECT_EQ(legacy(padded), RouteReason::kRouted);
-    EXPECT_EQ(backend(padded), RouteReason::kSlowerThanCudnn);
+    EXPECT_EQ(backend(padded), RouteReason::kNotFaster);
     ConvCase strided = kb84_like(CUDNN_DATA_FLOAT);
     strided.stride_h = strided.stride_w = 2;
     strided.w = 128;  // NCHW rows path, fp32: faster on both APIs
@@ -54,7 +54,7 @@ TEST(EnvPolicy, RoutesOnlyMeasuredWins) {
     ConvCase narrow = kb84_like(CUDNN_DATA_FLOAT);
     narrow.pad_w = 1;  // 3x3 rows narrower than a block: ties with cuDNN's backend engines
     EXPECT_EQ(legacy(narrow), RouteReason::kRouted);
-    EXPECT_EQ(backend(narrow), RouteReason::kSlowerThanCudnn);
+    EXPECT_EQ(backend(narrow), RouteReason::kNotFaster);
     ConvCase large = kb84_like(CUDNN_DATA_HALF);
     large.layout = dwtest::Layout::kNHWC;
     large.kh = large.kw = 13;  // large-filter path
@@ -64,11 +64,11 @@ TEST(EnvPolicy, RoutesOnlyMeasuredWins) {
     ConvCase nhwc = kb84_like(CUDNN_DATA_FLOAT);
     nhwc.layout = dwtest::Layout::kNHWC;  // NHWC vector path: only faster than cuDNN's legacy algorithms
     EXPECT_EQ(legacy(nhwc), RouteReason::kRouted);
-    EXPECT_EQ(backend(nhwc), RouteReason::kSlowerThanCudnn);
+    EXPECT_EQ(backend(nhwc), RouteReason::kNotFaster);
     ConvCase generic = kb84_like(CUDNN_DATA_FLOAT);
     generic.dil_h = 2;  // only the generic path takes dilated rows
-    EXPECT_EQ(legacy(generic), RouteReason::kSlowerThanCudnn);
-    EXPECT_EQ(backend(generic), RouteReason::kSlowerThanCudnn);
+    EXPECT_EQ(legacy(generic), RouteReason::kNotFaster);
+    EXPECT_EQ(backend(generic), RouteReason::kNotFaster);
 }
 
 }  // namespace

@@ -148,6 +148,43 @@ ConvCase random_misaligned_case(std::mt19937* rng) {
     return cc;
 }
 
+namespace {
+
+// Any shape family above, then channel counts that are odd (not a multiple of 8) a third of the time and a fused
+// bias + activation a quarter of the time.
+ConvCase random_fuzz_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase (*const families[])(std::mt19937*) = {random_case,          random_case,
+                                                   random_nchw_rows_case, random_nchw_vec_case,
+                                                   random_nhwc_vec_case,  random_large_filter_case};
+    ConvCase cc = families[pick(0, 5)](rng);
+    if (pick(0, 2) == 0) cc.c = 2 * pick(0, 20) + 1;
+    if (pick(0, 3) == 0) {
+        cc.bias = true;
+        cc.activation = pick(0, 2);
+    }
+    return cc;
+}
+
+}  // namespace
+
+int fuzz_configs() {
+    const char* configured = std::getenv("DWSHIM_FUZZ_CONFIGS");
+    return configured != nullptr ? std::atoi(configured) : 300;
+}
+
+ConvCase random_fuzz_legacy_case(std::mt19937* rng) {
+    ConvCase cc = random_fuzz_case(rng);
+    cc.misalign = !cc.bias && std::uniform_int_distribution<int>(0, 3)(*rng) == 0 ? 1 : 0;
+    return cc;
+}
+
+ConvCase random_fuzz_backend_case(std::mt19937* rng) {
+    ConvCase cc = random_fuzz_case(rng);
+    cc.post_pad_extra = std::uniform_int_distribution<int>(0, 2)(*rng) == 0 ? 1 : 0;
+    return cc;
+}
+
 ConvCase random_fused_case(std::mt19937* rng) {
     ConvCase cc = random_case(rng);
     cc.bias = true;

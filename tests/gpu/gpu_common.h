@@ -59,6 +59,11 @@ ConvCase random_nhwc_vec_case(std::mt19937* rng);
 ConvCase random_large_filter_case(std::mt19937* rng);
 // A case of one of the fast paths above with x and y one element past an aligned address (legacy API only).
 ConvCase random_misaligned_case(std::mt19937* rng);
+// The differential fuzzer's cases: every family above mixed, odd channel counts, fused epilogues; misaligned
+// pointers for the legacy API, asymmetric padding for the backend API.
+ConvCase random_fuzz_legacy_case(std::mt19937* rng);
+ConvCase random_fuzz_backend_case(std::mt19937* rng);
+int fuzz_configs();  // DWSHIM_FUZZ_CONFIGS, or the quick default
 // A random case with a fused bias, activation and (through beta) residual.
 ConvCase random_fused_case(std::mt19937* rng);
 // An NHWC-vector case with a fused bias and activation, in half precision: graphs cuDNN's fusion engines take.

@@ -99,6 +99,16 @@ TEST_F(BackendForward, RandomLargeFilterConfigsMatchCudnnAndFloat64) {
         0.5);
 }
 
+// The differential fuzzer through the backend API (see LegacyForward.FuzzMatchesCudnnAndFloat64); cuDNN builds
+// no plan for many fused graphs, which are then not compared.
+TEST_F(BackendForward, FuzzMatchesCudnnAndFloat64) {
+    dwtest::check_random_cases(
+        dwtest::fuzz_configs(), dwtest::random_fuzz_backend_case, layouts,
+        [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor* bias,
+               const HostTensor& y0, bool ours) { return run(cc, x, filter, bias, y0, ours, 0); },
+        0.5);
+}
+
 // Only graphs cuDNN builds a plan for can be executed at all; its fusion engines decline many of these.
 TEST_F(BackendForward, RandomFusedGraphConfigsMatchCudnnAndFloat64) {
     dwtest::check_random_cases(

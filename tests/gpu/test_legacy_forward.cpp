@@ -77,7 +77,7 @@ protected:
                 EXPECT_EQ(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params), 0) << "not routed: tests nothing";
                 return cc.bias ? run_fused(cc, x, filter, *bias, y0, ours) : run(cc, x, filter, y0, ours);
             },
-            generate == dwtest::random_fused_case ? 0.5 : 0.75);
+            generate == dwtest::random_fused_case || generate == dwtest::random_fuzz_legacy_case ? 0.5 : 0.75);
     }
 
     // cudnnConvolutionBiasActivationForward with z = y0 and y poisoned.
@@ -149,6 +149,12 @@ TEST_F(LegacyForward, RandomLargeFilterConfigsMatchCudnnAndFloat64) {
 
 TEST_F(LegacyForward, RandomMisalignedConfigsMatchCudnnAndFloat64) {
     check(80, dwtest::random_misaligned_case);
+}
+
+// The differential fuzzer (DWSHIM_FUZZ_CONFIGS configs; a failure names its seed and case index, which
+// DWSHIM_TEST_SEED and DWSHIM_TEST_CASE replay).
+TEST_F(LegacyForward, FuzzMatchesCudnnAndFloat64) {
+    check(dwtest::fuzz_configs(), dwtest::random_fuzz_legacy_case);
 }
 
 TEST_F(LegacyForward, RandomBiasActivationConfigsMatchCudnnAndFloat64) {

@@ -1,0 +1,100 @@
+"""What dwshim's PyTorch hook (dwshim.hook) costs and saves per call, in one process: fp32 NCHW depthwise
+F.conv2d calls of growing size, first on PyTorch's own kernel, then with the hook installed and routing every
+call (MIN_ROUTED_BYTES = 0); then KernelBench 84's Model (nn.Conv2d, unmodified) before and after.
+
+"call" is wall time per call in a loop of back-to-back calls (what a program sees: the larger of host and GPU
+time); "gpu" is the event-timed median of one call.
+
+Usage: python3 bench/bench_hook.py [--csv OUT]
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "python"))
+from dwshim import hook  # noqa: E402
+
+import kernelbench_84 as problem  # noqa: E402
+
+SHAPES = [(1, 32, 16, 16), (1, 32, 56, 56), (8, 32, 56, 56), (8, 64, 112, 112), (16, 96, 112, 112),
+          (32, 144, 112, 112), (64, 128, 256, 512)]
+
+
+def call_us(fn, calls):
+    fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    torch.cuda.synchronize()
+    return 1e6 * (time.perf_counter() - start) / calls
+
+
+def gpu_us(fn, repeats=20):
+    times = []
+    for _ in range(repeats + 3):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop))
+    times = sorted(times[3:])
+    return 1000 * times[len(times) // 2]
+
+
+def measure(shapes):
+    rows = []
+    for n, c, h, w in shapes:
+        x = torch.randn(n, c, h, w, device="cuda")
+        weight = torch.randn(c, 1, 3, 3, device="cuda")
+        with torch.no_grad():
+            fn = lambda: F.conv2d(x, weight, None, 1, 1, 1, c)  # noqa: E731
+            calls = max(5, min(500, int(2e8 / x.numel())))
+            rows.append((2 * x.numel() * 4, call_us(fn, calls), gpu_us(fn)))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--csv")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    init = problem.get_init_inputs()
+    model = problem.Model(*init).cuda()
+    x84 = problem.get_inputs()[0].cuda()
+    with torch.no_grad():
+        kb84_plain = gpu_us(lambda: model(x84)) / 1000
+    plain = measure(SHAPES)
+
+    hook.install()
+    hook.MIN_ROUTED_BYTES = 0
+    with torch.no_grad():
+        kb84_hooked = gpu_us(lambda: model(x84)) / 1000
+    hooked = measure(SHAPES)
+    assert hook.stats["routed"] > 0, dict(hook.stats)
+
+    print("device %s, torch %s" % (torch.cuda.get_device_name(), torch.__version__))
+    print("%-20s %10s %12s %12s %11s %11s" % ("shape", "MB x+y", "call_us", "hooked_call", "gpu_us",
+                                              "hooked_gpu"))
+    lines = []
+    for shape, (nbytes, call, gpu), (_, call_h, gpu_h) in zip(SHAPES, plain, hooked):
+        lines.append((shape, nbytes / 1e6, call, call_h, gpu, gpu_h))
+        print("%-20s %10.1f %12.1f %12.1f %11.1f %11.1f" % ("x".join(map(str, shape)), nbytes / 1e6, call, call_h,
+                                                            gpu, gpu_h))
+    print("KernelBench 84 Model (nn.Conv2d): %.3f ms plain, %.3f ms hooked, %.2fx" % (kb84_plain, kb84_hooked,
+                                                                                    kb84_plain / kb84_hooked))
+    if args.csv:
+        with open(args.csv, "w") as f:
+            f.write("shape,mb,call_us,hooked_call_us,gpu_us,hooked_gpu_us\n")
+            for shape, mb, call, call_h, gpu, gpu_h in lines:
+                f.write("%s,%.1f,%.1f,%.1f,%.1f,%.1f\n" % ("x".join(map(str, shape)), mb, call, call_h, gpu, gpu_h))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Routes the depthwise convolutions PyTorch runs on its own CUDA kernel to dwshim's kernel.
+
+PyTorch sends fp32 and bf16 NCHW depthwise convolutions (and fp16 ones when cuDNN is off) to its native
+operator aten::_conv_depthwise2d, never to cuDNN, so LD_PRELOAD cannot see them. install() registers a CUDA
+implementation of that operator through torch.library (available from torch 1.12 on):
+- at::_convolution calls the operator below autograd, so gradients keep PyTorch's own formulas
+  (convolution_backward); torch.compile keeps working because inductor calls aten.convolution at run time;
+  CUDA-graph capture works because outputs come from the caching allocator and the kernel launches on the
+  current stream without synchronising.
+- a call dwshim declines (a shape it cannot take or was not measured faster on, or one too small to pay for a
+  Python call) goes to the operator's out= overload, the native kernel that the functional overload itself
+  runs: exactly what PyTorch would have done.
+Alternatives rejected: patching torch.nn.functional.conv2d misses torch.conv2d, nn.functional aliases taken
+before the patch and compiled graphs; torch.library.get_kernel (to call the replaced kernel) exists only in
+recent torch releases.
+"""
+import atexit
+import collections
+import os
+import sys
+import warnings
+
+import torch
+
+from . import _library
+
+_DTYPES = {torch.float32: _library.FLOAT, torch.float16: _library.HALF, torch.bfloat16: _library.BFLOAT16}
+
+# Below this many bytes of x plus y, the Python and ctypes cost of routing a call (about 25 us of CPU time on
+# the benchmark host, bench/bench_hook.py) exceeds what dwshim's kernel saves over PyTorch's (about 0.8 us per
+# MB moved for fp32 NCHW), so PyTorch keeps those calls.
+MIN_ROUTED_BYTES = 32 << 20
+
+stats = collections.Counter()
+_registration = None
+
+
+def installed():
+    return _registration is not None
+
+
+def install():
+    """Registers the hook once; returns whether it is active (DWSHIM_DISABLE=1 keeps it off)."""
+    global _registration
+    if _registration is not None:
+        return True
+    if os.environ.get("DWSHIM_DISABLE") == "1":
+        return False
+    registration = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
+        registration.impl("_conv_depthwise2d", _conv_depthwise2d_cuda, "CUDA")
+    _registration = registration
+    if os.environ.get("DWSHIM_STATS"):
+        atexit.register(_print_stats)
+    return True
+
+
+def _print_stats():
+    if not stats:
+        return
+    routed = stats.get("routed", 0)
+    lines = ["dwshim hook: aten::_conv_depthwise2d calls: %d routed, %d left to PyTorch"
+             % (routed, sum(stats.values()) - routed)]
+    lines += ["  %6d  %s" % (count, why) for why, count in sorted(stats.items()) if why != "routed"]
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _native(x, weight, kernel_size, bias, stride, padding, dilation):
+    out = x.new_empty((0,))
+    return torch.ops.aten._conv_depthwise2d.out(x, weight, kernel_size, bias, stride, padding, dilation, out=out)
+
+
+def _conv_depthwise2d_cuda(x, weight, kernel_size, bias, stride, padding, dilation):
+    y, why = _try_dwshim(x, weight, kernel_size, bias, stride, padding, dilation)
+    stats[why] += 1
+    return y if y is not None else _native(x, weight, kernel_size, bias, stride, padding, dilation)
+
+
+def _output_size(size, pad, dilation, kernel, stride):
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _try_dwshim(x, weight, kernel_size, bias, stride, padding, dilation):
+    """dwshim's output and "routed", or None and why not."""
+    if x.dtype not in _DTYPES or weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        return None, "data type"
+    if x.dim() != 4 or weight.dim() != 4 or weight.shape[1] != 1 or tuple(weight.shape[2:]) != tuple(kernel_size):
+        return None, "not a 2-D depthwise filter"
+    n, c, h, w = x.shape
+    k, _, kh, kw = weight.shape
+    if c == 0 or k % c != 0 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        return None, "not a 2-D depthwise filter"
+    p = _output_size(h, padding[0], dilation[0], kh, stride[0])
+    q = _output_size(w, padding[1], dilation[1], kw, stride[1])
+    if p < 1 or q < 1:
+        return None, "empty output"
+    if (x.numel() + n * k * p * q) * x.element_size() < MIN_ROUTED_BYTES:
+        return None, "too small to pay for the call"
+    y = torch.empty((n, k, p, q), device=x.device, dtype=x.dtype)  # contiguous, as the native kernel's
+    weight = weight.contiguous()
+    bias = bias.contiguous() if bias is not None else None
+    geometry = _library.Int64x8(kh, kw, stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1])
+    status = _library.load().dwshim_conv2d_forward_if_faster(
+        _DTYPES[x.dtype], _library.Int64x4(*x.shape), _library.Int64x4(*x.stride()), x.data_ptr(),
+        weight.data_ptr(), bias.data_ptr() if bias is not None else None, geometry,
+        _library.Int64x4(*y.shape), _library.Int64x4(*y.stride()), y.data_ptr(), 1.0, 0.0,
+        torch.cuda.current_stream(x.device).cuda_stream)
+    if status == _library.OK:
+        return y, "routed"
+    if status == _library.NOT_FASTER:
+        return None, "not measured faster than PyTorch's kernel"
+    if status == _library.CANNOT_IMPLEMENT:
+        return None, "dwshim's kernel cannot implement it"
+    raise RuntimeError("dwshim_conv2d_forward_if_faster failed with status %d" % status)
