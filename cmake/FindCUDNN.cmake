@@ -23,9 +23,6 @@ endif()
 find_path(CUDNN_INCLUDE_DIR cudnn_version.h
   HINTS ${_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS}
   PATH_SUFFIXES include)
-find_library(CUDNN_LIBRARY NAMES libcudnn.so.9 libcudnn.so.8 cudnn
-  HINTS ${_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR}
-  PATH_SUFFIXES lib lib64)
 
 if(CUDNN_INCLUDE_DIR)
   file(STRINGS "${CUDNN_INCLUDE_DIR}/cudnn_version.h" _cudnn_version_lines REGEX "#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ")
@@ -35,6 +32,11 @@ if(CUDNN_INCLUDE_DIR)
   endforeach()
   set(CUDNN_VERSION "${CUDNN_VERSION_MAJOR}.${CUDNN_VERSION_MINOR}.${CUDNN_VERSION_PATCHLEVEL}")
 endif()
+
+# The library of the headers' major version only: a machine may hold cuDNN 8 and 9 side by side.
+find_library(CUDNN_LIBRARY NAMES libcudnn.so.${CUDNN_VERSION_MAJOR}
+  HINTS ${_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR}
+  PATH_SUFFIXES lib lib64)
 
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(CUDNN

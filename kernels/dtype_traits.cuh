@@ -38,7 +38,7 @@ struct DTypeTraits<DType::kBFloat16> {
     static __device__ __forceinline__ float load(const Storage* p) {
         return widen(__ldg(reinterpret_cast<const unsigned short*>(p)));
     }
-    static __device__ __forceinline__ float to_float(Storage v) { return widen(__bfloat16_as_ushort(v)); }
+    static __device__ __forceinline__ float to_float(Storage v) { return widen(__nv_bfloat16_raw(v).x); }
     static __device__ __forceinline__ float widen(unsigned short bits) {
         return __uint_as_float(static_cast<unsigned int>(bits) << 16);
     }

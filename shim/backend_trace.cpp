@@ -260,6 +260,7 @@ std::shared_ptr<const Trace> trace_graph(const Record& r) {
     auto trace = std::make_shared<Trace>();
     trace->graph = true;
     std::vector<cudnnBackendDescriptor_t> ops;
+#if CUDNN_MAJOR >= 9  // graphs with dynamic shapes (new in cuDNN 9) are forwarded
     bool dynamic_shapes = false;
     const bool understood =
         read_array(r, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, &ops) &&
@@ -268,6 +269,10 @@ std::shared_ptr<const Trace> trace_graph(const Record& r) {
         !dynamic_shapes &&
         only_attributes(r, {CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_ATTR_OPERATIONGRAPH_HANDLE,
                             CUDNN_ATTR_OPERATIONGRAPH_IS_DYNAMIC_SHAPE_ENABLED});
+#else
+    const bool understood = read_array(r, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, &ops) &&
+                            only_attributes(r, {CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_ATTR_OPERATIONGRAPH_HANDLE});
+#endif
     trace->graph_understood = understood;
     for (cudnnBackendDescriptor_t op : ops) {
         const Record* record = find(op);
@@ -520,10 +525,12 @@ RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, PlanRoute* r
     std::lock_guard<std::mutex> lock(g_mutex);
     const Record* record = find(variant_pack);
     if (record == nullptr || record->type != CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR) return RouteReason::kVariantPack;
+#if CUDNN_MAJOR >= 9  // shape overrides (new in cuDNN 9) are forwarded
     for (auto name : {CUDNN_ATTR_VARIANT_PACK_OVERRIDE_UNIQUE_IDS, CUDNN_ATTR_VARIANT_PACK_OVERRIDE_SHAPES,
                       CUDNN_ATTR_VARIANT_PACK_OVERRIDE_STRIDES}) {
         if (record->attributes.count(name)) return RouteReason::kVariantPack;
     }
+#endif
     const auto uids = record->attributes.find(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS);
     const auto pointers = record->attributes.find(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS);
     if (uids == record->attributes.end() || pointers == record->attributes.end() ||

@@ -8,6 +8,7 @@
 #include "shim/route_reason.h"
 #include "shim/test_hooks.h"
 #include "tests/common/backend_graph.h"
+#include "tests/cpu/cpu_graphs.h"
 
 using dwshim::DepthwiseParams;
 using dwshim::RouteReason;
@@ -32,6 +33,7 @@ RouteReason graph_route(cudnnBackendDescriptor_t graph, DepthwiseParams* params)
 }
 
 TEST(BackendRouting, DepthwiseGraphIsRoutedWithItsGeometry) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     cc.alpha = 0.5f;
     cc.beta = 2.0f;
@@ -53,6 +55,7 @@ TEST(BackendRouting, DepthwiseGraphIsRoutedWithItsGeometry) {
 }
 
 TEST(BackendRouting, NhwcHalfWithMultiplierAndAsymmetricPaddingIsRouted) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     cc.dtype = CUDNN_DATA_HALF;
     cc.layout = Layout::kNHWC;
@@ -70,6 +73,7 @@ TEST(BackendRouting, NhwcHalfWithMultiplierAndAsymmetricPaddingIsRouted) {
 }
 
 TEST(BackendRouting, DenseGraphIsForwarded) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     BackendConv conv(cc);
     const int64_t dims[4] = {8, 8, 3, 3}, strides[4] = {72, 9, 3, 1};
@@ -94,6 +98,7 @@ TEST(BackendRouting, DenseGraphIsForwarded) {
 }
 
 TEST(BackendRouting, DoubleIsForwarded) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     cc.dtype = CUDNN_DATA_DOUBLE;
     BackendConv conv(cc);
@@ -104,6 +109,7 @@ TEST(BackendRouting, DoubleIsForwarded) {
 }
 
 TEST(BackendRouting, TwoOperationGraphIsForwarded) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     BackendConv conv(depthwise_case());
     cudnnBackendDescriptor_t graph = conv.make_graph({conv.op, conv.make_second_op()});
     ASSERT_NE(graph, nullptr);
@@ -112,6 +118,7 @@ TEST(BackendRouting, TwoOperationGraphIsForwarded) {
 }
 
 TEST(BackendRouting, ConvBiasReluGraphIsRoutedWithItsEpilogue) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     cc.dtype = CUDNN_DATA_HALF;
     cc.layout = Layout::kNHWC;
@@ -128,6 +135,7 @@ TEST(BackendRouting, ConvBiasReluGraphIsRoutedWithItsEpilogue) {
 }
 
 TEST(BackendRouting, ConvResidualBiasReluGraphIsRouted) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     cc.beta = 0.5f;
     cc.bias = true;
@@ -143,6 +151,7 @@ TEST(BackendRouting, ConvResidualBiasReluGraphIsRouted) {
 }
 
 TEST(BackendRouting, ConvClippedReluGraphIsRouted) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     cc.activation = 2;
     BackendConv conv(cc);
@@ -156,6 +165,7 @@ TEST(BackendRouting, ConvClippedReluGraphIsRouted) {
 }
 
 TEST(BackendRouting, GraphWithoutItsLastOpIsForwarded) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ConvCase cc = depthwise_case();
     cc.bias = true;
     cc.activation = 1;
@@ -168,6 +178,7 @@ TEST(BackendRouting, GraphWithoutItsLastOpIsForwarded) {
 }
 
 TEST(BackendRouting, UnknownDescriptorIsUntraced) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     DepthwiseParams p;
     int not_a_descriptor = 0;
     EXPECT_EQ(graph_route(reinterpret_cast<cudnnBackendDescriptor_t>(&not_a_descriptor), &p),
@@ -175,6 +186,7 @@ TEST(BackendRouting, UnknownDescriptorIsUntraced) {
 }
 
 TEST(EnvDisableBackend, RecordsNothing) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ASSERT_STREQ(std::getenv("DWSHIM_DISABLE"), "1");
     BackendConv conv(depthwise_case());
     cudnnBackendDescriptor_t graph = conv.make_graph({conv.op});

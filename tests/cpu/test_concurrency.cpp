@@ -10,10 +10,12 @@
 #include "shim/route_reason.h"
 #include "shim/test_hooks.h"
 #include "tests/common/backend_graph.h"
+#include "tests/cpu/cpu_graphs.h"
 
 namespace {
 
 TEST(Concurrency, ResolutionAndBackendTracingFromManyThreads) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     constexpr int kThreads = 8;
     constexpr int kGraphsPerThread = 25;
     std::atomic<int> routed{0};

@@ -55,8 +55,10 @@ TEST(Inplace, CallsResolveToDwshimAndReachTheRealLibrary) {
     EXPECT_EQ(cs, 1);
     EXPECT_EQ(ws, 3);
     EXPECT_EQ(cudnnDestroyTensorDescriptor(desc), CUDNN_STATUS_SUCCESS);
+#if CUDNN_MAJOR >= 9  // cuDNN 8 declares no function returning void
     char message[64] = "unchanged";
     cudnnGetLastErrorString(message, sizeof(message));  // a void function is forwarded too
+#endif
 }
 
 TEST(Inplace, RoutesDepthwiseConvolutions) {

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "shim/route_reason.h"
 #include "shim/test_hooks.h"
 #include "tests/common/backend_graph.h"
+#include "tests/cpu/cpu_graphs.h"
 
 using dwshim::DepthwiseParams;
 using dwshim::RouteReason;
@@ -36,39 +38,54 @@ RouteReason backend(const ConvCase& cc) {
     return static_cast<RouteReason>(dwshim_route_backend_graph(conv.make_graph({conv.op}), &p));
 }
 
-TEST(EnvPolicy, RoutesOnlyMeasuredWins) {
+struct PolicyCase {
+    const char* what;
+    ConvCase cc;
+    RouteReason legacy, backend;
+};
+
+std::vector<PolicyCase> policy_cases() {
+    const RouteReason routed = RouteReason::kRouted, not_faster = RouteReason::kNotFaster;
+    std::vector<PolicyCase> cases;
+    cases.push_back({"NCHW vector path, fp32", kb84_like(CUDNN_DATA_FLOAT), routed, routed});
+    cases.push_back({"NCHW vector path, fp16", kb84_like(CUDNN_DATA_HALF), routed, routed});
+    PolicyCase padded{"NCHW rows path, fp16: cuDNN's backend engines are faster", kb84_like(CUDNN_DATA_HALF), routed,
+                      not_faster};
+    padded.cc.pad_w = 1;
+    cases.push_back(padded);
+    PolicyCase strided{"NCHW rows path at stride 2, fp32: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT), routed,
+                       routed};
+    strided.cc.stride_h = strided.cc.stride_w = 2;
+    strided.cc.w = 128;
+    cases.push_back(strided);
+    PolicyCase narrow{"3x3 rows narrower than a block: ties with cuDNN's backend engines",
+                      kb84_like(CUDNN_DATA_FLOAT), routed, not_faster};
+    narrow.cc.pad_w = 1;
+    cases.push_back(narrow);
+    PolicyCase large{"large-filter path", kb84_like(CUDNN_DATA_HALF), routed, routed};
+    large.cc.layout = dwtest::Layout::kNHWC;
+    large.cc.kh = large.cc.kw = 13;
+    large.cc.pad_h = large.cc.pad_w = 6;
+    cases.push_back(large);
+    PolicyCase nhwc{"NHWC vector path: faster than cuDNN's legacy algorithms only", kb84_like(CUDNN_DATA_FLOAT),
+                    routed, not_faster};
+    nhwc.cc.layout = dwtest::Layout::kNHWC;
+    cases.push_back(nhwc);
+    PolicyCase generic{"generic path (dilated rows)", kb84_like(CUDNN_DATA_FLOAT), not_faster, not_faster};
+    generic.cc.dil_h = 2;
+    cases.push_back(generic);
+    return cases;
+}
+
+TEST(EnvPolicy, LegacyApiRoutesOnlyMeasuredWins) {
     ASSERT_EQ(std::getenv("DWSHIM_ROUTE"), nullptr);
-    EXPECT_EQ(legacy(kb84_like(CUDNN_DATA_FLOAT)), RouteReason::kRouted);
-    EXPECT_EQ(backend(kb84_like(CUDNN_DATA_FLOAT)), RouteReason::kRouted);
-    EXPECT_EQ(legacy(kb84_like(CUDNN_DATA_HALF)), RouteReason::kRouted);
-    EXPECT_EQ(backend(kb84_like(CUDNN_DATA_HALF)), RouteReason::kRouted);  // NCHW vector path
-    ConvCase padded = kb84_like(CUDNN_DATA_HALF);
-    padded.pad_w = 1;  // NCHW rows path: cuDNN's backend engines are faster in fp16
-    EXPECT_EQ(legacy(padded), RouteReason::kRouted);
-    EXPECT_EQ(backend(padded), RouteReason::kNotFaster);
-    ConvCase strided = kb84_like(CUDNN_DATA_FLOAT);
-    strided.stride_h = strided.stride_w = 2;
-    strided.w = 128;  // NCHW rows path, fp32: faster on both APIs
-    EXPECT_EQ(legacy(strided), RouteReason::kRouted);
-    EXPECT_EQ(backend(strided), RouteReason::kRouted);
-    ConvCase narrow = kb84_like(CUDNN_DATA_FLOAT);
-    narrow.pad_w = 1;  // 3x3 rows narrower than a block: ties with cuDNN's backend engines
-    EXPECT_EQ(legacy(narrow), RouteReason::kRouted);
-    EXPECT_EQ(backend(narrow), RouteReason::kNotFaster);
-    ConvCase large = kb84_like(CUDNN_DATA_HALF);
-    large.layout = dwtest::Layout::kNHWC;
-    large.kh = large.kw = 13;  // large-filter path
-    large.pad_h = large.pad_w = 6;
-    EXPECT_EQ(legacy(large), RouteReason::kRouted);
-    EXPECT_EQ(backend(large), RouteReason::kRouted);
-    ConvCase nhwc = kb84_like(CUDNN_DATA_FLOAT);
-    nhwc.layout = dwtest::Layout::kNHWC;  // NHWC vector path: only faster than cuDNN's legacy algorithms
-    EXPECT_EQ(legacy(nhwc), RouteReason::kRouted);
-    EXPECT_EQ(backend(nhwc), RouteReason::kNotFaster);
-    ConvCase generic = kb84_like(CUDNN_DATA_FLOAT);
-    generic.dil_h = 2;  // only the generic path takes dilated rows
-    EXPECT_EQ(legacy(generic), RouteReason::kNotFaster);
-    EXPECT_EQ(backend(generic), RouteReason::kNotFaster);
+    for (const PolicyCase& c : policy_cases()) EXPECT_EQ(legacy(c.cc), c.legacy) << c.what;
+}
+
+TEST(EnvPolicy, BackendApiRoutesOnlyMeasuredWins) {
+    DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
+    ASSERT_EQ(std::getenv("DWSHIM_ROUTE"), nullptr);
+    for (const PolicyCase& c : policy_cases()) EXPECT_EQ(backend(c.cc), c.backend) << c.what;
 }
 
 }  // namespace
