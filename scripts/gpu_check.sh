@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# One call on the GPU machine: build, run every test (GPU tests must run, not skip), benchmark KB84 against
-# the real cuDNN and PyTorch. Logs go to $OUT (default ./gpu-logs); a short table is printed last.
-# Env: CASES (suite file), BENCH_ARGS (extra arguments for both benchmarks), CUDA_ARCHS, FUZZ_CONFIGS (configs
-# per API for the long differential-fuzzer run, 0 to skip), MEMCHECK_CONFIGS (fuzz configs per API under
-# compute-sanitizer memcheck, 0 to skip).
+# One call on the GPU machine: build, run the tests (GPU tests must run, not skip), benchmark against the real
+# cuDNN and PyTorch. Logs go to $OUT (default ./gpu-logs); a short table is printed last.
+# Env:
+#   CASES             suite file (default ../shared/bench/cases.csv)
+#   BENCH_ARGS        arguments for bench_cudnn and bench_torch (default: KB84 fp32 NCHW); BENCH=0 skips them
+#   CTEST_EXCLUDE     ctest -E regex (e.g. '^python$' to leave the Python suite to PYTEST_FILES)
+#   PYTEST_FILES      test files under tests/python to run directly with pytest
+#   FUZZ_CONFIGS      configs per API and shard for the long differential-fuzzer run (0: none)
+#   FUZZ_SHARDS       processes with consecutive seeds running the fuzzer at once (default 1)
+#   MEMCHECK_CONFIGS  fuzz configs per API under compute-sanitizer memcheck (0: none)
+#   CUDA_ARCHS        architectures to build (default 90)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-logs}
@@ -16,40 +22,64 @@ if [ -d .whl ] && ! "$PY" -c "import pytest" 2>/dev/null; then
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
 bash scripts/gpu_build.sh || exit 1
-DWSHIM_TEST_REPORT="$OUT/preload_report.txt" ctest --test-dir build --output-on-failure -V >"$OUT/ctest.log" 2>&1
+export DWSHIM_TEST_REPORT="$OUT/test_report.txt"
+
+ctest --test-dir build --output-on-failure -V ${CTEST_EXCLUDE:+-E "$CTEST_EXCLUDE"} >"$OUT/ctest.log" 2>&1
 ctest_rc=$?
+pytest_rc=0
+if [ -n "${PYTEST_FILES:-}" ]; then
+  files=()
+  for f in $PYTEST_FILES; do files+=("tests/python/$f"); done
+  DWSHIM_LIBRARY="$PWD/build/libdwshim.so" DWSHIM_RUN="$PWD/build/dwshim-run" DWSHIM_ROUTE=all \
+    PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -rs --durations=10 "${files[@]}" \
+    >"$OUT/pytest.log" 2>&1
+  pytest_rc=$?
+fi
+
 fuzz_rc=0
 if [ "${FUZZ_CONFIGS:-0}" -gt 0 ]; then
-  DWSHIM_ROUTE=all DWSHIM_FUZZ_CONFIGS="$FUZZ_CONFIGS" timeout 300 build/tests/dwshim_gpu_tests \
-    --gtest_filter='*Fuzz*' >"$OUT/fuzz.log" 2>&1
-  fuzz_rc=$?
+  pids=()
+  for shard in $(seq 1 "${FUZZ_SHARDS:-1}"); do
+    DWSHIM_ROUTE=all DWSHIM_FUZZ_CONFIGS="$FUZZ_CONFIGS" DWSHIM_TEST_SEED=$((20261125 + shard)) timeout 300 \
+      build/tests/dwshim_gpu_tests --gtest_filter='*Fuzz*' >"$OUT/fuzz-$shard.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || fuzz_rc=1; done
 fi
 memcheck_rc=0
 if [ "${MEMCHECK_CONFIGS:-0}" -gt 0 ]; then
-  DWSHIM_ROUTE=all DWSHIM_FUZZ_CONFIGS="$MEMCHECK_CONFIGS" timeout 300 compute-sanitizer --tool memcheck \
+  DWSHIM_ROUTE=all DWSHIM_FUZZ_CONFIGS="$MEMCHECK_CONFIGS" timeout 240 compute-sanitizer --tool memcheck \
     --error-exitcode 99 --print-limit 20 build/tests/dwshim_gpu_tests \
     --gtest_filter='*Fuzz*:Capture.*:LegacyForward.RandomMisaligned*:LegacyForward.RandomLargeFilter*' \
     >"$OUT/memcheck.log" 2>&1
   memcheck_rc=$?
 fi
-DWSHIM_ROUTE=all build/bench/dwshim_bench_cudnn "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
-  --csv "$OUT/bench_cudnn.csv" >"$OUT/bench_cudnn.log" 2>&1
-"$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
-  --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1
+
+if [ "${BENCH:-1}" != 0 ]; then
+  DWSHIM_ROUTE=all build/bench/dwshim_bench_cudnn "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
+    --csv "$OUT/bench_cudnn.csv" >"$OUT/bench_cudnn.log" 2>&1
+  "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
+    --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1
+fi
 "$PY" bench/bench_hook.py --csv "$OUT/bench_hook.csv" >"$OUT/bench_hook.log" 2>&1
-echo "=== tests"
-grep -E "random configs|passed|failed|skipped|Skipped|\*\*\*Failed|tests passed" "$OUT/ctest.log" | grep -v "^[0-9]*: \[ *OK" | tail -25
+
+echo "=== tests (ctest rc $ctest_rc, pytest rc $pytest_rc)"
+grep -E "random configs|threads x|passed|failed|skipped|Skipped|\*\*\*Failed|tests passed" "$OUT/ctest.log" |
+  grep -v "^[0-9]*: \[ *OK" | tail -25
+tail -15 "$OUT/pytest.log" 2>/dev/null
 echo "=== differential fuzzer (rc $fuzz_rc) and compute-sanitizer memcheck (rc $memcheck_rc)"
-grep -E "random configs|FAILED|Failure" "$OUT/fuzz.log" 2>/dev/null | head -10
+grep -hE "random configs|FAILED|Failure" "$OUT"/fuzz-*.log 2>/dev/null | head -20
 grep -E "random configs|ERROR SUMMARY|FAILED" "$OUT/memcheck.log" 2>/dev/null | head -10
 echo "=== test reports (LD_PRELOAD programs with DWSHIM_ROUTE=all; dwshim-run programs with the default policy)"
-cat "$OUT/preload_report.txt" 2>/dev/null
-echo "=== through both cuDNN APIs: dwshim vs the real cuDNN"
-cat "$OUT/bench_cudnn.log"
-echo "=== from PyTorch: dwshim (ctypes) vs F.conv2d"
-cat "$OUT/bench_torch.log"
+cat "$OUT/test_report.txt" 2>/dev/null
+if [ "${BENCH:-1}" != 0 ]; then
+  echo "=== through both cuDNN APIs: dwshim vs the real cuDNN"
+  cat "$OUT/bench_cudnn.log"
+  echo "=== from PyTorch: dwshim (ctypes) vs F.conv2d"
+  cat "$OUT/bench_torch.log"
+  echo "=== summary"
+  "$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
+fi
 echo "=== PyTorch hook: cost and saving per call"
 cat "$OUT/bench_hook.log"
-echo "=== summary"
-"$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
-[ $ctest_rc -eq 0 ] && [ $fuzz_rc -eq 0 ] && [ $memcheck_rc -eq 0 ]
+[ $ctest_rc -eq 0 ] && [ $pytest_rc -eq 0 ] && [ $fuzz_rc -eq 0 ] && [ $memcheck_rc -eq 0 ]
