@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/cuda/bin"
+# The standard prefix's CUDA, also where another nvcc sits beside the host compiler (CMake looks there first).
+if [ -z "${CUDACXX:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then export CUDACXX=/usr/local/cuda/bin/nvcc; fi
 for sanitizers in address,undefined thread; do
   build="build-sanitize-${sanitizers%%,*}"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DDWSHIM_SANITIZE="$sanitizers" -DDWSHIM_BUILD_BENCH=OFF \
