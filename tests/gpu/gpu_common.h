@@ -44,6 +44,11 @@ struct DeviceBuffer {
     DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 };
 
+// Copies host data to the device and waits until it has landed. A pageable cudaMemcpy may return before its DMA
+// completes, and the tests run their convolutions on a non-blocking stream that does not wait for it: the
+// sharded fuzzer (8 processes on one GPU) caught kernels of both dwshim and cuDNN reading half-copied inputs.
+void upload(void* device, const void* host, size_t bytes);
+
 ConvCase random_case(std::mt19937* rng);
 // Square 3/5/7 filters, stride_h 1 or 2, dil_h = 1, rows contiguous: the NCHW row-streaming path, with planes taller
 // than one band and wider than one block of columns.

@@ -40,17 +40,17 @@ protected:
         if (plan == nullptr) return {};
         DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dy(y0.bytes.size()), workspace(workspace_bytes),
             dbias(bias != nullptr ? bias->bytes.size() : 1), dz(y0.bytes.size());
-        if (bias != nullptr) cudaMemcpy(dbias.ptr, bias->bytes.data(), bias->bytes.size(), cudaMemcpyHostToDevice);
+        if (bias != nullptr) dwtest::upload(dbias.ptr, bias->bytes.data(), bias->bytes.size());
         // A fused graph reads beta's operand from z and writes a poisoned y; a plain conv blends y itself.
         const bool fused = cc.bias || cc.activation != 0;
         HostTensor poison(cc.dtype, y0.span());
         std::memset(poison.bytes.data(), 0xFF, poison.bytes.size());
         const HostTensor& y_initial = fused ? poison : y0;
-        cudaMemcpy(dz.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
+        dwtest::upload(dz.ptr, y0.bytes.data(), y0.bytes.size());
         EXPECT_TRUE(dx.ptr && dw.ptr && dy.ptr && workspace.ptr);
-        cudaMemcpy(dx.ptr, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dy.ptr, y_initial.bytes.data(), y_initial.bytes.size(), cudaMemcpyHostToDevice);
+        dwtest::upload(dx.ptr, x.bytes.data(), x.bytes.size());
+        dwtest::upload(dw.ptr, filter.bytes.data(), filter.bytes.size());
+        dwtest::upload(dy.ptr, y_initial.bytes.data(), y_initial.bytes.size());
         cudnnBackendDescriptor_t pack =
             conv.make_variant_pack(dx.ptr, dw.ptr, dy.ptr, workspace.ptr, bias != nullptr ? dbias.ptr : nullptr,
                                    fused && cc.beta != 0.0f ? dz.ptr : nullptr);

@@ -51,8 +51,8 @@ protected:
         for (int replay = 0; replay < 3; ++replay) {
             HostTensor x(cc.dtype, xl.span);
             dwtest::fill_random(&x, &rng);
-            ASSERT_EQ(cudaMemcpy(dx, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-            ASSERT_EQ(cudaMemcpy(dy, poison.bytes.data(), poison.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+            dwtest::upload(dx, x.bytes.data(), x.bytes.size());
+            dwtest::upload(dy, poison.bytes.data(), poison.bytes.size());
             ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
             ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
             const std::vector<double> expected = dwtest::reference_conv(cc, xl, x, filter, yl, poison);
@@ -73,7 +73,7 @@ TEST_F(Capture, LegacyRoutedConvolutionReplaysOnNewInputs) {
     dwtest::fill_random(&filter, &rng);
     const size_t elem = dwtest::dtype_size(cc.dtype);
     DeviceBuffer dx(d.x_layout.span * elem), dw(filter.bytes.size()), dy(d.y_layout.span * elem);
-    ASSERT_EQ(cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    dwtest::upload(dw.ptr, filter.bytes.data(), filter.bytes.size());
     capture_and_replay(cc, dx.ptr, dy.ptr, d.x_layout, d.y_layout, filter, [&] {
         return cudnnConvolutionForward(handle_, &cc.alpha, d.x, dx.ptr, d.w, dw.ptr, d.conv,
                                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &cc.beta, d.y, dy.ptr);
@@ -94,7 +94,7 @@ TEST_F(Capture, BackendRoutedPlanReplaysOnNewInputs) {
     const size_t elem = dwtest::dtype_size(cc.dtype);
     DeviceBuffer dx(conv.x_layout.span * elem), dw(filter.bytes.size()), dy(conv.y_layout.span * elem),
         workspace(workspace_bytes + 1);
-    ASSERT_EQ(cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    dwtest::upload(dw.ptr, filter.bytes.data(), filter.bytes.size());
     cudnnBackendDescriptor_t pack = conv.make_variant_pack(dx.ptr, dw.ptr, dy.ptr, workspace.ptr);
     capture_and_replay(cc, dx.ptr, dy.ptr, conv.x_layout, conv.y_layout, filter,
                        [&] { return cudnnBackendExecute(handle_, plan, pack); });

@@ -34,9 +34,9 @@ protected:
         EXPECT_TRUE(x_buffer.ptr && dw.ptr && y_buffer.ptr);
         char* const x_data = static_cast<char*>(x_buffer.ptr) + skip;
         char* const y_data = static_cast<char*>(y_buffer.ptr) + skip;
-        cudaMemcpy(x_data, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(y_data, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
+        dwtest::upload(x_data, x.bytes.data(), x.bytes.size());
+        dwtest::upload(dw.ptr, filter.bytes.data(), filter.bytes.size());
+        dwtest::upload(y_data, y0.bytes.data(), y0.bytes.size());
         cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
         int returned = 0;
         EXPECT_EQ(dwtest::real().heuristics(handle_, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
@@ -98,11 +98,11 @@ protected:
         std::memset(poison.bytes.data(), 0xFF, poison.bytes.size());
         DeviceBuffer dx(x.bytes.size()), dw(filter.bytes.size()), dz(y0.bytes.size()), dy(y0.bytes.size()),
             dbias(bias.bytes.size());
-        cudaMemcpy(dx.ptr, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dw.ptr, filter.bytes.data(), filter.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dz.ptr, y0.bytes.data(), y0.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dy.ptr, poison.bytes.data(), poison.bytes.size(), cudaMemcpyHostToDevice);
-        cudaMemcpy(dbias.ptr, bias.bytes.data(), bias.bytes.size(), cudaMemcpyHostToDevice);
+        dwtest::upload(dx.ptr, x.bytes.data(), x.bytes.size());
+        dwtest::upload(dw.ptr, filter.bytes.data(), filter.bytes.size());
+        dwtest::upload(dz.ptr, y0.bytes.data(), y0.bytes.size());
+        dwtest::upload(dy.ptr, poison.bytes.data(), poison.bytes.size());
+        dwtest::upload(dbias.ptr, bias.bytes.data(), bias.bytes.size());
         const auto forward = ours ? &cudnnConvolutionBiasActivationForward : dwtest::real().bias_activation_forward;
         cudnnStatus_t status = CUDNN_STATUS_NOT_SUPPORTED;
         for (int algo = 0; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT && status != CUDNN_STATUS_SUCCESS; ++algo) {
