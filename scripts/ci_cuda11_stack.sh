@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-cuda11}
-WORK=${DWSHIM_CUDA11_WORK:-$BUILD-deps}
+WORK=$(realpath -m "${DWSHIM_CUDA11_WORK:-$BUILD-deps}")  # absolute: compilers run in build subfolders
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
