@@ -8,4 +8,5 @@
         static const auto real_function = reinterpret_cast<decltype(&::name)>(dwshim::real_symbol(#name)); \
         return real_function != nullptr ? real_function args : dwshim::missing_result<ret>();            \
     }
+#define DWSHIM_UNDECLARED(name)  // forwarding_undeclared.cpp
 #include "cudnn_all_functions.def"
