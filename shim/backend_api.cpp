@@ -19,9 +19,11 @@ namespace backend = dwshim::backend;
 
 DWSHIM_EXPORT cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t descriptorType,
                                                          cudnnBackendDescriptor_t* descriptor) {
+    // cuDNN 9.19 writes through a null `descriptor` (SIGSEGV, tests/cpu/test_bad_input.cpp): answer BAD_PARAM.
+    if (descriptor == nullptr) return CUDNN_STATUS_BAD_PARAM;
     const cudnnStatus_t status =
         dwshim::call_real(real_cudnn().cudnnBackendCreateDescriptor, descriptorType, descriptor);
-    if (status == CUDNN_STATUS_SUCCESS && descriptor != nullptr && !dwshim::settings().disabled) {
+    if (status == CUDNN_STATUS_SUCCESS && !dwshim::settings().disabled) {
         backend::on_create(*descriptor, descriptorType);
     }
     return status;

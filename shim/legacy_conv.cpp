@@ -147,10 +147,17 @@ DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_
     return CUDNN_STATUS_SUCCESS;
 }
 
+namespace dwshim {
+// cuDNN 9.19 dereferences a null handle in the algorithm queries (SIGSEGV, tests/cpu/test_bad_input.cpp);
+// everywhere it checks, it answers a null handle with BAD_PARAM, so dwshim answers that instead of crashing.
+constexpr cudnnStatus_t kNullHandleStatus = CUDNN_STATUS_BAD_PARAM;
+}  // namespace dwshim
+
 DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc, const cudnnFilterDescriptor_t filterDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t destDesc,
     const int requestedAlgoCount, int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults) {
+    if (handle == nullptr) return dwshim::kNullHandleStatus;
     const cudnnStatus_t status =
         dwshim::call_real(real_cudnn().cudnnGetConvolutionForwardAlgorithm_v7, handle, srcDesc, filterDesc, convDesc,
                           destDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
@@ -162,6 +169,7 @@ DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc, const cudnnFilterDescriptor_t wDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t yDesc, const int requestedAlgoCount,
     int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults) {
+    if (handle == nullptr) return dwshim::kNullHandleStatus;
     const cudnnStatus_t status =
         dwshim::call_real(real_cudnn().cudnnFindConvolutionForwardAlgorithm, handle, xDesc, wDesc, convDesc, yDesc,
                           requestedAlgoCount, returnedAlgoCount, perfResults);
@@ -174,6 +182,7 @@ DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(
     const void* w, const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t yDesc, void* y,
     const int requestedAlgoCount, int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults,
     void* workSpace, size_t workSpaceSizeInBytes) {
+    if (handle == nullptr) return dwshim::kNullHandleStatus;
     const cudnnStatus_t status = dwshim::call_real(real_cudnn().cudnnFindConvolutionForwardAlgorithmEx, handle,
                                                    xDesc, x, wDesc, w, convDesc, yDesc, y, requestedAlgoCount,
                                                    returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
