@@ -15,8 +15,10 @@ import time
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "python"))
+from bench_torch import median_ms  # noqa: E402
 from dwshim import hook  # noqa: E402
 
 import kernelbench_84 as problem  # noqa: E402
@@ -35,17 +37,8 @@ def call_us(fn, calls):
     return 1e6 * (time.perf_counter() - start) / calls
 
 
-def gpu_us(fn, repeats=20):
-    times = []
-    for _ in range(repeats + 3):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    times = sorted(times[3:])
-    return 1000 * times[len(times) // 2]
+def gpu_us(fn):
+    return 1000 * median_ms(fn)
 
 
 def measure(shapes):
