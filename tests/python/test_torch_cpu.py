@@ -5,19 +5,9 @@ import pytest
 
 # Where the interpreter was chosen for its torch (DWSHIM_REQUIRE_TORCH), a missing torch is a failure.
 torch = __import__("torch") if os.environ.get("DWSHIM_REQUIRE_TORCH") else pytest.importorskip("torch")
-nn = torch.nn
 
 from dwshim.kb84 import ModelNew  # noqa: E402
-
-
-class Model(nn.Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False):
-        super(Model, self).__init__()
-        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size=(kernel_size, kernel_size), stride=stride,
-                                padding=padding, groups=in_channels, bias=bias)
-
-    def forward(self, x):
-        return self.conv2d(x)
+from kernelbench_84 import Model  # noqa: E402
 
 
 @pytest.mark.parametrize("bias", [False, True])
