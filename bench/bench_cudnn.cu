@@ -3,6 +3,7 @@
 // backend cudnnBackendExecute of the same plan (the first of cuDNN's heuristic engine configs that finalizes,
 // as PyTorch picks without benchmark mode); plus device copy bandwidth.
 // Usage: dwshim_bench_cudnn CASES.csv [--case NAME|all] [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
+//        [--dwshim-only 1] (skips the real cuDNN's timings: for quick kernel iterations)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -164,12 +165,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::string only_case, dtypes, layouts, csv_path;
+    bool dwshim_only = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--case") only_case = argv[i + 1];
         if (flag == "--dtype") dtypes = argv[i + 1];
         if (flag == "--layout") layouts = argv[i + 1];
         if (flag == "--csv") csv_path = argv[i + 1];
+        if (flag == "--dwshim-only") dwshim_only = std::string(argv[i + 1]) == "1";
     }
     void* real_library = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_NOLOAD);
     if (real_library == nullptr) real_library = dlopen("libcudnn.so.8", RTLD_NOW | RTLD_NOLOAD);
@@ -234,7 +237,8 @@ int main(int argc, char** argv) {
                 int returned = 0;
                 float cudnn_ms = -1.0f;
                 cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-                if (real_find(handle, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf) ==
+                if (!dwshim_only &&
+                    real_find(handle, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf) ==
                         CUDNN_STATUS_SUCCESS &&
                     returned > 0 && perf[0].status == CUDNN_STATUS_SUCCESS) {
                     algo = perf[0].algo;
@@ -266,7 +270,8 @@ int main(int argc, char** argv) {
                                      elem;
                 const double pct = 100.0 * bytes / (ours_ms * 1e6) / copy_gbps;
                 const double speedup = cudnn_ms > 0 ? cudnn_ms / ours_ms : 0.0;
-                const BackendTiming backend = time_backend(handle, cc, x, w, y, real_execute);
+                const BackendTiming backend =
+                    dwshim_only ? BackendTiming{} : time_backend(handle, cc, x, w, y, real_execute);
                 const double backend_speedup =
                     backend.ours_ms > 0 && backend.cudnn_ms > 0 ? backend.cudnn_ms / backend.ours_ms : 0.0;
                 std::printf("%-12s %-5s %-5s %10.4f %10.4f %4d %7.2f | %10.4f %10.4f %7.2f | %7.1f\n",

@@ -1,6 +1,10 @@
-// NHWC: each thread computes one output pixel for one 16-byte vector of channels (4 fp32 or 8 fp16/bf16), so
-// loads and stores are 16 bytes wide and consecutive lanes touch consecutive channels. The block's filter slice
-// is staged in shared memory transposed to [tap][channel], so each tap's weights are one vector read too.
+// NHWC, stride 1 or 2: each thread owns one 16-byte vector of channels (4 fp32 or 8 fp16/bf16) over a strip of
+// adjacent output columns and walks down a band of output rows. Every input row it loads feeds every output row
+// whose window covers it, through accumulators held in registers (the NCHW rows path's scheme), so each input
+// vector is read about once per band instead of K * K times. Lanes own consecutive channel vectors, so every load
+// and store instruction of a warp covers whole contiguous pixels. The block's filter slice is staged in shared
+// memory transposed to [tap][channel], so each tap's weights are one vector read.
+#include <algorithm>
 #include <cstdint>
 
 #include "depthwise_nhwc_vec.h"
@@ -9,27 +13,31 @@
 namespace dwshim {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int kMaxVectorsPerPixel = 32;  // channel vectors one block covers
-
-template <typename T>
-constexpr int kVector = 16 / static_cast<int>(sizeof(T));
+constexpr int kThreads = 128;
+// Channel vectors one block covers. Lanes with the same vector read the same weights, so fewer vectors per warp
+// means fewer shared-memory wavefronts per weight read: worth it from 5 x 5 on, where weights are read the most
+// (H100, NHWC fp16 convnext7 0.78 ms at 8 vs 1.00 at 32), not at 3 x 3 (KB84 fp32 3.26 ms at 8 vs 3.01 at 32).
+template <int K>
+constexpr int kMaxVectorsPerBlock = K <= 3 ? 32 : 8;
+constexpr int kMaxBandRows = 32;
+constexpr int kMinBandRows = 8;
+// Threads below which bands are shortened to give the GPU more to run (two waves of a 132-SM H100).
+constexpr int64_t kEnoughThreads = int64_t{1} << 19;
 
 template <DType D>
 struct VectorIo {
     using T = typename DTypeTraits<D>::Storage;
-    static constexpr int V = kVector<T>;
-    static __device__ __forceinline__ void load(const T* p, float (&out)[V]) {
-        const uint4 raw = __ldg(reinterpret_cast<const uint4*>(p));
+    static constexpr int V = 16 / static_cast<int>(sizeof(T));
+    static __device__ __forceinline__ void widen(const uint4& raw, float (&out)[V]) {
         const T* v = reinterpret_cast<const T*>(&raw);
 #pragma unroll
         for (int j = 0; j < V; ++j) out[j] = DTypeTraits<D>::to_float(v[j]);
     }
+    static __device__ __forceinline__ void load(const T* p, float (&out)[V]) {
+        widen(__ldg(reinterpret_cast<const uint4*>(p)), out);
+    }
     static __device__ __forceinline__ void load_shared(const T* p, float (&out)[V]) {
-        const uint4 raw = *reinterpret_cast<const uint4*>(p);
-        const T* v = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int j = 0; j < V; ++j) out[j] = DTypeTraits<D>::to_float(v[j]);
+        widen(*reinterpret_cast<const uint4*>(p), out);
     }
     static __device__ __forceinline__ void store(T* p, const float (&in)[V]) {
         uint4 raw;
@@ -40,15 +48,40 @@ struct VectorIo {
     }
 };
 
-template <DType D, int K, bool kFused>
-__global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseParams prm, int vectors_per_block) {
+// How much of the output one thread holds: M output rows (those one input row feeds) x kCols columns x V
+// channels of accumulators, within about 64 registers, and a window of kWindow input vectors per row, within
+// about 48.
+template <int K, int S, int V>
+struct StripShape {
+    static constexpr int M = (K + S - 1) / S;
+    static constexpr int kByAccumulators = 64 / (M * V);
+    static constexpr int kByWindow = (48 / V - K) / S + 1;
+    static constexpr int kFit = kByAccumulators < kByWindow ? kByAccumulators : kByWindow;
+    static constexpr int kCols = kFit < 1 ? 1 : (kFit > 4 ? 4 : kFit);
+    static constexpr int kWindow = (kCols - 1) * S + K;
+};
+
+struct StripGrid {
+    int vectors_per_block = 0;
+    int strips_per_block = 0;  // strips (threads' column runs) side by side in a block, per channel vector
+    int64_t col_strips = 0;    // strips across an output row
+    int64_t band_rows = 0;
+    int64_t bands = 0;
+    int64_t strips = 0;  // all of them: images x bands x col_strips
+};
+
+template <DType D, int K, int S, bool kFused>
+__global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseParams prm, StripGrid grid) {
     using Io = VectorIo<D>;
     using T = typename Io::T;
     constexpr int V = Io::V;
-    // [tap][channel within the block], 16-byte aligned rows.
-    __shared__ __align__(16) T taps[K * K][kMaxVectorsPerPixel * V];
+    using Shape = StripShape<K, S, V>;
+    constexpr int M = Shape::M;
+    constexpr int kCols = Shape::kCols;
+    constexpr int kWindow = Shape::kWindow;
+    __shared__ __align__(16) T taps[K * K][kMaxVectorsPerBlock<K> * V];
 
-    const int channels_in_block = vectors_per_block * V;
+    const int channels_in_block = grid.vectors_per_block * V;
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * channels_in_block;
     const T* filter = static_cast<const T*>(prm.filter);
     for (int i = threadIdx.x; i < K * K * channels_in_block; i += blockDim.x) {
@@ -62,44 +95,129 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
     }
     __syncthreads();  // the filter slice is complete before any thread reads it
 
-    const int pixels_per_block = kThreads / vectors_per_block;
-    const int vec = threadIdx.x % vectors_per_block;
-    const int64_t pixel = static_cast<int64_t>(blockIdx.x) * pixels_per_block + threadIdx.x / vectors_per_block;
+    const int vec = threadIdx.x % grid.vectors_per_block;
+    const int64_t strip =
+        static_cast<int64_t>(blockIdx.x) * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
     const int64_t c = c_begin + static_cast<int64_t>(vec) * V;
-    if (threadIdx.x >= pixels_per_block * vectors_per_block || pixel >= prm.n * prm.p * prm.q || c >= prm.c) return;
-    const int64_t ow = pixel % prm.q;
-    const int64_t oh = (pixel / prm.q) % prm.p;
-    const int64_t n = pixel / (prm.q * prm.p);
+    if (threadIdx.x >= grid.strips_per_block * grid.vectors_per_block || strip >= grid.strips || c >= prm.c) return;
+    const int64_t ow0 = (strip % grid.col_strips) * kCols;
+    const int64_t band = (strip / grid.col_strips) % grid.bands;
+    const int64_t n = strip / (grid.col_strips * grid.bands);
 
-    const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + c;
-    float acc[V];
+    const int64_t iw0 = ow0 * S - prm.pad_w;
+    bool col_ok[kWindow];
 #pragma unroll
-    for (int j = 0; j < V; ++j) acc[j] = 0.0f;
+    for (int t = 0; t < kWindow; ++t) col_ok[t] = iw0 + t >= 0 && iw0 + t < prm.w;
+    const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + iw0 * prm.x_stride[kW] + c;
+    T* y = static_cast<T*>(prm.y);
+    float bias[V];
 #pragma unroll
-    for (int r = 0; r < K; ++r) {
-        const int64_t ih = oh * prm.stride_h - prm.pad_h + r * prm.dil_h;
-        if (ih < 0 || ih >= prm.h) continue;
+    for (int e = 0; e < V; ++e) bias[e] = kFused ? bias_of<D>(prm, c + e) : 0.0f;
+
+    const int64_t oh_begin = band * grid.band_rows;
+    const int64_t oh_end = oh_begin + grid.band_rows < prm.p ? oh_begin + grid.band_rows : prm.p;
+    // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
+    // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete.
+    float acc[M][kCols][V];
 #pragma unroll
-        for (int s = 0; s < K; ++s) {
-            const int64_t iw = ow * prm.stride_w - prm.pad_w + s * prm.dil_w;
-            if (iw < 0 || iw >= prm.w) continue;
-            float xv[V], wv[V];
-            Io::load(x + ih * prm.x_stride[kH] + iw * prm.x_stride[kW], xv);
-            Io::load_shared(&taps[r * K + s][vec * V], wv);
+    for (int j = 0; j < M; ++j)
 #pragma unroll
-            for (int j = 0; j < V; ++j) acc[j] += xv[j] * wv[j];
+        for (int t = 0; t < kCols; ++t)
+#pragma unroll
+            for (int e = 0; e < V; ++e) acc[j][t][e] = 0.0f;
+
+    for (int64_t o = oh_begin; o < oh_end + M - 1; ++o) {
+#pragma unroll
+        for (int u = 0; u < S; ++u) {
+            const int64_t ih = S * o + u - prm.pad_h;
+            const bool row_ok = ih >= 0 && ih < prm.h;
+            const T* row = x + ih * prm.x_stride[kH];
+            float window[kWindow][V];
+#pragma unroll
+            for (int t = 0; t < kWindow; ++t) {
+                if (row_ok && col_ok[t]) {
+                    Io::load(row + t * prm.x_stride[kW], window[t]);
+                } else {
+#pragma unroll
+                    for (int e = 0; e < V; ++e) window[t][e] = 0.0f;
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < M; ++j) {
+                const int r = S * j + u;
+                if (r >= K) continue;
+#pragma unroll
+                for (int s = 0; s < K; ++s) {
+                    float w[V];
+                    Io::load_shared(&taps[r * K + s][vec * V], w);
+#pragma unroll
+                    for (int t = 0; t < kCols; ++t)
+#pragma unroll
+                        for (int e = 0; e < V; ++e) acc[j][t][e] += window[t * S + s][e] * w[e];
+                }
+            }
         }
-    }
-    const int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW] + c;
+        const int64_t oh = o - (M - 1);
+        if (oh >= oh_begin) {
 #pragma unroll
-    for (int j = 0; j < V; ++j) {
-        acc[j] = epilogue<D, kFused>(prm, acc[j], kFused ? bias_of<D>(prm, c + j) : 0.0f, offset + j);
+            for (int t = 0; t < kCols; ++t) {
+                if (ow0 + t >= prm.q) break;
+                const int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + (ow0 + t) * prm.y_stride[kW] + c;
+                float out[V];
+#pragma unroll
+                for (int e = 0; e < V; ++e) out[e] = epilogue<D, kFused>(prm, acc[M - 1][t][e], bias[e], offset + e);
+                Io::store(y + offset, out);
+            }
+        }
+#pragma unroll
+        for (int j = M - 1; j > 0; --j)
+#pragma unroll
+            for (int t = 0; t < kCols; ++t)
+#pragma unroll
+                for (int e = 0; e < V; ++e) acc[j][t][e] = acc[j - 1][t][e];
+#pragma unroll
+        for (int t = 0; t < kCols; ++t)
+#pragma unroll
+            for (int e = 0; e < V; ++e) acc[0][t][e] = 0.0f;
     }
-    Io::store(static_cast<T*>(prm.y) + offset, acc);
 }
 
 int vector_elems(DType dtype) {
     return dtype == DType::kFloat ? 4 : 8;
+}
+
+// Channel vectors split evenly over as few blocks as hold them (36 vectors: 2 x 18, not 32 + 4); bands as tall
+// as kMaxBandRows while the launch has enough threads, shorter (more halo rows re-read) for small problems.
+bool make_strip_grid(const DepthwiseParams& p, int max_vectors_per_block, int cols_per_strip, StripGrid* g,
+                     int64_t* channel_blocks) {
+    const int64_t vectors = p.c / vector_elems(p.dtype);
+    *channel_blocks = (vectors + max_vectors_per_block - 1) / max_vectors_per_block;
+    g->vectors_per_block = static_cast<int>((vectors + *channel_blocks - 1) / *channel_blocks);
+    g->strips_per_block = kThreads / g->vectors_per_block;
+    g->col_strips = (p.q + cols_per_strip - 1) / cols_per_strip;
+    const auto strips_with = [&](int64_t rows) { return p.n * ((p.p + rows - 1) / rows) * g->col_strips; };
+    g->band_rows = kMaxBandRows;
+    while (g->band_rows > kMinBandRows && strips_with(g->band_rows) * vectors < kEnoughThreads) g->band_rows /= 2;
+    g->bands = (p.p + g->band_rows - 1) / g->band_rows;
+    g->strips = strips_with(g->band_rows);
+    const int64_t blocks = (g->strips + g->strips_per_block - 1) / g->strips_per_block;
+    return blocks <= 0x7fffffff && *channel_blocks <= 65535;
+}
+
+template <DType D, int K, int S>
+cudaError_t launch_with_stride(const DepthwiseParams& params, cudaStream_t stream) {
+    constexpr int V = VectorIo<D>::V;
+    StripGrid grid;
+    int64_t channel_blocks = 0;
+    if (!make_strip_grid(params, kMaxVectorsPerBlock<K>, StripShape<K, S, V>::kCols, &grid, &channel_blocks)) {
+        return cudaErrorInvalidConfiguration;
+    }
+    const int64_t blocks = (grid.strips + grid.strips_per_block - 1) / grid.strips_per_block;
+    const dim3 launch_grid(static_cast<unsigned>(blocks), static_cast<unsigned>(channel_blocks));
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nhwc_vec_kernel<D, K, S, true>
+                                                     : depthwise_nhwc_vec_kernel<D, K, S, false>;
+    kernel<<<launch_grid, kThreads, 0, stream>>>(params, grid);
+    return cudaGetLastError();
 }
 
 }  // namespace
@@ -107,9 +225,11 @@ int vector_elems(DType dtype) {
 bool nhwc_vec_applies(const DepthwiseParams& p) {
     const int64_t v = vector_elems(p.dtype);
     const bool size_instantiated = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
-    return size_instantiated && p.multiplier == 1 && p.x_stride[kC] == 1 && p.y_stride[kC] == 1 && p.c % v == 0 &&
-           p.x_stride[kN] % v == 0 && p.x_stride[kH] % v == 0 && p.x_stride[kW] % v == 0 &&
-           p.y_stride[kN] % v == 0 && p.y_stride[kH] % v == 0 && p.y_stride[kW] % v == 0;
+    const bool stride_instantiated = p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2);
+    return size_instantiated && stride_instantiated && p.dil_h == 1 && p.dil_w == 1 && p.multiplier == 1 &&
+           p.x_stride[kC] == 1 && p.y_stride[kC] == 1 && p.c % v == 0 && p.x_stride[kN] % v == 0 &&
+           p.x_stride[kH] % v == 0 && p.x_stride[kW] % v == 0 && p.y_stride[kN] % v == 0 &&
+           p.y_stride[kH] % v == 0 && p.y_stride[kW] % v == 0;
 }
 
 bool nhwc_vec_aligned(const DepthwiseParams& p) {
@@ -119,18 +239,8 @@ bool nhwc_vec_aligned(const DepthwiseParams& p) {
 
 template <DType D, int K>
 cudaError_t launch_depthwise_nhwc_vec(const DepthwiseParams& params, cudaStream_t stream) {
-    const int64_t vectors = params.c / vector_elems(params.dtype);
-    const int vectors_per_block = static_cast<int>(vectors < kMaxVectorsPerPixel ? vectors : kMaxVectorsPerPixel);
-    const int pixels_per_block = kThreads / vectors_per_block;
-    const int64_t pixels = params.n * params.p * params.q;
-    const int64_t pixel_blocks = (pixels + pixels_per_block - 1) / pixels_per_block;
-    const int64_t channel_blocks = (vectors + vectors_per_block - 1) / vectors_per_block;
-    if (pixel_blocks > 0x7fffffff || channel_blocks > 65535) return cudaErrorInvalidConfiguration;
-    const dim3 grid(static_cast<unsigned>(pixel_blocks), static_cast<unsigned>(channel_blocks));
-    const auto kernel = needs_fused_epilogue(params) ? depthwise_nhwc_vec_kernel<D, K, true>
-                                                     : depthwise_nhwc_vec_kernel<D, K, false>;
-    kernel<<<grid, kThreads, 0, stream>>>(params, vectors_per_block);
-    return cudaGetLastError();
+    return params.stride_h == 1 ? launch_with_stride<D, K, 1>(params, stream)
+                                : launch_with_stride<D, K, 2>(params, stream);
 }
 
 #define DWSHIM_INSTANTIATE_NHWC_VEC(D)                                                              \

@@ -7,7 +7,8 @@
 namespace dwshim {
 
 // The NHWC channel-vector path: channels contiguous in x and y, one filter per channel (multiplier 1), C and
-// every pixel stride a multiple of one 16-byte vector, a square filter of an instantiated size.
+// every pixel stride a multiple of one 16-byte vector, a square filter of an instantiated size, the same stride
+// (1 or 2) along both axes, no dilation.
 bool nhwc_vec_applies(const DepthwiseParams& params);
 // The same, plus what only the pointers can tell: 16-byte alignment.
 bool nhwc_vec_aligned(const DepthwiseParams& params);

@@ -110,7 +110,7 @@ ConvCase random_nchw_vec_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_nchw_rows_case(rng);
     cc.layout = Layout::kNCHW;
-    cc.stride_w = cc.dil_w = 1;
+    cc.stride_h = cc.stride_w = cc.dil_w = 1;
     cc.pad_w = 0;
     cc.w = 8 * pick((cc.kw + 7) / 8, 70);
     return cc;
@@ -122,12 +122,15 @@ ConvCase random_nhwc_vec_case(std::mt19937* rng) {
     cc.layout = Layout::kNHWC;
     cc.multiplier = 1;
     cc.kh = cc.kw = 3 + 2 * pick(0, 2);
+    cc.stride_h = cc.stride_w = pick(1, 2);
+    cc.dil_h = cc.dil_w = 1;
     cc.pad_h = pick(0, cc.kh / 2 + 1);
     cc.pad_w = pick(0, cc.kw / 2 + 1);
     cc.c = 8 * pick(1, 40);
     cc.n = pick(1, 2);
-    cc.h = std::max(1, cc.dil_h * (cc.kh - 1) + 1 - 2 * cc.pad_h) + pick(0, 12);
-    cc.w = std::max(1, cc.dil_w * (cc.kw - 1) + 1 - 2 * cc.pad_w) + pick(0, 12);
+    // Tall enough for several row bands, wide enough for several column strips per row.
+    cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 90);
+    cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + pick(0, 40);
     return cc;
 }
 

@@ -53,11 +53,11 @@ ConvCase random_case(std::mt19937* rng);
 // Square 3/5/7 filters, stride_h 1 or 2, dil_h = 1, rows contiguous: the NCHW row-streaming path, with planes taller
 // than one band and wider than one block of columns.
 ConvCase random_nchw_rows_case(std::mt19937* rng);
-// Rows-path cases with stride_w = dil_w = 1, no left padding and W a multiple of 8: the NCHW vector path, with
+// Rows-path cases with stride 1, dil_w = 1, no left padding and W a multiple of 8: the NCHW vector path, with
 // rows wider than one warp's segment.
 ConvCase random_nchw_vec_case(std::mt19937* rng);
-// Channels contiguous, multiplier 1, C a multiple of 8, square 3/5/7 filters: the NHWC channel-vector path,
-// with more channels than one block covers.
+// Channels contiguous, multiplier 1, C a multiple of 8, square 3/5/7 filters, stride 1 or 2: the NHWC
+// channel-vector path, with more channels than one block covers, several row bands and column strips.
 ConvCase random_nhwc_vec_case(std::mt19937* rng);
 // Filters wider or taller than 7 (up to 31), stride 1, any layout, planes larger than one 64 x 64 tile: the
 // large-filter path.
