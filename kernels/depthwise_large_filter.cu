@@ -50,7 +50,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_large_filter_kernel(Depthw
     float* tile_in = reinterpret_cast<float*>(shared_storage);
     float* weights = tile_in + layout.rows * layout.pitch;
 
-    const PlaneTile tile = plane_tile(prm, grid, blockIdx.x);
+    const PlaneTile tile = plane_tile(prm, grid);
     const int R = static_cast<int>(prm.r), S = static_cast<int>(prm.s);
     const int64_t oh0 = tile.band * kTile, ow0 = tile.col_block * kTile;
     const T* x = static_cast<const T*>(prm.x) + tile.n * prm.x_stride[kN] +
@@ -126,7 +126,7 @@ cudaError_t launch_depthwise_large_filter(const DepthwiseParams& params, cudaStr
     if (!make_plane_grid(params, kTile, kTile, &grid)) return cudaErrorInvalidConfiguration;
     const auto kernel = needs_fused_epilogue(params) ? depthwise_large_filter_kernel<D, true>
                                                      : depthwise_large_filter_kernel<D, false>;
-    kernel<<<static_cast<unsigned>(grid.tiles), kThreads, shared_bytes(params), stream>>>(params, grid,
+    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, shared_bytes(params), stream>>>(params, grid,
                                                                                           shared_layout(params));
     return cudaGetLastError();
 }

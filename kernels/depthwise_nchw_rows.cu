@@ -18,7 +18,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
     using T = typename Traits::Storage;
     constexpr int M = (K + S - 1) / S;  // output rows one input row can feed
 
-    const PlaneTile tile = plane_tile(prm, grid, blockIdx.x);
+    const PlaneTile tile = plane_tile(prm, grid);
     const int64_t ow = tile.col_block * kThreads + threadIdx.x;
     if (ow >= prm.q) return;
     float taps[K][K];
@@ -39,8 +39,8 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
         col_ok[s] = iw >= 0 && iw < prm.w;
     }
 
-    const int64_t oh_begin = tile.band * grid.band_rows;
-    const int64_t oh_end = oh_begin + grid.band_rows < prm.p ? oh_begin + grid.band_rows : prm.p;
+    const int64_t oh_begin = tile.band * kBandRows;
+    const int64_t oh_end = oh_begin + kBandRows < prm.p ? oh_begin + kBandRows : prm.p;
     // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
     // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete.
     float acc[M];
@@ -76,7 +76,7 @@ template <DType D, int K, int S>
 cudaError_t launch_with_stride(const DepthwiseParams& params, const PlaneGrid& grid, cudaStream_t stream) {
     const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, K, S, true>
                                                      : depthwise_nchw_rows_kernel<D, K, S, false>;
-    kernel<<<static_cast<unsigned>(grid.tiles), kThreads, 0, stream>>>(params, grid);
+    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, 0, stream>>>(params, grid);
     return cudaGetLastError();
 }
 

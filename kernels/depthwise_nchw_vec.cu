@@ -33,7 +33,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
     constexpr int kSegment = 32 * V;  // columns per warp
     __shared__ float staging[kWarps][kSegment + kSegment / 32];
 
-    const PlaneTile tile = plane_tile(prm, grid, blockIdx.x);
+    const PlaneTile tile = plane_tile(prm, grid);
     const int64_t n = tile.n;
     const int64_t k = tile.k;
     const int warp = threadIdx.x / 32;
@@ -137,7 +137,7 @@ cudaError_t launch_depthwise_nchw_vec(const DepthwiseParams& params, cudaStream_
     }
     const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_vec_kernel<D, K, true>
                                                      : depthwise_nchw_vec_kernel<D, K, false>;
-    kernel<<<static_cast<unsigned>(grid.tiles), kThreads, 0, stream>>>(params, grid);
+    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, 0, stream>>>(params, grid);
     return cudaGetLastError();
 }
 

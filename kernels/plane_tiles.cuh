@@ -1,5 +1,5 @@
-// What the NCHW paths share: the grid that cuts every (n, k) output plane into tiles (column blocks x row bands),
-// and the filter of one output channel held in registers.
+// What the NCHW paths share: the grid that cuts every (n, k) output plane into column blocks x row bands, and
+// the filter of one output channel held in registers.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -9,29 +9,27 @@
 namespace dwshim {
 
 struct PlaneGrid {
-    int64_t col_blocks = 0;  // tiles across a plane's width
-    int64_t band_rows = 0;   // output rows per tile
-    int64_t bands = 0;       // tiles down a plane's height
-    int64_t tiles = 0;       // all planes
+    int64_t col_blocks = 0;  // blocks across a plane's width
+    int64_t bands = 0;       // blocks down a plane's height
+    int64_t blocks = 0;      // all planes
 };
 
-// False when the grid would not fit a launch (more than 2^31 - 1 tiles).
-inline bool make_plane_grid(const DepthwiseParams& p, int64_t cols_per_tile, int64_t rows_per_band,
+// False when the grid would not fit a launch (more than 2^31 - 1 blocks).
+inline bool make_plane_grid(const DepthwiseParams& p, int64_t cols_per_block, int64_t rows_per_band,
                             PlaneGrid* grid) {
-    grid->col_blocks = (p.q + cols_per_tile - 1) / cols_per_tile;
-    grid->band_rows = rows_per_band;
+    grid->col_blocks = (p.q + cols_per_block - 1) / cols_per_block;
     grid->bands = (p.p + rows_per_band - 1) / rows_per_band;
-    grid->tiles = p.n * p.k * grid->bands * grid->col_blocks;
-    return grid->tiles <= 0x7fffffff;
+    grid->blocks = p.n * p.k * grid->bands * grid->col_blocks;
+    return grid->blocks <= 0x7fffffff;
 }
 
 struct PlaneTile {
     int64_t col_block, band, n, k;
 };
 
-// Column blocks vary fastest, then bands, then output channels: tiles running together share input rows.
-__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid, int64_t index) {
-    int64_t block = index;
+// Column blocks vary fastest, then bands, then output channels: blocks running together share input rows.
+__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid) {
+    int64_t block = blockIdx.x;
     PlaneTile t;
     t.col_block = block % grid.col_blocks;
     block /= grid.col_blocks;
