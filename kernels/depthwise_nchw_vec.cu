@@ -1,11 +1,14 @@
 // NCHW with stride_w = dil_w = 1 and no left padding: the rows path (each input row feeds K output rows held in
 // registers) with every lane owning V = 16 / sizeof(T) adjacent columns. A lane loads its columns as one aligned
 // 16-byte vector and takes the K - 1 columns after them from the next lane by shuffle, so a warp reads a whole
-// contiguous row segment per instruction. Outputs are transposed through shared memory so that stores are
-// coalesced too, whatever the output row's alignment.
+// contiguous row segment per instruction. Rows arrive through a per-warp ring in shared memory filled by
+// asynchronous copies, kStages - 1 rows ahead, so loads in flight hold no registers (the halo vectors past a
+// warp's segment ride along, copied by lane 31). Outputs are transposed through shared memory so that stores
+// are coalesced too, whatever the output row's alignment.
 #include <cstdint>
 
 #include "depthwise_nchw_vec.h"
+#include "async_copy.cuh"
 #include "epilogue.cuh"
 #include "plane_tiles.cuh"
 
@@ -15,6 +18,7 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kBandRows = 32;  // output rows per block
+constexpr int kStages = 3;     // input rows of a lane in shared memory: kStages - 1 in flight while one is used
 
 template <typename T>
 constexpr int kVector = 16 / static_cast<int>(sizeof(T));
@@ -24,14 +28,25 @@ __device__ __forceinline__ int staged(int e) {
     return e + e / 32;
 }
 
+// The V values of a 16-byte vector as floats, written to out[0 .. V).
+template <DType D>
+__device__ __forceinline__ void to_floats(const uint4& raw, float* out) {
+    using T = typename DTypeTraits<D>::Storage;
+    const T* values = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int c = 0; c < kVector<T>; ++c) out[c] = DTypeTraits<D>::to_float(values[c]);
+}
+
 template <DType D, int K, bool kFused>
 __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseParams prm, PlaneGrid grid) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     constexpr int V = kVector<T>;
-    constexpr int kWindow = V + K - 1;
     constexpr int kSegment = 32 * V;  // columns per warp
     __shared__ float staging[kWarps][kSegment + kSegment / 32];
+    constexpr int kHalo = (K - 1 + V - 1) / V;  // vectors past a warp's segment that its last lane needs
+    // ring[t % kStages][warp]: input row t's vectors, one per lane, then the halo vectors (copied by lane 31).
+    __shared__ uint4 ring[kStages][kWarps][32 + kHalo];
 
     const PlaneTile tile = plane_tile(prm, grid);
     const int64_t n = tile.n;
@@ -58,25 +73,41 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
 #pragma unroll
         for (int c = 0; c < V; ++c) acc[r][c] = 0.0f;
 
-    for (int64_t ih = oh_begin - prm.pad_h; ih < oh_end - prm.pad_h + K - 1; ++ih) {
-        float window[kWindow];
-        const bool row_ok = ih >= 0 && ih < prm.h;
+    const int64_t ih_begin = oh_begin - prm.pad_h;
+    const int64_t rows = oh_end - oh_begin + K - 1;
+    const auto fetch = [&](int64_t t) {  // starts the copies of input row ih_begin + t into its ring slot
+        const int64_t ih = ih_begin + t;
+        const bool row_valid = t < rows && ih >= 0 && ih < prm.h;
         const T* row = x + ih * prm.x_stride[kH];
-        if (row_ok && whole_vector) {
-            const uint4 raw = __ldg(reinterpret_cast<const uint4*>(row + iw0));
-            const T* values = reinterpret_cast<const T*>(&raw);
+        uint4* slot = ring[t % kStages][warp];
+        copy_16_async(&slot[lane], row_valid && whole_vector ? row + iw0 : x, row_valid && whole_vector);
+        if (lane == 31) {
 #pragma unroll
-            for (int c = 0; c < V; ++c) window[c] = Traits::to_float(values[c]);
-        } else {
-#pragma unroll
-            for (int c = 0; c < V; ++c) window[c] = 0.0f;
+            for (int h = 0; h < kHalo; ++h) {
+                const int64_t iw = iw0 + V * (h + 1);
+                copy_16_async(&slot[32 + h], row_valid && iw < prm.w ? row + iw : x, row_valid && iw < prm.w);
+            }
         }
-        // Columns past this lane's vector: the next lane's first K - 1, or for lane 31 read directly.
+        commit_copies();  // one group per row, empty past the band, so that the wait below counts rows
+    };
+#pragma unroll
+    for (int t = 0; t < kStages - 1; ++t) fetch(t);
+    for (int64_t t = 0; t < rows; ++t) {
+        const int64_t ih = ih_begin + t;
+        wait_copies<kStages - 2>();  // row t has landed; rows t + 1 .. t + kStages - 2 may still be in flight
+        const uint4* slot = ring[t % kStages][warp];
+        float window[V + kHalo * V];  // columns iw0 ..; lanes below 31 fill V .. V + K - 2 by shuffle
+        to_floats<D>(slot[lane], &window[0]);
+        if (lane == 31) {
+#pragma unroll
+            for (int h = 0; h < kHalo; ++h) to_floats<D>(slot[32 + h], &window[V * (h + 1)]);
+        }
+        fetch(t + kStages - 1);  // into the slot row t - 1 used, which this lane has already read
+        // Columns past this lane's vector: the next lane's first K - 1; lane 31 has them from the halo vectors.
 #pragma unroll
         for (int j = 0; j < K - 1; ++j) {
             const float from_next = __shfl_down_sync(0xffffffffu, window[j], 1);
-            const int64_t iw = iw0 + V + j;
-            window[V + j] = lane < 31 ? from_next : (row_ok && iw < prm.w ? Traits::load(row + iw) : 0.0f);
+            if (lane < 31) window[V + j] = from_next;
         }
 #pragma unroll
         for (int r = 0; r < K; ++r)
