@@ -53,7 +53,7 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kGeneric:  // one thread per output: slower than cuDNN's backend engines on the suite
             faster = false;
             break;
-        case KernelPath::kNchwVec:  // KB84 f32 3.35 ms vs 9.23 legacy / 4.39 backend / 10.17 PyTorch's kernel
+        case KernelPath::kNchwVec:  // KB84 f32 3.32 ms vs 9.30 legacy / 4.37 backend / 10.07 PyTorch (2026-11-25c)
             faster = true;
             break;
         case KernelPath::kNchwRows:
