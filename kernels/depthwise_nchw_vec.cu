@@ -18,7 +18,11 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kBandRows = 32;  // output rows per block
-constexpr int kStages = 3;     // input rows of a lane in shared memory: kStages - 1 in flight while one is used
+// Input rows of a warp in shared memory, kStages - 1 in flight while one is used. A deep ring for fp32 (it also
+// caps the blocks per SM: KB84 3.15 ms at 16 vs 3.33 at 3), a short one for 2-byte types, whose blocks idle half
+// their warps on KB84's rows (1.83 ms at 3, 2.61 at 16).
+template <typename T>
+constexpr int kStages = sizeof(T) == 4 ? 16 : 3;
 
 template <typename T>
 constexpr int kVector = 16 / static_cast<int>(sizeof(T));
@@ -45,8 +49,9 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
     constexpr int kSegment = 32 * V;  // columns per warp
     __shared__ float staging[kWarps][kSegment + kSegment / 32];
     constexpr int kHalo = (K - 1 + V - 1) / V;  // vectors past a warp's segment that its last lane needs
-    // ring[t % kStages][warp]: input row t's vectors, one per lane, then the halo vectors (copied by lane 31).
-    __shared__ uint4 ring[kStages][kWarps][32 + kHalo];
+    constexpr int kRing = kStages<T>;
+    // ring[t % kRing][warp]: input row t's vectors, one per lane, then the halo vectors (copied by lane 31).
+    __shared__ uint4 ring[kRing][kWarps][32 + kHalo];
 
     const PlaneTile tile = plane_tile(prm, grid);
     const int64_t n = tile.n;
@@ -79,7 +84,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
         const int64_t ih = ih_begin + t;
         const bool row_valid = t < rows && ih >= 0 && ih < prm.h;
         const T* row = x + ih * prm.x_stride[kH];
-        uint4* slot = ring[t % kStages][warp];
+        uint4* slot = ring[t % kRing][warp];
         copy_16_async(&slot[lane], row_valid && whole_vector ? row + iw0 : x, row_valid && whole_vector);
         if (lane == 31) {
 #pragma unroll
@@ -91,18 +96,18 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
         commit_copies();  // one group per row, empty past the band, so that the wait below counts rows
     };
 #pragma unroll
-    for (int t = 0; t < kStages - 1; ++t) fetch(t);
+    for (int t = 0; t < kRing - 1; ++t) fetch(t);
     for (int64_t t = 0; t < rows; ++t) {
         const int64_t ih = ih_begin + t;
-        wait_copies<kStages - 2>();  // row t has landed; rows t + 1 .. t + kStages - 2 may still be in flight
-        const uint4* slot = ring[t % kStages][warp];
+        wait_copies<kRing - 2>();  // row t has landed; rows t + 1 .. t + kRing - 2 may still be in flight
+        const uint4* slot = ring[t % kRing][warp];
         float window[V + kHalo * V];  // columns iw0 ..; lanes below 31 fill V .. V + K - 2 by shuffle
         to_floats<D>(slot[lane], &window[0]);
         if (lane == 31) {
 #pragma unroll
             for (int h = 0; h < kHalo; ++h) to_floats<D>(slot[32 + h], &window[V * (h + 1)]);
         }
-        fetch(t + kStages - 1);  // into the slot row t - 1 used, which this lane has already read
+        fetch(t + kRing - 1);  // into the slot row t - 1 used, which this lane has already read
         // Columns past this lane's vector: the next lane's first K - 1; lane 31 has them from the halo vectors.
 #pragma unroll
         for (int j = 0; j < K - 1; ++j) {
