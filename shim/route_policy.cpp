@@ -53,7 +53,7 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kGeneric:  // one thread per output: slower than cuDNN's backend engines on the suite
             faster = false;
             break;
-        case KernelPath::kNchwVec:  // KB84 f32 3.32 ms vs 9.30 legacy / 4.37 backend / 10.07 PyTorch (2026-11-25c)
+        case KernelPath::kNchwVec:  // KB84 f32 3.15 ms vs 9.24 legacy / 4.36 backend / 10.16 PyTorch (2026-11-25d)
             faster = true;
             break;
         case KernelPath::kNchwRows:
