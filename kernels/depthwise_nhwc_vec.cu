@@ -2,12 +2,14 @@
 // adjacent output columns and walks down a band of output rows. Every input row it loads feeds every output row
 // whose window covers it, through accumulators held in registers (the NCHW rows path's scheme), so each input
 // vector is read about once per band instead of K * K times. Lanes own consecutive channel vectors, so every load
-// and store instruction of a warp covers whole contiguous pixels. The block's filter slice is staged in shared
-// memory transposed to [tap][channel], so each tap's weights are one vector read.
-#include <algorithm>
+// and store instruction of a warp covers whole contiguous pixels. Input rows arrive through a per-thread ring in
+// shared memory filled by asynchronous copies, so rows ahead are in flight without holding registers. The
+// block's filter slice is staged in shared memory transposed to [tap][channel], so each tap's weights are one
+// vector read.
 #include <cstdint>
 
 #include "depthwise_nhwc_vec.h"
+#include "async_copy.cuh"
 #include "epilogue.cuh"
 
 namespace dwshim {
@@ -33,9 +35,6 @@ struct VectorIo {
 #pragma unroll
         for (int j = 0; j < V; ++j) out[j] = DTypeTraits<D>::to_float(v[j]);
     }
-    static __device__ __forceinline__ void load(const T* p, float (&out)[V]) {
-        widen(__ldg(reinterpret_cast<const uint4*>(p)), out);
-    }
     static __device__ __forceinline__ void load_shared(const T* p, float (&out)[V]) {
         widen(*reinterpret_cast<const uint4*>(p), out);
     }
@@ -50,15 +49,26 @@ struct VectorIo {
 
 // How much of the output one thread holds: M output rows (those one input row feeds) x kCols columns x V
 // channels of accumulators, within about 64 registers, and a window of kWindow input vectors per row, within
-// about 48.
+// about 48 registers and small enough that two rows of windows fit in shared memory beside the filter slice.
 template <int K, int S, int V>
 struct StripShape {
+    static constexpr int kSharedBytes = 48 * 1024;
+    static constexpr int kTapBytes = K * K * kMaxVectorsPerBlock<K> * 16;
+    static constexpr int kWindowRowBytes = kThreads * 16;  // one window vector of every thread
     static constexpr int M = (K + S - 1) / S;
     static constexpr int kByAccumulators = 64 / (M * V);
-    static constexpr int kByWindow = (48 / V - K) / S + 1;
+    static constexpr int kByRegisters = (48 / V - K) / S + 1;
+    static constexpr int kBySharedMemory = ((kSharedBytes - kTapBytes) / (2 * kWindowRowBytes) - K) / S + 1;
+    static constexpr int kByWindow = kByRegisters < kBySharedMemory ? kByRegisters : kBySharedMemory;
     static constexpr int kFit = kByAccumulators < kByWindow ? kByAccumulators : kByWindow;
     static constexpr int kCols = kFit < 1 ? 1 : (kFit > 4 ? 4 : kFit);
     static constexpr int kWindow = (kCols - 1) * S + K;
+    // Input rows of a thread's window ring (kRingRows - 1 in flight while one is used): as many as fit, up to 4
+    // for 2-byte types (H100, KB84 fp16 2.30 -> 1.70 ms, bf16 2.73 -> 1.58) and 2 for fp32, where the ring
+    // gains little (KB84 3.00 ms without, 3.02 at 2, 3.09 at 4; convnext7 0.44 without, 0.49 with).
+    static constexpr int kMaxRingRows = V == 4 ? 2 : 4;
+    static constexpr int kRingFit = (kSharedBytes - kTapBytes) / (kWindow * kWindowRowBytes);
+    static constexpr int kRingRows = kRingFit > kMaxRingRows ? kMaxRingRows : kRingFit;
 };
 
 struct StripGrid {
@@ -79,7 +89,10 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
     constexpr int M = Shape::M;
     constexpr int kCols = Shape::kCols;
     constexpr int kWindow = Shape::kWindow;
+    constexpr int kRingRows = Shape::kRingRows;
     __shared__ __align__(16) T taps[K * K][kMaxVectorsPerBlock<K> * V];
+    // ring[t % kRingRows][j][thread]: window vector j of the thread's input row t, copied by the thread itself.
+    __shared__ uint4 ring[kRingRows][kWindow][kThreads];
 
     const int channels_in_block = grid.vectors_per_block * V;
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * channels_in_block;
@@ -126,22 +139,31 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
 #pragma unroll
             for (int e = 0; e < V; ++e) acc[j][t][e] = 0.0f;
 
+    const int64_t rows = S * (oh_end + M - 1 - oh_begin);  // input rows the band reads, the first at ih_begin
+    const int64_t ih_begin = S * oh_begin - prm.pad_h;
+    const auto fetch = [&](int64_t t) {  // starts the copies of input row ih_begin + t into its ring slot
+        const int64_t ih = ih_begin + t;
+        const bool row_ok = t < rows && ih >= 0 && ih < prm.h;
+        const T* row = x + ih * prm.x_stride[kH];
+#pragma unroll
+        for (int j = 0; j < kWindow; ++j) {
+            const bool valid = row_ok && col_ok[j];
+            copy_16_async(&ring[t % kRingRows][j][threadIdx.x], valid ? row + j * prm.x_stride[kW] : prm.x, valid);
+        }
+        commit_copies();  // one group per row, empty past the band, so that the wait below counts rows
+    };
+#pragma unroll
+    for (int t = 0; t < kRingRows - 1; ++t) fetch(t);
+
     for (int64_t o = oh_begin; o < oh_end + M - 1; ++o) {
 #pragma unroll
         for (int u = 0; u < S; ++u) {
-            const int64_t ih = S * o + u - prm.pad_h;
-            const bool row_ok = ih >= 0 && ih < prm.h;
-            const T* row = x + ih * prm.x_stride[kH];
+            const int64_t t = S * (o - oh_begin) + u;
+            wait_copies<kRingRows - 2>();  // row t has landed; later rows may still be in flight
             float window[kWindow][V];
 #pragma unroll
-            for (int t = 0; t < kWindow; ++t) {
-                if (row_ok && col_ok[t]) {
-                    Io::load(row + t * prm.x_stride[kW], window[t]);
-                } else {
-#pragma unroll
-                    for (int e = 0; e < V; ++e) window[t][e] = 0.0f;
-                }
-            }
+            for (int j = 0; j < kWindow; ++j) Io::widen(ring[t % kRingRows][j][threadIdx.x], window[j]);
+            fetch(t + kRingRows - 1);  // into the slot row t - 1 used, which this thread has already read
 #pragma unroll
             for (int j = 0; j < M; ++j) {
                 const int r = S * j + u;
