@@ -7,7 +7,7 @@ namespace dwshim {
 namespace {
 
 // Each rule below is read off one suite run on an H100 with cuDNN 9.19 and PyTorch 2.11
-// (bench/results/2026-11-25-h100-suite-*.csv; the NHWC rules from 2026-11-25b-h100-suite-*.csv): dwshim's kernel against cuDNN through the same API. For the
+// (bench/results/2026-11-25-h100-suite-*.csv; the NHWC rules from 2026-11-25e-h100-suite-*.csv): dwshim's kernel against cuDNN through the same API. For the
 // backend API "cuDNN" is the faster of the heuristic plan and the plan PyTorch picks. cuDNN's legacy API is far
 // slower than its backend engines for depthwise convolutions, so the two APIs get different answers.
 
@@ -30,18 +30,20 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
 }
 
 bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
-    // Legacy: faster (KB84 f32 3.02 vs 60.8 ms, mbv2_56 f16 0.054 vs 0.065, effnet_k5s2 f16 0.074 vs 0.080) except
-    // fp16 3x3 at stride 2, where cuDNN's algorithm 1 wins (mbv2_s2 f16 0.110 vs 0.106).
-    if (api == Api::kLegacy) return !(p.dtype == DType::kHalf && p.r == 3 && p.stride_h > 1);
+    // Legacy: faster in every suite case (KB84 f32 3.04 vs 60.5 ms, mbv2_s2 f16 0.078 vs 0.110, effnet_k5s2 f16
+    // 0.063 vs 0.091, convnext7 f16 0.64 vs 10.5).
+    if (api == Api::kLegacy) return true;
     // PyTorch sends channels-last depthwise convolutions to cuDNN, so its own kernel was never measured on them.
     if (api != Api::kBackend) return false;
-    // Backend, fp16/bf16: cuDNN's engines win everywhere (KB84 f16 2.30 vs 1.89 ms, convnext7 f16 0.78 vs 0.35).
-    if (reduced_precision(p)) return false;
-    // Backend, fp32: faster at 7x7 (convnext7 0.44 vs 0.96 ms) and for large 3x3 stride-1 inputs (KB84, 2^30
-    // elements: 3.00 vs 3.27 ms); small 3x3 and 5x5 lose or tie (mbv2_56 0.064 vs 0.059, mbv2_s2 0.134 vs 0.110,
-    // effnet_k5s2 0.081 vs 0.085).
+    // Backend ("cuDNN": the faster of its heuristic plan and PyTorch's): 7x7 wins only in fp32 (convnext7 0.49 vs
+    // 0.98 ms; fp16 0.64 vs 0.35). Large 3x3 stride-1 inputs win in every dtype (KB84, 2^30 elements: f32 3.04
+    // vs 3.27, f16 1.69 vs 1.93, bf16 1.57 vs 1.91). Smaller 3x3 and 5x5 win in bf16 (mbv2_56 0.044 vs 0.054,
+    // mbv2_s2 0.075 vs 0.086, effnet_k5s2 0.063 vs 0.068) and tie or lose in fp16 and fp32 (mbv2_56 f16 0.050 vs
+    // 0.049, effnet_k5s2 f16 0.063 vs 0.062, mbv2_s2 f32 0.145 vs 0.111).
     const int64_t x_elements = p.n * p.c * p.h * p.w;
-    return p.r == 7 || (p.r == 3 && p.stride_h == 1 && x_elements >= (int64_t{1} << 28));
+    if (p.r == 7) return p.dtype == DType::kFloat;
+    if (p.r == 3 && p.stride_h == 1 && x_elements >= (int64_t{1} << 28)) return true;
+    return p.dtype == DType::kBFloat16;
 }
 
 }  // namespace
@@ -53,7 +55,7 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kGeneric:  // one thread per output: slower than cuDNN's backend engines on the suite
             faster = false;
             break;
-        case KernelPath::kNchwVec:  // KB84 f32 3.15 ms vs 9.24 legacy / 4.36 backend / 10.16 PyTorch (2026-11-25d)
+        case KernelPath::kNchwVec:  // KB84 f32 3.15 ms vs 9.20 legacy / 4.38 backend / 10.15 PyTorch (2026-11-25e)
             faster = true;
             break;
         case KernelPath::kNchwRows:

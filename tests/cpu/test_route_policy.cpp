@@ -71,25 +71,27 @@ std::vector<PolicyCase> policy_cases() {
                     kb84_like(CUDNN_DATA_FLOAT), routed, not_faster};
     nhwc.cc.layout = dwtest::Layout::kNHWC;
     cases.push_back(nhwc);
-    PolicyCase nhwc_kb84{"NHWC vector path, KB84's 3x3 fp32: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT),
-                         routed, routed};
+    PolicyCase nhwc_bf16{"NHWC vector path, small 3x3 bf16: faster on both APIs", nhwc.cc, routed, routed};
+    nhwc_bf16.cc.dtype = CUDNN_DATA_BFLOAT16;
+    cases.push_back(nhwc_bf16);
+    PolicyCase nhwc_kb84{"NHWC vector path, KB84's 3x3 fp16: faster on both APIs", kb84_like(CUDNN_DATA_HALF), routed,
+                         routed};
     nhwc_kb84.cc.layout = dwtest::Layout::kNHWC;
     nhwc_kb84.cc.n = 64;
     nhwc_kb84.cc.c = 128;
     nhwc_kb84.cc.h = 256;
     nhwc_kb84.cc.w = 512;
     cases.push_back(nhwc_kb84);
-    PolicyCase nhwc7{"NHWC vector path, 7x7 fp32: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT), routed, routed};
-    nhwc7.cc.layout = dwtest::Layout::kNHWC;
+    PolicyCase nhwc7{"NHWC vector path, 7x7 fp32: faster on both APIs", nhwc.cc, routed, routed};
     nhwc7.cc.kh = nhwc7.cc.kw = 7;
     nhwc7.cc.pad_h = nhwc7.cc.pad_w = 3;
     cases.push_back(nhwc7);
-    PolicyCase nhwc7_half{"NHWC vector path, 7x7 fp16: cuDNN's backend engines are faster", nhwc7.cc, routed,
+    PolicyCase nhwc7_bf16{"NHWC vector path, 7x7 bf16: cuDNN's backend engines are faster", nhwc7.cc, routed,
                           not_faster};
-    nhwc7_half.cc.dtype = CUDNN_DATA_HALF;
-    cases.push_back(nhwc7_half);
-    PolicyCase nhwc_s2_half{"NHWC vector path, 3x3 stride 2 fp16: cuDNN wins on both APIs", kb84_like(CUDNN_DATA_HALF),
-                            not_faster, not_faster};
+    nhwc7_bf16.cc.dtype = CUDNN_DATA_BFLOAT16;
+    cases.push_back(nhwc7_bf16);
+    PolicyCase nhwc_s2_half{"NHWC vector path, small 3x3 stride 2 fp16: a tie with cuDNN's backend engines",
+                            kb84_like(CUDNN_DATA_HALF), routed, not_faster};
     nhwc_s2_half.cc.layout = dwtest::Layout::kNHWC;
     nhwc_s2_half.cc.stride_h = nhwc_s2_half.cc.stride_w = 2;
     cases.push_back(nhwc_s2_half);
