@@ -6,10 +6,11 @@
 namespace dwshim {
 namespace {
 
-// Each rule below is read off one suite run on an H100 with cuDNN 9.19 and PyTorch 2.11
-// (bench/results/2026-11-25-h100-suite-*.csv; the NHWC rules from 2026-11-25e-h100-suite-*.csv): dwshim's kernel against cuDNN through the same API. For the
-// backend API "cuDNN" is the faster of the heuristic plan and the plan PyTorch picks. cuDNN's legacy API is far
-// slower than its backend engines for depthwise convolutions, so the two APIs get different answers.
+// Each rule below is read off one suite run on an H100 with cuDNN 9.19 and PyTorch 2.11: dwshim's kernel against
+// cuDNN through the same API (bench/results/2026-11-25-h100-suite-*.csv; the NHWC and NCHW-vector rules from the
+// run after their latest kernel change, 2026-11-25e-h100-suite-*.csv). For the backend API "cuDNN" is the faster
+// of the heuristic plan and the plan PyTorch picks. cuDNN's legacy API is far slower than its backend engines for
+// depthwise convolutions, so the two APIs get different answers.
 
 bool reduced_precision(const DepthwiseParams& p) {
     return p.dtype != DType::kFloat;
