@@ -69,6 +69,7 @@ struct StripShape {
     static constexpr int kMaxRingRows = V == 4 ? 2 : 4;
     static constexpr int kRingFit = (kSharedBytes - kTapBytes) / (kWindow * kWindowRowBytes);
     static constexpr int kRingRows = kRingFit > kMaxRingRows ? kMaxRingRows : kRingFit;
+    static_assert(kRingRows >= 2, "the window bound above keeps two ring rows in shared memory");
 };
 
 struct StripGrid {
