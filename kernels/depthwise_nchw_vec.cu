@@ -145,6 +145,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
 #pragma unroll
         for (int c = 0; c < V; ++c) acc[0][c] = 0.0f;
     }
+    wait_copies<0>();  // the copies issued past the band (zero fills) complete before the ring goes away
 }
 
 int64_t vector_elems(DType dtype) {

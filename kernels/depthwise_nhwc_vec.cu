@@ -203,6 +203,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
 #pragma unroll
             for (int e = 0; e < V; ++e) acc[0][t][e] = 0.0f;
     }
+    wait_copies<0>();  // the copies issued past the band (zero fills) complete before the ring goes away
 }
 
 int vector_elems(DType dtype) {
