@@ -160,7 +160,8 @@ bool listed(const std::string& list, const std::string& item) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s CASES.csv [--case NAME] [--dtype LIST] [--layout LIST] [--csv OUT]\n",
+        std::fprintf(stderr,
+                     "usage: %s CASES.csv [--case NAME] [--dtype LIST] [--layout LIST] [--csv OUT] [--dwshim-only 1]\n",
                      argv[0]);
         return 2;
     }
