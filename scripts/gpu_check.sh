@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: build, run the tests (GPU tests must run, not skip), benchmark against the real
-# cuDNN and PyTorch. Logs go to $OUT (default ./gpu-logs); a short table is printed last.
+# cuDNN and PyTorch. A short table is printed last. All logs go to $GPU_LOGS (default /tmp/dwshim-gpu-logs); the
+# ones worth keeping (7 files: the printed report, ctest log, benchmark CSVs, fuzz/memcheck/pytest logs) are
+# copied to $OUT (default ./gpu-logs), which the device tool brings back (it returns at most 8 files).
 # Env:
 #   CASES             suite file (default ../shared/bench/cases.csv)
 #   BENCH_ARGS        arguments for bench_cudnn and bench_torch (default: KB84 fp32 NCHW); BENCH=0 skips them
@@ -12,8 +14,10 @@
 #   CUDA_ARCHS        architectures to build (default 90)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-$PWD/gpu-logs}
-mkdir -p "$OUT"
+DEST=${OUT:-$PWD/gpu-logs}
+OUT=${GPU_LOGS:-/tmp/dwshim-gpu-logs}
+rm -rf "$OUT"  # no logs of an earlier call mixed in
+mkdir -p "$DEST" "$OUT"
 CASES=${CASES:-../shared/bench/cases.csv}
 PY=$(command -v python3)
 if [ -d .whl ] && ! "$PY" -c "import pytest" 2>/dev/null; then
@@ -21,7 +25,7 @@ if [ -d .whl ] && ! "$PY" -c "import pytest" 2>/dev/null; then
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
-bash scripts/gpu_build.sh || exit 1
+OUT="$OUT" bash scripts/gpu_build.sh || { cp "$OUT"/configure.log "$OUT"/build.log "$DEST"/ 2>/dev/null; exit 1; }
 export DWSHIM_TEST_REPORT="$OUT/test_report.txt"
 
 ctest --test-dir build --output-on-failure -V ${CTEST_EXCLUDE:+-E "$CTEST_EXCLUDE"} >"$OUT/ctest.log" 2>&1
@@ -63,23 +67,29 @@ if [ "${BENCH:-1}" != 0 ]; then
 fi
 "$PY" bench/bench_hook.py --csv "$OUT/bench_hook.csv" >"$OUT/bench_hook.log" 2>&1
 
-echo "=== tests (ctest rc $ctest_rc, pytest rc $pytest_rc)"
-grep -E "random configs|threads x|passed|failed|skipped|Skipped|\*\*\*Failed|tests passed" "$OUT/ctest.log" |
-  grep -v "^[0-9]*: \[ *OK" | tail -25
-tail -15 "$OUT/pytest.log" 2>/dev/null
-echo "=== differential fuzzer (rc $fuzz_rc) and compute-sanitizer memcheck (rc $memcheck_rc)"
-grep -hE "random configs|FAILED|Failure" "$OUT"/fuzz-*.log 2>/dev/null | head -20
-grep -E "random configs|ERROR SUMMARY|FAILED" "$OUT/memcheck.log" 2>/dev/null | head -10
-echo "=== test reports (LD_PRELOAD programs with DWSHIM_ROUTE=all; dwshim-run programs with the default policy)"
-cat "$OUT/test_report.txt" 2>/dev/null
-if [ "${BENCH:-1}" != 0 ]; then
-  echo "=== through both cuDNN APIs: dwshim vs the real cuDNN"
-  cat "$OUT/bench_cudnn.log"
-  echo "=== from PyTorch: dwshim (ctypes) vs F.conv2d"
-  cat "$OUT/bench_torch.log"
-  echo "=== summary"
-  "$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
-fi
-echo "=== PyTorch hook: cost and saving per call"
-cat "$OUT/bench_hook.log"
+report() {
+  echo "=== tests (ctest rc $ctest_rc, pytest rc $pytest_rc)"
+  grep -E "random configs|threads x|passed|failed|skipped|Skipped|\*\*\*Failed|tests passed" "$OUT/ctest.log" |
+    grep -v "^[0-9]*: \[ *OK" | tail -25
+  tail -15 "$OUT/pytest.log" 2>/dev/null
+  echo "=== differential fuzzer (rc $fuzz_rc) and compute-sanitizer memcheck (rc $memcheck_rc)"
+  grep -hE "random configs|FAILED|Failure" "$OUT"/fuzz-*.log 2>/dev/null | head -20
+  grep -E "random configs|ERROR SUMMARY|FAILED" "$OUT/memcheck.log" 2>/dev/null | head -10
+  echo "=== test reports (LD_PRELOAD programs with DWSHIM_ROUTE=all; dwshim-run programs with the default policy)"
+  cat "$OUT/test_report.txt" 2>/dev/null
+  if [ "${BENCH:-1}" != 0 ]; then
+    echo "=== through both cuDNN APIs: dwshim vs the real cuDNN"
+    cat "$OUT/bench_cudnn.log"
+    echo "=== from PyTorch: dwshim (ctypes) vs F.conv2d"
+    cat "$OUT/bench_torch.log"
+    echo "=== summary"
+    "$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
+  fi
+  echo "=== PyTorch hook: cost and saving per call"
+  cat "$OUT/bench_hook.log"
+}
+report | tee "$OUT/report.txt"
+cp "$OUT"/report.txt "$OUT"/ctest.log "$DEST"/
+for f in bench_cudnn.csv bench_torch.csv summary.csv bench_hook.csv; do [ -f "$OUT/$f" ] && cp "$OUT/$f" "$DEST"/; done
+cat "$OUT"/fuzz-*.log "$OUT"/memcheck.log "$OUT"/pytest.log > "$DEST/fuzz_memcheck_pytest.log" 2>/dev/null
 [ $ctest_rc -eq 0 ] && [ $pytest_rc -eq 0 ] && [ $fuzz_rc -eq 0 ] && [ $memcheck_rc -eq 0 ]
