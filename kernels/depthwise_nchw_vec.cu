@@ -32,15 +32,6 @@ __device__ __forceinline__ int staged(int e) {
     return e + e / 32;
 }
 
-// The V values of a 16-byte vector as floats, written to out[0 .. V).
-template <DType D>
-__device__ __forceinline__ void to_floats(const uint4& raw, float* out) {
-    using T = typename DTypeTraits<D>::Storage;
-    const T* values = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-    for (int c = 0; c < kVector<T>; ++c) out[c] = DTypeTraits<D>::to_float(values[c]);
-}
-
 template <DType D, int K, bool kFused>
 __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseParams prm, PlaneGrid grid) {
     using Traits = DTypeTraits<D>;
@@ -102,10 +93,10 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
         wait_copies<kRing - 2>();  // row t has landed; rows t + 1 .. t + kRing - 2 may still be in flight
         const uint4* slot = ring[t % kRing][warp];
         float window[V + kHalo * V];  // columns iw0 ..; lanes below 31 fill V .. V + K - 2 by shuffle
-        to_floats<D>(slot[lane], &window[0]);
+        widen_vector<D>(slot[lane], &window[0]);
         if (lane == 31) {
 #pragma unroll
-            for (int h = 0; h < kHalo; ++h) to_floats<D>(slot[32 + h], &window[V * (h + 1)]);
+            for (int h = 0; h < kHalo; ++h) widen_vector<D>(slot[32 + h], &window[V * (h + 1)]);
         }
         fetch(t + kRing - 1);  // into the slot row t - 1 used, which this lane has already read
         // Columns past this lane's vector: the next lane's first K - 1; lane 31 has them from the halo vectors.

@@ -30,13 +30,8 @@ template <DType D>
 struct VectorIo {
     using T = typename DTypeTraits<D>::Storage;
     static constexpr int V = 16 / static_cast<int>(sizeof(T));
-    static __device__ __forceinline__ void widen(const uint4& raw, float (&out)[V]) {
-        const T* v = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int j = 0; j < V; ++j) out[j] = DTypeTraits<D>::to_float(v[j]);
-    }
     static __device__ __forceinline__ void load_shared(const T* p, float (&out)[V]) {
-        widen(*reinterpret_cast<const uint4*>(p), out);
+        widen_vector<D>(*reinterpret_cast<const uint4*>(p), out);
     }
     static __device__ __forceinline__ void store(T* p, const float (&in)[V]) {
         uint4 raw;
@@ -163,7 +158,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
             wait_copies<kRingRows - 2>();  // row t has landed; later rows may still be in flight
             float window[kWindow][V];
 #pragma unroll
-            for (int j = 0; j < kWindow; ++j) Io::widen(ring[t % kRingRows][j][threadIdx.x], window[j]);
+            for (int j = 0; j < kWindow; ++j) widen_vector<D>(ring[t % kRingRows][j][threadIdx.x], window[j]);
             fetch(t + kRingRows - 1);  // into the slot row t - 1 used, which this thread has already read
 #pragma unroll
             for (int j = 0; j < M; ++j) {

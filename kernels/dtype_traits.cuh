@@ -45,4 +45,13 @@ struct DTypeTraits<DType::kBFloat16> {
     static __device__ __forceinline__ Storage from_float(float v) { return __float2bfloat16_rn(v); }
 };
 
+// The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..).
+template <DType D>
+__device__ __forceinline__ void widen_vector(const uint4& raw, float* out) {
+    using T = typename DTypeTraits<D>::Storage;
+    const T* values = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int j = 0; j < 16 / static_cast<int>(sizeof(T)); ++j) out[j] = DTypeTraits<D>::to_float(values[j]);
+}
+
 }  // namespace dwshim
