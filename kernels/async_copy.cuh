@@ -4,18 +4,31 @@
 // .cg, H100).
 #pragma once
 
+#include <cstdint>
+
 #include <cuda_runtime_api.h>
 
 namespace dwshim {
 
 // Copies 16 bytes from `source` to `target`, or writes 16 zero bytes when !valid (source is then not read).
-__device__ __forceinline__ void copy_16_async(void* target, const void* source, bool valid) {
+// keep_in_l2 marks the line evict-last in L2: for rows that a neighbouring band reads again later (KB84 fp32 NCHW
+// 2.96 -> 2.92 ms, fp16 1.71 -> 1.67 on an H100, where the fp16 bands' halo rows otherwise came from DRAM twice).
+__device__ __forceinline__ void copy_16_async(void* target, const void* source, bool valid, bool keep_in_l2 = false) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     const unsigned shared_address = static_cast<unsigned>(__cvta_generic_to_shared(target));
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address), "l"(source),
-                 "r"(valid ? 16 : 0)
-                 : "memory");
+    if (keep_in_l2) {
+        uint64_t policy;
+        asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;\n" : "=l"(policy));
+        asm volatile("cp.async.ca.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(shared_address),
+                     "l"(source), "r"(valid ? 16 : 0), "l"(policy)
+                     : "memory");
+    } else {
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address), "l"(source),
+                     "r"(valid ? 16 : 0)
+                     : "memory");
+    }
 #else
+    (void)keep_in_l2;
     *static_cast<uint4*>(target) = valid ? __ldg(static_cast<const uint4*>(source)) : make_uint4(0, 0, 0, 0);
 #endif
 }

@@ -17,12 +17,13 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
-constexpr int kBandRows = 32;  // output rows per block
-// Input rows of a warp in shared memory, kStages - 1 in flight while one is used. A deep ring for fp32 (it also
-// caps the blocks per SM: KB84 3.15 ms at 16 vs 3.33 at 3), a short one for 2-byte types, whose blocks idle half
-// their warps on KB84's rows (1.83 ms at 3, 2.61 at 16).
+// Output rows per warp, and input rows of a warp in shared memory (kStages - 1 in flight while one is used).
+// Measured on KB84 (H100, ms; bench/NOTES.md v13): fp32 bands of 16 rows 3.00 vs 3.14 at 32 and 3.40 at 8, ring
+// 12 2.96 vs 16 3.00 and 8 2.98; fp16 bands of 32 with a ring of 8 1.70 vs 1.90 at 3 and 1.95 at 12.
 template <typename T>
-constexpr int kStages = sizeof(T) == 4 ? 16 : 3;
+constexpr int kBandRows = sizeof(T) == 4 ? 16 : 32;
+template <typename T>
+constexpr int kStages = sizeof(T) == 4 ? 12 : 8;
 
 template <typename T>
 constexpr int kVector = 16 / static_cast<int>(sizeof(T));
@@ -33,7 +34,8 @@ __device__ __forceinline__ int staged(int e) {
 }
 
 template <DType D, int K, bool kFused>
-__global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseParams prm, PlaneGrid grid) {
+__global__ void __launch_bounds__(kThreads)
+    depthwise_nchw_vec_kernel(DepthwiseParams prm, PlaneGrid grid, int warps_across) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     constexpr int V = kVector<T>;
@@ -41,6 +43,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
     __shared__ float staging[kWarps][kSegment + kSegment / 32];
     constexpr int kHalo = (K - 1 + V - 1) / V;  // vectors past a warp's segment that its last lane needs
     constexpr int kRing = kStages<T>;
+    constexpr int kBand = kBandRows<T>;
     // ring[t % kRing][warp]: input row t's vectors, one per lane, then the halo vectors (copied by lane 31).
     __shared__ uint4 ring[kRing][kWarps][32 + kHalo];
 
@@ -49,9 +52,10 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
     const int64_t k = tile.k;
     const int warp = threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
-    const int64_t warp_col0 = (tile.col_block * kWarps + warp) * kSegment;
+    const int64_t warp_col0 = (tile.col_block * warps_across + warp % warps_across) * kSegment;
     const int64_t iw0 = warp_col0 + lane * V;  // this lane's first column (no left padding)
-    if (warp_col0 >= prm.q) return;  // whole warps only: the shuffles below need every lane
+    const int64_t oh_begin = (tile.band * (kWarps / warps_across) + warp / warps_across) * kBand;
+    if (warp_col0 >= prm.q || oh_begin >= prm.p) return;  // whole warps only: the shuffles need every lane
 
     float taps[K][K];
     load_taps<D, K>(prm, k, taps);
@@ -61,8 +65,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
     const float bias = kFused ? bias_of<D>(prm, k) : 0.0f;
     const bool whole_vector = iw0 + V <= prm.w;  // rows are whole vectors, so this is all-or-nothing per lane
 
-    const int64_t oh_begin = tile.band * kBandRows;
-    const int64_t oh_end = oh_begin + kBandRows < prm.p ? oh_begin + kBandRows : prm.p;
+    const int64_t oh_end = oh_begin + kBand < prm.p ? oh_begin + kBand : prm.p;
     float acc[K][V];
 #pragma unroll
     for (int r = 0; r < K; ++r)
@@ -74,14 +77,17 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
     const auto fetch = [&](int64_t t) {  // starts the copies of input row ih_begin + t into its ring slot
         const int64_t ih = ih_begin + t;
         const bool row_valid = t < rows && ih >= 0 && ih < prm.h;
+        const bool band_above_reads_it = t < K - 1;
         const T* row = x + ih * prm.x_stride[kH];
         uint4* slot = ring[t % kRing][warp];
-        copy_16_async(&slot[lane], row_valid && whole_vector ? row + iw0 : x, row_valid && whole_vector);
+        copy_16_async(&slot[lane], row_valid && whole_vector ? row + iw0 : x, row_valid && whole_vector,
+                      band_above_reads_it);
         if (lane == 31) {
 #pragma unroll
             for (int h = 0; h < kHalo; ++h) {
                 const int64_t iw = iw0 + V * (h + 1);
-                copy_16_async(&slot[32 + h], row_valid && iw < prm.w ? row + iw : x, row_valid && iw < prm.w);
+                copy_16_async(&slot[32 + h], row_valid && iw < prm.w ? row + iw : x, row_valid && iw < prm.w,
+                              band_above_reads_it);
             }
         }
         commit_copies();  // one group per row, empty past the band, so that the wait below counts rows
@@ -124,7 +130,8 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_vec_kernel(DepthwiseP
                 const int64_t ow = warp_col0 + e;
                 if (ow < prm.q) {
                     const int64_t offset = row_offset + ow;
-                    y[offset] = Traits::from_float(epilogue<D, kFused>(prm, staging[warp][staged(e)], bias, offset));
+                    const float v = epilogue<D, kFused>(prm, staging[warp][staged(e)], bias, offset);
+                    __stcs(&y[offset], Traits::from_float(v));  // streaming: leaves L2 to the input rows
                 }
             }
             __syncwarp();  // the staging row is rewritten by the next output row
@@ -159,13 +166,19 @@ bool nchw_vec_aligned(const DepthwiseParams& p) {
 
 template <DType D, int K>
 cudaError_t launch_depthwise_nchw_vec(const DepthwiseParams& params, cudaStream_t stream) {
+    // The fewest warps (1, 2 or 4) that span a row; the block's other warps take the next bands down, so no warp
+    // idles on rows narrower than the block (KB84 fp16: 510 columns, 256 per warp).
+    const int64_t segment = 32 * vector_elems(params.dtype);
+    int warps_across = 1;
+    while (warps_across < kWarps && warps_across * segment < params.q) warps_across *= 2;
     PlaneGrid grid;
-    if (!make_plane_grid(params, kThreads * vector_elems(params.dtype), kBandRows, &grid)) {
+    const int band_rows = kBandRows<typename DTypeTraits<D>::Storage>;
+    if (!make_plane_grid(params, warps_across * segment, kWarps / warps_across * band_rows, &grid)) {
         return cudaErrorInvalidConfiguration;
     }
     const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_vec_kernel<D, K, true>
                                                      : depthwise_nchw_vec_kernel<D, K, false>;
-    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, 0, stream>>>(params, grid);
+    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, 0, stream>>>(params, grid, warps_across);
     return cudaGetLastError();
 }
 

@@ -38,7 +38,7 @@ struct VectorIo {
         T* v = reinterpret_cast<T*>(&raw);
 #pragma unroll
         for (int j = 0; j < V; ++j) v[j] = DTypeTraits<D>::from_float(in[j]);
-        *reinterpret_cast<uint4*>(p) = raw;
+        __stcs(reinterpret_cast<uint4*>(p), raw);  // streaming (H100 KB84 fp16 1.70 -> 1.62 ms): L2 keeps the input
     }
 };
 
