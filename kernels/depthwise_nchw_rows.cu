@@ -9,17 +9,17 @@
 namespace dwshim {
 namespace {
 
-constexpr int kThreads = 128;  // columns per block
-constexpr int kBandRows = 32;  // output rows per block
+constexpr int kMaxThreads = 128;  // columns per block: the warps that cover a row, at most 4
+constexpr int kBandRows = 32;     // output rows per block
 
 template <DType D, int K, int S, bool kFused>
-__global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(DepthwiseParams prm, PlaneGrid grid) {
+__global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(DepthwiseParams prm, PlaneGrid grid) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     constexpr int M = (K + S - 1) / S;  // output rows one input row can feed
 
     const PlaneTile tile = plane_tile(prm, grid);
-    const int64_t ow = tile.col_block * kThreads + threadIdx.x;
+    const int64_t ow = tile.col_block * blockDim.x + threadIdx.x;
     if (ow >= prm.q) return;
     float taps[K][K];
     load_taps<D, K>(prm, tile.k, taps);
@@ -42,25 +42,43 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
     const int64_t oh_begin = tile.band * kBandRows;
     const int64_t oh_end = oh_begin + kBandRows < prm.p ? oh_begin + kBandRows : prm.p;
     // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
-    // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete.
-    float acc[M];
-#pragma unroll
-    for (int j = 0; j < M; ++j) acc[j] = 0.0f;
-    for (int64_t o = oh_begin; o < oh_end + M - 1; ++o) {
+    // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete. With
+    // kPrefetch, the rows of step o + 1 are loaded before step o's arithmetic (two steps' loads in flight); fp32
+    // 5x5 and 7x7 lose by it (H100: effnet_k5s2 0.067 -> 0.075 ms, convnext7 0.50 -> 0.56), all else gains
+    // (mbv2_56 fp16 0.078 -> 0.065, convnext7 fp16 0.53 -> 0.45; bench/NOTES.md v14).
+    constexpr bool kPrefetch = sizeof(T) < 4 || K <= 3;
+    const int64_t o_end = oh_end + M - 1;
+    T next[S][K];
+    const auto load_step = [&](int64_t o) {
 #pragma unroll
         for (int u = 0; u < S; ++u) {
             const int64_t ih = S * o + u - prm.pad_h;
-            const bool row_ok = ih >= 0 && ih < prm.h;
+            const bool row_ok = o < o_end && ih >= 0 && ih < prm.h;
             const T* row = x + ih * prm.x_stride[kH] + iw0;
-            float v[K];
 #pragma unroll
-            for (int s = 0; s < K; ++s) v[s] = row_ok && col_ok[s] ? Traits::load(row + s * prm.dil_w) : 0.0f;
+            for (int s = 0; s < K; ++s) {
+                next[u][s] = row_ok && col_ok[s] ? Traits::load_raw(row + s * prm.dil_w) : Traits::from_float(0.0f);
+            }
+        }
+    };
+    float acc[M];
+#pragma unroll
+    for (int j = 0; j < M; ++j) acc[j] = 0.0f;
+    load_step(oh_begin);
+    for (int64_t o = oh_begin; o < o_end; ++o) {
+        float v[S][K];
+#pragma unroll
+        for (int u = 0; u < S; ++u)
+#pragma unroll
+            for (int s = 0; s < K; ++s) v[u][s] = Traits::to_float(next[u][s]);
+        if (kPrefetch) load_step(o + 1);
+#pragma unroll
+        for (int u = 0; u < S; ++u)
 #pragma unroll
             for (int j = 0; j < M; ++j)
                 if (S * j + u < K)
 #pragma unroll
-                    for (int s = 0; s < K; ++s) acc[j] += v[s] * taps[S * j + u][s];
-        }
+                    for (int s = 0; s < K; ++s) acc[j] += v[u][s] * taps[S * j + u][s];
         const int64_t oh = o - (M - 1);
         if (oh >= oh_begin) {
             const int64_t offset = y_plane + oh * prm.y_stride[kH];
@@ -69,14 +87,16 @@ __global__ void __launch_bounds__(kThreads) depthwise_nchw_rows_kernel(Depthwise
 #pragma unroll
         for (int j = M - 1; j > 0; --j) acc[j] = acc[j - 1];
         acc[0] = 0.0f;
+        if (!kPrefetch) load_step(o + 1);
     }
 }
 
 template <DType D, int K, int S>
-cudaError_t launch_with_stride(const DepthwiseParams& params, const PlaneGrid& grid, cudaStream_t stream) {
+cudaError_t launch_with_stride(const DepthwiseParams& params, const PlaneGrid& grid, int threads,
+                               cudaStream_t stream) {
     const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, K, S, true>
                                                      : depthwise_nchw_rows_kernel<D, K, S, false>;
-    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, 0, stream>>>(params, grid);
+    kernel<<<static_cast<unsigned>(grid.blocks), threads, 0, stream>>>(params, grid);
     return cudaGetLastError();
 }
 
@@ -90,10 +110,12 @@ bool nchw_rows_applies(const DepthwiseParams& p) {
 
 template <DType D, int K>
 cudaError_t launch_depthwise_nchw_rows(const DepthwiseParams& params, cudaStream_t stream) {
+    // Whole warps that cover an output row (56 columns: 64 threads, not 128 with 72 idle).
+    const int threads = static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
     PlaneGrid grid;
-    if (!make_plane_grid(params, kThreads, kBandRows, &grid)) return cudaErrorInvalidConfiguration;
-    return params.stride_h == 1 ? launch_with_stride<D, K, 1>(params, grid, stream)
-                                : launch_with_stride<D, K, 2>(params, grid, stream);
+    if (!make_plane_grid(params, threads, kBandRows, &grid)) return cudaErrorInvalidConfiguration;
+    return params.stride_h == 1 ? launch_with_stride<D, K, 1>(params, grid, threads, stream)
+                                : launch_with_stride<D, K, 2>(params, grid, threads, stream);
 }
 
 #define DWSHIM_INSTANTIATE_NCHW_ROWS(D)                                                                  \

@@ -11,9 +11,11 @@ namespace dwshim {
 template <DType D>
 struct DTypeTraits;
 
+// load_raw reads a value without widening it, so that a prefetched value holds one register until it is used.
 template <>
 struct DTypeTraits<DType::kFloat> {
     using Storage = float;
+    static __device__ __forceinline__ Storage load_raw(const Storage* p) { return __ldg(p); }
     static __device__ __forceinline__ float load(const Storage* p) { return __ldg(p); }
     static __device__ __forceinline__ float to_float(Storage v) { return v; }
     static __device__ __forceinline__ Storage from_float(float v) { return v; }
@@ -24,9 +26,10 @@ struct DTypeTraits<DType::kHalf> {
     using Storage = __half;
     // Through the 16-bit integer __ldg: the __half overload is inline assembly, which the compiler may execute
     // speculatively ahead of a null check (seen: an optional bias read at address 0x10).
-    static __device__ __forceinline__ float load(const Storage* p) {
-        return __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(p))));
+    static __device__ __forceinline__ Storage load_raw(const Storage* p) {
+        return __ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(p)));
     }
+    static __device__ __forceinline__ float load(const Storage* p) { return __half2float(load_raw(p)); }
     static __device__ __forceinline__ float to_float(Storage v) { return __half2float(v); }
     static __device__ __forceinline__ Storage from_float(float v) { return __float2half_rn(v); }
 };
@@ -35,6 +38,11 @@ template <>
 struct DTypeTraits<DType::kBFloat16> {
     using Storage = __nv_bfloat16;
     // Widening bf16 is a 16-bit shift: exact, and it needs no sm_80 instructions.
+    static __device__ __forceinline__ Storage load_raw(const Storage* p) {
+        __nv_bfloat16_raw raw;
+        raw.x = __ldg(reinterpret_cast<const unsigned short*>(p));
+        return raw;
+    }
     static __device__ __forceinline__ float load(const Storage* p) {
         return widen(__ldg(reinterpret_cast<const unsigned short*>(p)));
     }
