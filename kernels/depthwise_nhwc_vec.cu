@@ -21,7 +21,7 @@ constexpr int kThreads = 128;
 // (H100, NHWC fp16 convnext7 0.78 ms at 8 vs 1.00 at 32), not at 3 x 3 (KB84 fp32 3.26 ms at 8 vs 3.01 at 32).
 template <int K>
 constexpr int kMaxVectorsPerBlock = K <= 3 ? 32 : 8;
-constexpr int kMaxBandRows = 32;
+constexpr int kMaxBandRows = 64;  // H100 KB84 fp16 1.62 -> 1.55 ms, bf16 1.56 -> 1.51 vs 32 (NOTES v15)
 constexpr int kMinBandRows = 8;
 // Threads below which bands are shortened to give the GPU more to run (two waves of a 132-SM H100).
 constexpr int64_t kEnoughThreads = int64_t{1} << 19;

@@ -49,17 +49,24 @@ std::vector<PolicyCase> policy_cases() {
     std::vector<PolicyCase> cases;
     cases.push_back({"NCHW vector path, fp32", kb84_like(CUDNN_DATA_FLOAT), routed, routed});
     cases.push_back({"NCHW vector path, fp16", kb84_like(CUDNN_DATA_HALF), routed, routed});
-    PolicyCase padded{"NCHW rows path, fp16: cuDNN's backend engines are faster", kb84_like(CUDNN_DATA_HALF), routed,
-                      not_faster};
+    PolicyCase padded{"NCHW rows path, fp16 on rows of 32 columns: cuDNN's backend engines are faster",
+                      kb84_like(CUDNN_DATA_HALF), routed, not_faster};
     padded.cc.pad_w = 1;
     cases.push_back(padded);
+    PolicyCase wide{"NCHW rows path, fp16 on rows of 128 columns: faster on both APIs", padded.cc, routed, routed};
+    wide.cc.w = 128;
+    cases.push_back(wide);
+    PolicyCase padded7{"NCHW rows path, fp16 7x7: faster on both APIs", padded.cc, routed, routed};
+    padded7.cc.kh = padded7.cc.kw = 7;
+    padded7.cc.pad_h = padded7.cc.pad_w = 3;
+    cases.push_back(padded7);
     PolicyCase strided{"NCHW rows path at stride 2, fp32: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT), routed,
                        routed};
     strided.cc.stride_h = strided.cc.stride_w = 2;
     strided.cc.w = 128;
     cases.push_back(strided);
-    PolicyCase narrow{"3x3 rows narrower than a block: ties with cuDNN's backend engines",
-                      kb84_like(CUDNN_DATA_FLOAT), routed, not_faster};
+    PolicyCase narrow{"NCHW rows path, fp32 on rows of 32 columns: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT),
+                      routed, routed};
     narrow.cc.pad_w = 1;
     cases.push_back(narrow);
     PolicyCase large{"large-filter path", kb84_like(CUDNN_DATA_HALF), routed, routed};
@@ -90,6 +97,11 @@ std::vector<PolicyCase> policy_cases() {
                           not_faster};
     nhwc7_bf16.cc.dtype = CUDNN_DATA_BFLOAT16;
     cases.push_back(nhwc7_bf16);
+    PolicyCase nhwc5_bf16{"NHWC vector path, 5x5 bf16: a tie with cuDNN's backend engines", nhwc_bf16.cc, routed,
+                          not_faster};
+    nhwc5_bf16.cc.kh = nhwc5_bf16.cc.kw = 5;
+    nhwc5_bf16.cc.pad_h = nhwc5_bf16.cc.pad_w = 2;
+    cases.push_back(nhwc5_bf16);
     PolicyCase nhwc_s2_half{"NHWC vector path, small 3x3 stride 2 fp16: a tie with cuDNN's backend engines",
                             kb84_like(CUDNN_DATA_HALF), routed, not_faster};
     nhwc_s2_half.cc.layout = dwtest::Layout::kNHWC;
