@@ -26,6 +26,13 @@ ConvCase kb84_like(cudnnDataType_t dtype) {
     return cc;
 }
 
+// cc with a k x k filter and "same" padding.
+ConvCase with_filter(ConvCase cc, int k) {
+    cc.kh = cc.kw = k;
+    cc.pad_h = cc.pad_w = k / 2;
+    return cc;
+}
+
 RouteReason legacy(const ConvCase& cc) {
     dwtest::CudnnDescriptors d(cc);
     DepthwiseParams p;
@@ -56,10 +63,7 @@ std::vector<PolicyCase> policy_cases() {
     PolicyCase wide{"NCHW rows path, fp16 on rows of 128 columns: faster on both APIs", padded.cc, routed, routed};
     wide.cc.w = 128;
     cases.push_back(wide);
-    PolicyCase padded7{"NCHW rows path, fp16 7x7: faster on both APIs", padded.cc, routed, routed};
-    padded7.cc.kh = padded7.cc.kw = 7;
-    padded7.cc.pad_h = padded7.cc.pad_w = 3;
-    cases.push_back(padded7);
+    cases.push_back({"NCHW rows path, fp16 7x7: faster on both APIs", with_filter(padded.cc, 7), routed, routed});
     PolicyCase strided{"NCHW rows path at stride 2, fp32: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT), routed,
                        routed};
     strided.cc.stride_h = strided.cc.stride_w = 2;
@@ -69,10 +73,8 @@ std::vector<PolicyCase> policy_cases() {
                       routed, routed};
     narrow.cc.pad_w = 1;
     cases.push_back(narrow);
-    PolicyCase large{"large-filter path", kb84_like(CUDNN_DATA_HALF), routed, routed};
+    PolicyCase large{"large-filter path", with_filter(kb84_like(CUDNN_DATA_HALF), 13), routed, routed};
     large.cc.layout = dwtest::Layout::kNHWC;
-    large.cc.kh = large.cc.kw = 13;
-    large.cc.pad_h = large.cc.pad_w = 6;
     cases.push_back(large);
     PolicyCase nhwc{"NHWC vector path, small 3x3 fp32: faster than cuDNN's legacy algorithms only",
                     kb84_like(CUDNN_DATA_FLOAT), routed, not_faster};
@@ -89,19 +91,14 @@ std::vector<PolicyCase> policy_cases() {
     nhwc_kb84.cc.h = 256;
     nhwc_kb84.cc.w = 512;
     cases.push_back(nhwc_kb84);
-    PolicyCase nhwc7{"NHWC vector path, 7x7 fp32: faster on both APIs", nhwc.cc, routed, routed};
-    nhwc7.cc.kh = nhwc7.cc.kw = 7;
-    nhwc7.cc.pad_h = nhwc7.cc.pad_w = 3;
+    PolicyCase nhwc7{"NHWC vector path, 7x7 fp32: faster on both APIs", with_filter(nhwc.cc, 7), routed, routed};
     cases.push_back(nhwc7);
     PolicyCase nhwc7_bf16{"NHWC vector path, 7x7 bf16: cuDNN's backend engines are faster", nhwc7.cc, routed,
                           not_faster};
     nhwc7_bf16.cc.dtype = CUDNN_DATA_BFLOAT16;
     cases.push_back(nhwc7_bf16);
-    PolicyCase nhwc5_bf16{"NHWC vector path, 5x5 bf16: a tie with cuDNN's backend engines", nhwc_bf16.cc, routed,
-                          not_faster};
-    nhwc5_bf16.cc.kh = nhwc5_bf16.cc.kw = 5;
-    nhwc5_bf16.cc.pad_h = nhwc5_bf16.cc.pad_w = 2;
-    cases.push_back(nhwc5_bf16);
+    cases.push_back({"NHWC vector path, 5x5 bf16: a tie with cuDNN's backend engines", with_filter(nhwc_bf16.cc, 5),
+                     routed, not_faster});
     PolicyCase nhwc_s2_half{"NHWC vector path, small 3x3 stride 2 fp16: a tie with cuDNN's backend engines",
                             kb84_like(CUDNN_DATA_HALF), routed, not_faster};
     nhwc_s2_half.cc.layout = dwtest::Layout::kNHWC;
