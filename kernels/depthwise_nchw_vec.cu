@@ -70,7 +70,7 @@ __device__ __forceinline__ void store_row_vectors(const DepthwiseParams& prm, co
     }
     if (lane < head + cols - tail) {
         const int e = lane < head ? lane : tail + lane - head;
-        __stcs(y + e, value(e));
+        store_streaming(y + e, value(e));
     }
 }
 
@@ -177,7 +177,7 @@ __global__ void __launch_bounds__(kThreads)
                     if (ow < prm.q) {
                         const int64_t offset = row_offset + ow;
                         const float v = epilogue<D, kFused>(prm, staging[warp][staged<kPad>(e)], bias, offset);
-                        __stcs(&y[offset], Traits::from_float(v));  // streaming: leaves L2 to the input rows
+                        store_streaming(&y[offset], Traits::from_float(v));  // leaves L2 to the input rows
                     }
                 }
             }

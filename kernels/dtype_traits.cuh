@@ -53,6 +53,20 @@ struct DTypeTraits<DType::kBFloat16> {
     static __device__ __forceinline__ Storage from_float(float v) { return __float2bfloat16_rn(v); }
 };
 
+// Stores v with the streaming (evict-first) hint. 2-byte values go through the 16-bit integer overload: CUDA 11.8
+// declares __stcs for bf16 only from sm_80 on.
+template <typename T>
+__device__ __forceinline__ void store_streaming(T* p, T v) {
+    static_assert(sizeof(T) == 2 || sizeof(T) == 4, "fp32, fp16 or bf16");
+    if constexpr (sizeof(T) == 4) {
+        __stcs(p, v);
+    } else {
+        unsigned short bits;
+        memcpy(&bits, &v, sizeof bits);
+        __stcs(reinterpret_cast<unsigned short*>(p), bits);
+    }
+}
+
 // The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..).
 template <DType D>
 __device__ __forceinline__ void widen_vector(const uint4& raw, float* out) {
