@@ -60,6 +60,10 @@ void expect_real_status(const char* what, Ours ours, Theirs theirs) {
     }
 }
 
+// The same call, with the same arguments, on dwshim's entry point and on the real cuDNN's.
+#define EXPECT_REAL_STATUS_OF(what, fn, ...) \
+    expect_real_status(what, [&] { return fn(__VA_ARGS__); }, [&] { return REAL(fn)(__VA_ARGS__); })
+
 dwtest::ConvCase small_case() {
     dwtest::ConvCase cc;
     cc.n = 2;
@@ -74,58 +78,29 @@ TEST(BadInput, LegacyCallsWithANullHandleGetTheRealStatus) {
     const float one = 1.0f, zero = 0.0f;
     float data[4] = {};
     const auto algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-    expect_real_status(
-        "forward",
-        [&] { return cudnnConvolutionForward(nullptr, &one, d.x, data, d.w, data, d.conv, algo, nullptr, 0, &zero,
-                                             d.y, data); },
-        [&] { return REAL(cudnnConvolutionForward)(nullptr, &one, d.x, data, d.w, data, d.conv, algo, nullptr, 0,
-                                                   &zero, d.y, data); });
-    expect_real_status(
-        "forward without scalars or data",
-        [&] { return cudnnConvolutionForward(nullptr, nullptr, d.x, nullptr, d.w, nullptr, d.conv, algo, nullptr, 0,
-                                             nullptr, d.y, nullptr); },
-        [&] { return REAL(cudnnConvolutionForward)(nullptr, nullptr, d.x, nullptr, d.w, nullptr, d.conv, algo,
-                                                   nullptr, 0, nullptr, d.y, nullptr); });
+    EXPECT_REAL_STATUS_OF("forward", cudnnConvolutionForward, nullptr, &one, d.x, data, d.w, data, d.conv, algo,
+                          nullptr, 0, &zero, d.y, data);
+    EXPECT_REAL_STATUS_OF("forward without scalars or data", cudnnConvolutionForward, nullptr, nullptr, d.x, nullptr,
+                          d.w, nullptr, d.conv, algo, nullptr, 0, nullptr, d.y, nullptr);
     cudnnActivationDescriptor_t relu = nullptr;
     ASSERT_EQ(cudnnCreateActivationDescriptor(&relu), CUDNN_STATUS_SUCCESS);
-    expect_real_status(
-        "bias + activation forward",
-        [&] { return cudnnConvolutionBiasActivationForward(nullptr, &one, d.x, data, d.w, data, d.conv, algo, nullptr,
-                                                           0, &zero, d.y, data, nullptr, data, relu, d.y, data); },
-        [&] { return REAL(cudnnConvolutionBiasActivationForward)(nullptr, &one, d.x, data, d.w, data, d.conv, algo,
-                                                                 nullptr, 0, &zero, d.y, data, nullptr, data, relu,
-                                                                 d.y, data); });
+    EXPECT_REAL_STATUS_OF("bias + activation forward", cudnnConvolutionBiasActivationForward, nullptr, &one, d.x, data,
+                          d.w, data, d.conv, algo, nullptr, 0, &zero, d.y, data, nullptr, data, relu, d.y, data);
     cudnnDestroyActivationDescriptor(relu);
     size_t bytes = 0;
-    expect_real_status(
-        "workspace size into null",
-        [&] { return cudnnGetConvolutionForwardWorkspaceSize(nullptr, d.x, d.w, d.conv, d.y, algo, nullptr); },
-        [&] { return REAL(cudnnGetConvolutionForwardWorkspaceSize)(nullptr, d.x, d.w, d.conv, d.y, algo, nullptr); });
-    expect_real_status(
-        "workspace size without a convolution",
-        [&] { return cudnnGetConvolutionForwardWorkspaceSize(nullptr, d.x, d.w, nullptr, d.y, algo, &bytes); },
-        [&] { return REAL(cudnnGetConvolutionForwardWorkspaceSize)(nullptr, d.x, d.w, nullptr, d.y, algo, &bytes); });
+    EXPECT_REAL_STATUS_OF("workspace size into null", cudnnGetConvolutionForwardWorkspaceSize, nullptr, d.x, d.w,
+                          d.conv, d.y, algo, nullptr);
+    EXPECT_REAL_STATUS_OF("workspace size without a convolution", cudnnGetConvolutionForwardWorkspaceSize, nullptr, d.x,
+                          d.w, nullptr, d.y, algo, &bytes);
     cudnnConvolutionFwdAlgoPerf_t perf[8];
     int returned = 0;
     for (const int requested : {8, 0, -1}) {
-        expect_real_status(
-            "algorithm heuristics",
-            [&] { return cudnnGetConvolutionForwardAlgorithm_v7(nullptr, d.x, d.w, d.conv, d.y, requested, &returned,
-                                                                perf); },
-            [&] { return REAL(cudnnGetConvolutionForwardAlgorithm_v7)(nullptr, d.x, d.w, d.conv, d.y, requested,
-                                                                      &returned, perf); });
-        expect_real_status(
-            "algorithm search",
-            [&] { return cudnnFindConvolutionForwardAlgorithm(nullptr, d.x, d.w, d.conv, d.y, requested, &returned,
-                                                              perf); },
-            [&] { return REAL(cudnnFindConvolutionForwardAlgorithm)(nullptr, d.x, d.w, d.conv, d.y, requested,
-                                                                    &returned, perf); });
-        expect_real_status(
-            "algorithm search on given buffers",
-            [&] { return cudnnFindConvolutionForwardAlgorithmEx(nullptr, d.x, data, d.w, data, d.conv, d.y, data,
-                                                                requested, &returned, perf, nullptr, 0); },
-            [&] { return REAL(cudnnFindConvolutionForwardAlgorithmEx)(nullptr, d.x, data, d.w, data, d.conv, d.y,
-                                                                      data, requested, &returned, perf, nullptr, 0); });
+        EXPECT_REAL_STATUS_OF("algorithm heuristics", cudnnGetConvolutionForwardAlgorithm_v7, nullptr, d.x, d.w, d.conv,
+                              d.y, requested, &returned, perf);
+        EXPECT_REAL_STATUS_OF("algorithm search", cudnnFindConvolutionForwardAlgorithm, nullptr, d.x, d.w, d.conv, d.y,
+                              requested, &returned, perf);
+        EXPECT_REAL_STATUS_OF("algorithm search on given buffers", cudnnFindConvolutionForwardAlgorithmEx, nullptr, d.x,
+                              data, d.w, data, d.conv, d.y, data, requested, &returned, perf, nullptr, 0);
     }
 }
 
@@ -143,35 +118,16 @@ TEST(BadInput, InconsistentOutputShapeIsForwardedWithTheRealStatus) {
 
 TEST(BadInput, BackendCallsOnNullOrMisusedDescriptorsGetTheRealStatus) {
     const auto type = CUDNN_BACKEND_TENSOR_DESCRIPTOR;
-    expect_real_status(
-        "create into null", [&] { return cudnnBackendCreateDescriptor(type, nullptr); },
-        [&] { return REAL(cudnnBackendCreateDescriptor)(type, nullptr); });
-    expect_real_status(
-        "finalize null", [] { return cudnnBackendFinalize(nullptr); },
-        [] { return REAL(cudnnBackendFinalize)(nullptr); });
-    expect_real_status(
-        "destroy null", [] { return cudnnBackendDestroyDescriptor(nullptr); },
-        [] { return REAL(cudnnBackendDestroyDescriptor)(nullptr); });
-    expect_real_status(
-        "execute null", [] { return cudnnBackendExecute(nullptr, nullptr, nullptr); },
-        [] { return REAL(cudnnBackendExecute)(nullptr, nullptr, nullptr); });
+    EXPECT_REAL_STATUS_OF("create into null", cudnnBackendCreateDescriptor, type, nullptr);
+    EXPECT_REAL_STATUS_OF("finalize null", cudnnBackendFinalize, nullptr);
+    EXPECT_REAL_STATUS_OF("destroy null", cudnnBackendDestroyDescriptor, nullptr);
+    EXPECT_REAL_STATUS_OF("execute null", cudnnBackendExecute, nullptr, nullptr, nullptr);
     const int64_t uid = 7;
-    expect_real_status(
-        "set on null",
-        [&] { return cudnnBackendSetAttribute(nullptr, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid); },
-        [&] {
-            return REAL(cudnnBackendSetAttribute)(nullptr, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
-        });
+    EXPECT_REAL_STATUS_OF("set on null", cudnnBackendSetAttribute, nullptr, CUDNN_ATTR_TENSOR_UNIQUE_ID,
+                          CUDNN_TYPE_INT64, 1, &uid);
     int64_t count = 0;
-    expect_real_status(
-        "get from null",
-        [&] {
-            return cudnnBackendGetAttribute(nullptr, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &count, nullptr);
-        },
-        [&] {
-            return REAL(cudnnBackendGetAttribute)(nullptr, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &count,
-                                                  nullptr);
-        });
+    EXPECT_REAL_STATUS_OF("get from null", cudnnBackendGetAttribute, nullptr, CUDNN_ATTR_TENSOR_UNIQUE_ID,
+                          CUDNN_TYPE_INT64, 1, &count, nullptr);
 
     // The same misuse of a descriptor made through dwshim (which records it) and of one the real cuDNN made.
     cudnnBackendDescriptor_t ours = nullptr, theirs = nullptr;
