@@ -1,5 +1,5 @@
-// One plain description of a depthwise 2-D convolution, filled from either cuDNN API (or the C entry point)
-// and handed to kernel dispatch. Kernel code knows nothing about cuDNN.
+// One plain description of a depthwise 2-D convolution problem in one of its three directions, filled from either
+// cuDNN API (or the C entry points) and handed to kernel dispatch. Kernel code knows nothing about cuDNN.
 #pragma once
 
 #include <cstdint>
@@ -10,10 +10,18 @@ enum class DType : int { kFloat = 0, kHalf = 1, kBFloat16 = 2 };
 
 enum class Activation : int { kIdentity = 0, kRelu = 1, kClippedRelu = 2 };
 
+// What is computed. Sizes and strides are always named by their forward roles (x, filter, y); a direction
+// writes one of the three tensors and reads the other two:
+//   kForward     y      = conv(x, filter)
+//   kDataGrad    x (dx) = conv_transpose(y (dy), filter)
+//   kFilterGrad  filter (dw)[k][r][s] = sum over n, p, q of y (dy)[n][k][p][q] * x[n][k / multiplier][...]
+enum class Direction : int { kForward = 0, kDataGrad = 1, kFilterGrad = 2 };
+
 // Index of each dimension in the stride arrays.
 enum Dim : int { kN = 0, kC = 1, kH = 2, kW = 3 };
 
 struct DepthwiseParams {
+    Direction direction = Direction::kForward;
     DType dtype = DType::kFloat;  // x, w, y and bias share it; arithmetic is fp32
 
     int64_t n = 0, c = 0, h = 0, w = 0;  // input
@@ -29,13 +37,15 @@ struct DepthwiseParams {
     int64_t x_stride[4] = {};  // in elements, indexed by Dim
     int64_t y_stride[4] = {};  // in elements, indexed by Dim; the filter is packed [k][r][s]
 
-    const void* x = nullptr;
-    const void* filter = nullptr;
-    const void* bias = nullptr;      // [k] or null
-    const void* residual = nullptr;  // y's sizes and strides (it may be y itself), or null
+    // The tensor `direction` computes is written; the others are only read.
+    void* x = nullptr;
+    void* filter = nullptr;
+    const void* bias = nullptr;      // [k] or null; forward only
+    const void* residual = nullptr;  // the written tensor's sizes and strides (it may be that tensor), or null
     void* y = nullptr;
 
-    // y = act(alpha * conv(x) + residual_scale * residual + bias); a null residual is never read.
+    // Forward: y = act(alpha * conv(x) + residual_scale * residual + bias). Gradients (no bias or activation):
+    // out = alpha * gradient + residual_scale * residual, cuDNN's alpha and beta. A null residual is never read.
     float alpha = 1.0f;
     float residual_scale = 0.0f;
     Activation activation = Activation::kIdentity;

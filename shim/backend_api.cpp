@@ -1,5 +1,6 @@
 // The backend (graph) API: descriptors are recorded as callers build them (backend_trace.h), and
-// cudnnBackendExecute runs our kernel for plans whose graph is one supported depthwise convolution forward.
+// cudnnBackendExecute runs our kernel for plans whose graph is one supported depthwise convolution: a forward
+// (with the fused epilogues), a data gradient or a filter gradient.
 // With DWSHIM_DISABLE nothing is recorded and every call is forwarded.
 #include <cudnn.h>
 
@@ -8,7 +9,7 @@
 #include "backend_trace.h"
 #include "interpose/export.h"
 #include "interpose/real_cudnn.h"
-#include "kernels/depthwise_forward.h"
+#include "kernels/depthwise.h"
 #include "report.h"
 #include "settings.h"
 #include "test_hooks.h"
@@ -59,6 +60,13 @@ DWSHIM_EXPORT cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t co
         backend::on_get_descriptors(descriptor, std::min(*elementCount, requestedElementCount),
                                     static_cast<const cudnnBackendDescriptor_t*>(arrayOfElements));
     }
+    // A plan dwshim executes asks for at least the workspace dwshim's kernel needs.
+    if (status == CUDNN_STATUS_SUCCESS && attributeName == CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE &&
+        attributeType == CUDNN_TYPE_INT64 && requestedElementCount >= 1 && arrayOfElements != nullptr &&
+        !dwshim::settings().disabled) {
+        int64_t* size = static_cast<int64_t*>(arrayOfElements);
+        *size = std::max(*size, backend::routed_plan_workspace(descriptor));
+    }
     return status;
 }
 
@@ -83,13 +91,14 @@ DWSHIM_EXPORT cudnnStatus_t cudnnBackendExecute(cudnnHandle_t handle, cudnnBacke
          real.cudnnGetStream(handle, &stream) != CUDNN_STATUS_SUCCESS)) {
         route.reason = RouteReason::kBadArgument;
     }
-    dwshim::report_decision("cudnnBackendExecute", /*executes=*/true, route.reason,
+    dwshim::report_decision("cudnnBackendExecute", /*executes=*/true, route.reason, route.params.direction,
                             route.params.n > 0 ? &route.params : nullptr);
     if (route.reason != RouteReason::kRouted) {
         return dwshim::call_real(real.cudnnBackendExecute, handle, executionPlan, variantPack);
     }
-    return dwshim::depthwise_forward(route.params, stream) == cudaSuccess ? CUDNN_STATUS_SUCCESS
-                                                                         : CUDNN_STATUS_EXECUTION_FAILED;
+    return dwshim::run_depthwise(route.params, route.workspace, stream) == cudaSuccess
+               ? CUDNN_STATUS_SUCCESS
+               : CUDNN_STATUS_EXECUTION_FAILED;
 }
 
 DWSHIM_EXPORT int dwshim_route_backend_graph(cudnnBackendDescriptor_t graph, dwshim::DepthwiseParams* params) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "conv_description.h"
+#include "kernels/depthwise.h"
 #include "route_policy.h"
 
 namespace dwshim {
@@ -183,20 +184,40 @@ bool read_scale(const Record& r, cudnnBackendAttributeName_t name, double fallba
     return it->second.read_one(CUDNN_TYPE_DOUBLE, out);
 }
 
-std::shared_ptr<const Trace> trace_conv_forward(const Record& r) {
-    const auto x = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X);
-    const auto w = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W);
-    const auto y = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y);
-    const auto conv = linked_trace(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC);
-    ConvForwardInfo op;
+// The attribute names of a convolution operation's tensors, scales and convolution, per direction.
+struct ConvOpAttributes {
+    cudnnBackendAttributeName_t x, w, y, conv, alpha, beta;
+};
+
+ConvOpAttributes conv_op_attributes(Direction direction) {
+    switch (direction) {
+        case Direction::kDataGrad:
+            return {CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX,        CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,
+                    CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY,        CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,
+                    CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA,     CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA};
+        case Direction::kFilterGrad:
+            return {CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X,         CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW,
+                    CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY,        CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC,
+                    CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA,     CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA};
+        case Direction::kForward:
+            break;
+    }
+    return {CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,         CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
+            CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y,         CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
+            CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,     CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA};
+}
+
+std::shared_ptr<const Trace> trace_conv_op(const Record& r, Direction direction) {
+    const ConvOpAttributes names = conv_op_attributes(direction);
+    const auto x = linked_trace(r, names.x);
+    const auto w = linked_trace(r, names.w);
+    const auto y = linked_trace(r, names.y);
+    const auto conv = linked_trace(r, names.conv);
+    ConvOpInfo op;
+    op.direction = direction;
     if (!x || !x->tensor || !w || !w->tensor || !y || !y->tensor || !conv || !conv->conv ||
-        !read_scale(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, 1.0, &op.alpha) ||
-        !read_scale(r, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, 0.0, &op.beta) ||
-        !only_attributes(r, {CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
-                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA,
-                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
-                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,
-                             CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y})) {
+        !read_scale(r, names.alpha, 1.0, &op.alpha) || !read_scale(r, names.beta, 0.0, &op.beta) ||
+        !only_attributes(r, {names.alpha, names.beta, names.conv, names.w, names.x, names.y})) {
         return nullptr;
     }
     op.x = *x->tensor;
@@ -204,7 +225,7 @@ std::shared_ptr<const Trace> trace_conv_forward(const Record& r) {
     op.y = *y->tensor;
     op.conv = *conv->conv;
     auto trace = std::make_shared<Trace>();
-    trace->conv_forward = std::move(op);
+    trace->conv_op = std::move(op);
     return trace;
 }
 
@@ -294,7 +315,11 @@ std::shared_ptr<const Trace> trace_of(const Record& r) {
         case CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR:
             return trace_convolution(r);
         case CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR:
-            return trace_conv_forward(r);
+            return trace_conv_op(r, Direction::kForward);
+        case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR:
+            return trace_conv_op(r, Direction::kDataGrad);
+        case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR:
+            return trace_conv_op(r, Direction::kFilterGrad);
         case CUDNN_BACKEND_POINTWISE_DESCRIPTOR:
             return trace_pointwise(r);
         case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
@@ -340,7 +365,7 @@ bool same_layout(const TensorInfo& a, const TensorInfo& b) {
 
 // The epilogue a chain of pointwise ops after the convolution amounts to: a residual add and a bias add (in
 // either order) and then an optional ReLU, each at most once. Fills `route` and returns the final output.
-const TensorInfo* fuse_epilogue(const ConvForwardInfo& conv, std::vector<const PointwiseOpInfo*> ops,
+const TensorInfo* fuse_epilogue(const ConvOpInfo& conv, std::vector<const PointwiseOpInfo*> ops,
                                 PlanRoute* route) {
     const TensorInfo* current = &conv.y;
     const TensorInfo* residual = nullptr;
@@ -398,27 +423,42 @@ PlanRoute route_from_trace(const Trace* trace) {
     PlanRoute route;
     if (trace == nullptr || !trace->graph) return route;  // kUntracedPlan
     route.reason = RouteReason::kNotSingleConv;
-    const ConvForwardInfo* op = nullptr;
+    const ConvOpInfo* op = nullptr;
     std::vector<const PointwiseOpInfo*> pointwise;
     for (const auto& traced : trace->graph_ops) {
-        if (traced && traced->conv_forward && op == nullptr) {
-            op = &*traced->conv_forward;
+        if (traced && traced->conv_op && op == nullptr) {
+            op = &*traced->conv_op;
         } else if (traced && traced->pointwise_op) {
             pointwise.push_back(&*traced->pointwise_op);
         } else {
             return route;
         }
     }
-    if (!trace->graph_understood || op == nullptr || !op->x.plain || !op->w.plain || op->x.is_virtual ||
-        op->w.is_virtual || (op->beta != 0.0 && !pointwise.empty())) {
-        return route;
+    if (!trace->graph_understood || op == nullptr) return route;
+    route.params.direction = op->direction;
+    // The tensor the operation writes: y after the forward epilogue, dx or dw for a gradient (fused with nothing).
+    const TensorInfo* out = nullptr;
+    if (op->direction == Direction::kForward) {
+        if (!op->x.plain || !op->w.plain || op->x.is_virtual || op->w.is_virtual ||
+            (op->beta != 0.0 && !pointwise.empty())) {
+            return route;
+        }
+        out = fuse_epilogue(*op, pointwise, &route);
+        if (out == nullptr || out->uid == op->x.uid || out->uid == op->w.uid) return route;
+    } else {
+        out = op->direction == Direction::kDataGrad ? &op->x : &op->w;
+        for (const TensorInfo* t : {&op->x, &op->w, &op->y}) {
+            if (!t->plain || t->is_virtual) return route;
+        }
+        if (!pointwise.empty() || op->x.uid == op->w.uid || op->x.uid == op->y.uid || op->w.uid == op->y.uid) {
+            return route;
+        }
     }
-    const TensorInfo* y = fuse_epilogue(*op, pointwise, &route);
-    if (y == nullptr || y->uid == op->x.uid || y->uid == op->w.uid) return route;
-    if (op->beta != 0.0) {  // the plain conv's beta blends in the output's previous contents
-        route.residual_uid = y->uid;
+    if (op->beta != 0.0) {  // beta blends in the written tensor's previous contents
+        route.residual_uid = out->uid;
         route.params.residual_scale = static_cast<float>(op->beta);
     }
+    const TensorInfo& y = op->direction == Direction::kForward ? *out : op->y;
 
     route.reason = RouteReason::kNot2d;
     ConvDescription conv;
@@ -426,7 +466,7 @@ PlanRoute route_from_trace(const Trace* trace) {
     if (c.spatial_dims != 2 || c.dilations.size() != 2 || c.filter_strides.size() != 2 ||
         c.pre_paddings.size() != 2 || c.post_paddings.size() != 2 || !copy_dims(op->x.dims, conv.x_dims) ||
         !copy_dims(op->x.strides, conv.x_strides) || !copy_dims(op->w.dims, conv.w_dims) ||
-        !copy_dims(y->dims, conv.y_dims) || !copy_dims(y->strides, conv.y_strides)) {
+        !copy_dims(y.dims, conv.y_dims) || !copy_dims(y.strides, conv.y_strides)) {
         return route;
     }
     // A depthwise filter [k][1][r][s] is read packed; with one channel, NCHW and NHWC strides both are.
@@ -438,7 +478,7 @@ PlanRoute route_from_trace(const Trace* trace) {
     }
     conv.x_type = op->x.dtype;
     conv.w_type = w.dtype;
-    conv.y_type = y->dtype;
+    conv.y_type = y.dtype;
     conv.compute_type = c.compute;
     for (int i = 0; i < 2; ++i) {
         conv.pad_before[i] = c.pre_paddings[i];
@@ -454,7 +494,7 @@ PlanRoute route_from_trace(const Trace* trace) {
     route.params.alpha = static_cast<float>(op->alpha);
     route.x_uid = op->x.uid;
     route.w_uid = w.uid;
-    route.y_uid = y->uid;
+    route.y_uid = y.uid;
     return route;
 }
 
@@ -560,7 +600,19 @@ RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, PlanRoute* r
     route->params.y = found[2];
     route->params.bias = found[3];
     route->params.residual = found[4];
+    route->workspace = nullptr;
+    const auto workspace = record->attributes.find(CUDNN_ATTR_VARIANT_PACK_WORKSPACE);
+    if (workspace != record->attributes.end() &&
+        !workspace->second.read_one(CUDNN_TYPE_VOID_PTR, &route->workspace)) {
+        return RouteReason::kVariantPack;
+    }
+    if (workspace_bytes(route->params) > 0 && route->workspace == nullptr) return RouteReason::kVariantPack;
     return RouteReason::kRouted;
+}
+
+int64_t routed_plan_workspace(cudnnBackendDescriptor_t plan) {
+    const PlanRoute route = plan_route(plan);
+    return route.reason == RouteReason::kRouted ? static_cast<int64_t>(workspace_bytes(route.params)) : 0;
 }
 
 }  // namespace backend

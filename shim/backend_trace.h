@@ -32,7 +32,9 @@ struct ConvInfo {
     std::vector<int64_t> dilations, filter_strides, pre_paddings, post_paddings;
 };
 
-struct ConvForwardInfo {
+// One convolution operation of any direction; x, w and y keep their forward roles (dx, dw and dy for gradients).
+struct ConvOpInfo {
+    Direction direction = Direction::kForward;
     TensorInfo x, w, y;
     ConvInfo conv;
     double alpha = 1.0, beta = 0.0;
@@ -55,7 +57,7 @@ struct PointwiseOpInfo {
 struct Trace {
     std::optional<TensorInfo> tensor;              // TENSOR
     std::optional<ConvInfo> conv;                  // CONVOLUTION
-    std::optional<ConvForwardInfo> conv_forward;   // OPERATION_CONVOLUTION_FORWARD over traced descriptors
+    std::optional<ConvOpInfo> conv_op;             // OPERATION_CONVOLUTION_FORWARD / BACKWARD_DATA / _FILTER
     std::optional<PointwiseInfo> pointwise;        // POINTWISE
     std::optional<PointwiseOpInfo> pointwise_op;   // OPERATION_POINTWISE over traced descriptors
     bool graph = false;                            // an OPERATIONGRAPH, or something built on one
@@ -69,6 +71,7 @@ struct PlanRoute {
     RouteReason reason = RouteReason::kUntracedPlan;
     DepthwiseParams params;
     int64_t x_uid = 0, w_uid = 0, y_uid = 0, bias_uid = 0, residual_uid = 0;
+    void* workspace = nullptr;  // the variant pack's, at least the plan's reported workspace size
 };
 
 // The decision for a plan (or a graph) with this trace; `trace` may be null.
@@ -86,8 +89,13 @@ void on_get_descriptors(cudnnBackendDescriptor_t source, int64_t count, const cu
 
 PlanRoute plan_route(cudnnBackendDescriptor_t plan);
 PlanRoute graph_route(cudnnBackendDescriptor_t graph);
-// Fills the route's data pointers from the variant pack, or says kVariantPack when it cannot supply them.
+// Fills the route's data and workspace pointers from the variant pack, or says kVariantPack when it cannot
+// supply them.
 RouteReason variant_pointers(cudnnBackendDescriptor_t variant_pack, PlanRoute* route);
+
+// The workspace a plan that dwshim routes needs (cudnnBackendGetAttribute reports at least this for the plan's
+// CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, so the caller's variant pack holds enough); 0 for other descriptors.
+int64_t routed_plan_workspace(cudnnBackendDescriptor_t plan);
 
 }  // namespace backend
 }  // namespace dwshim

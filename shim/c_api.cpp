@@ -4,7 +4,7 @@
 
 #include "interpose/export.h"
 #include "interpose/real_cudnn.h"
-#include "kernels/depthwise_forward.h"
+#include "kernels/depthwise.h"
 #include "legacy_params.h"
 #include "report.h"
 #include "route_policy.h"
@@ -55,7 +55,7 @@ int conv2d_forward(const char* entry, const Api* replaces, int dtype, const int6
                    float alpha, float beta, void* stream) {
     if (x_sizes == nullptr || x_strides == nullptr || geometry == nullptr || y_sizes == nullptr ||
         y_strides == nullptr || x == nullptr || filter == nullptr || y == nullptr) {
-        report_decision(entry, /*executes=*/true, RouteReason::kBadArgument, nullptr);
+        report_decision(entry, /*executes=*/true, RouteReason::kBadArgument, Direction::kForward, nullptr);
         return DWSHIM_BAD_ARGUMENT;
     }
     DepthwiseParams params;
@@ -67,18 +67,18 @@ int conv2d_forward(const char* entry, const Api* replaces, int dtype, const int6
     } else if (replaces != nullptr) {
         reason = route_if_faster(*replaces, params);
     }
-    report_decision(entry, /*executes=*/true, reason, &params);
+    report_decision(entry, /*executes=*/true, reason, Direction::kForward, &params);
     if (reason == RouteReason::kNotFaster) return DWSHIM_NOT_FASTER;
     if (reason != RouteReason::kRouted) return DWSHIM_CANNOT_IMPLEMENT;
-    params.x = x;
-    params.filter = filter;
+    params.x = const_cast<void*>(x);  // only read: the forward direction writes y alone
+    params.filter = const_cast<void*>(filter);
     params.bias = bias;
     params.y = y;
     params.alpha = alpha;
     params.residual_scale = beta;
     params.residual = beta != 0.0f ? y : nullptr;
-    return depthwise_forward(params, static_cast<cudaStream_t>(stream)) == cudaSuccess ? DWSHIM_OK
-                                                                                       : DWSHIM_LAUNCH_FAILED;
+    return run_depthwise(params, nullptr, static_cast<cudaStream_t>(stream)) == cudaSuccess ? DWSHIM_OK
+                                                                                           : DWSHIM_LAUNCH_FAILED;
 }
 
 }  // namespace
@@ -120,5 +120,5 @@ DWSHIM_EXPORT const char* dwshim_reason_text(int reason) {
 DWSHIM_EXPORT int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
                                       cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                                       dwshim::DepthwiseParams* params) {
-    return static_cast<int>(dwshim::route_legacy(x_desc, w_desc, conv_desc, y_desc, params));
+    return static_cast<int>(dwshim::route_legacy(params->direction, x_desc, w_desc, conv_desc, y_desc, params));
 }

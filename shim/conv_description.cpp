@@ -1,6 +1,6 @@
 #include "conv_description.h"
 
-#include "kernels/depthwise_forward.h"
+#include "kernels/depthwise.h"
 
 namespace dwshim {
 namespace {

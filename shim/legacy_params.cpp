@@ -138,9 +138,10 @@ RouteReason epilogue_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t 
     return RouteReason::kRouted;
 }
 
-RouteReason route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+RouteReason route_legacy(Direction direction, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
                          cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                          DepthwiseParams* params) {
+    params->direction = direction;
     if (settings().disabled) return RouteReason::kDisabled;
     const RouteReason reason = params_from_legacy(real_cudnn(), x_desc, w_desc, conv_desc, y_desc, params);
     return reason == RouteReason::kRouted ? route_if_faster(Api::kLegacy, *params) : reason;

@@ -21,9 +21,10 @@ RouteReason epilogue_from_legacy(const RealCudnn& real, cudnnTensorDescriptor_t 
                                  cudnnTensorDescriptor_t bias_desc, cudnnActivationDescriptor_t activation_desc,
                                  DepthwiseParams* params);
 
-// The routing decision of the legacy API: DWSHIM_DISABLE, then params_from_legacy with the real cuDNN, then
-// the measured routing policy (route_policy.h).
-RouteReason route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+// The routing decision of the legacy API for one direction: DWSHIM_DISABLE, then params_from_legacy with the
+// real cuDNN, then the measured routing policy (route_policy.h). The descriptors are the same in every
+// direction: x (or dx), w (or dw), the convolution, y (or dy).
+RouteReason route_legacy(Direction direction, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
                          cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                          DepthwiseParams* params);
 

@@ -9,8 +9,9 @@ namespace dwshim {
 namespace {
 
 constexpr int kReasonCount = static_cast<int>(RouteReason::kCount);
+constexpr int kDirections = 3;
 
-std::atomic<uint64_t> g_counts[kReasonCount];
+std::atomic<uint64_t> g_counts[kDirections][kReasonCount];
 
 const char* dtype_name(DType dtype) {
     switch (dtype) {
@@ -34,17 +35,21 @@ const char* layout_name(const int64_t stride[4]) {
 struct ExitSummary {
     ~ExitSummary() {
         const Settings& s = settings();
-        uint64_t total = 0;
-        for (const auto& count : g_counts) total += count.load();
-        if (!s.stats || total == 0) return;  // say nothing in processes that never called a convolution
+        if (!s.stats) return;
         std::FILE* out = s.log != nullptr ? s.log : stderr;
-        std::fprintf(out, "dwshim summary: %llu convolutions routed\n",
-                     static_cast<unsigned long long>(g_counts[0].load()));
-        for (int i = 1; i < kReasonCount; ++i) {
-            const uint64_t count = g_counts[i].load();
-            if (count == 0) continue;
-            std::fprintf(out, "dwshim summary: %llu forwarded: %s\n", static_cast<unsigned long long>(count),
-                         route_reason_text(static_cast<RouteReason>(i)));
+        for (int d = 0; d < kDirections; ++d) {
+            uint64_t total = 0;
+            for (const auto& count : g_counts[d]) total += count.load();
+            if (total == 0) continue;  // say nothing of a direction the process never called
+            const char* name = direction_name(static_cast<Direction>(d));
+            std::fprintf(out, "dwshim summary: %llu %s convolutions routed\n",
+                         static_cast<unsigned long long>(g_counts[d][0].load()), name);
+            for (int i = 1; i < kReasonCount; ++i) {
+                const uint64_t count = g_counts[d][i].load();
+                if (count == 0) continue;
+                std::fprintf(out, "dwshim summary: %llu %s forwarded: %s\n", static_cast<unsigned long long>(count),
+                             name, route_reason_text(static_cast<RouteReason>(i)));
+            }
         }
         std::fflush(out);
     }
@@ -65,19 +70,36 @@ const char* route_reason_text(RouteReason reason) {
     return "unknown";
 }
 
-void report_decision(const char* api_function, bool executes, RouteReason reason, const DepthwiseParams* params) {
-    if (executes) g_counts[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed);
+const char* direction_name(Direction direction) {
+    switch (direction) {
+        case Direction::kForward:
+            return "fwd";
+        case Direction::kDataGrad:
+            return "dgrad";
+        case Direction::kFilterGrad:
+            return "wgrad";
+    }
+    return "?";
+}
+
+void report_decision(const char* api_function, bool executes, RouteReason reason, Direction direction,
+                     const DepthwiseParams* params) {
+    if (executes) {
+        g_counts[static_cast<int>(direction)][static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed);
+    }
     std::FILE* log = settings().log;
     if (log == nullptr) return;
     const char* verdict = reason == RouteReason::kRouted ? "routed" : "forwarded";
     if (params == nullptr) {
-        std::fprintf(log, "dwshim: %s %s: %s\n", api_function, verdict, route_reason_text(reason));
+        std::fprintf(log, "dwshim: %s %s: %s [%s]\n", api_function, verdict, route_reason_text(reason),
+                     direction_name(direction));
     } else {
         const DepthwiseParams& p = *params;
         std::fprintf(log,
-                     "dwshim: %s %s: %s [%s %s n=%lld c=%lld h=%lld w=%lld k=%lld filter=%lldx%lld stride=%lldx%lld "
+                     "dwshim: %s %s: %s [%s %s %s n=%lld c=%lld h=%lld w=%lld k=%lld filter=%lldx%lld stride=%lldx%lld "
                      "pad=%lldx%lld dil=%lldx%lld]\n",
-                     api_function, verdict, route_reason_text(reason), dtype_name(p.dtype), layout_name(p.x_stride),
+                     api_function, verdict, route_reason_text(reason), direction_name(direction),
+                     dtype_name(p.dtype), layout_name(p.x_stride),
                      static_cast<long long>(p.n), static_cast<long long>(p.c), static_cast<long long>(p.h),
                      static_cast<long long>(p.w), static_cast<long long>(p.k), static_cast<long long>(p.r),
                      static_cast<long long>(p.s), static_cast<long long>(p.stride_h),
@@ -89,7 +111,9 @@ void report_decision(const char* api_function, bool executes, RouteReason reason
 }
 
 uint64_t decisions_with(RouteReason reason) {
-    return g_counts[static_cast<int>(reason)].load(std::memory_order_relaxed);
+    uint64_t total = 0;
+    for (const auto& counts : g_counts) total += counts[static_cast<int>(reason)].load(std::memory_order_relaxed);
+    return total;
 }
 
 }  // namespace dwshim

@@ -9,11 +9,15 @@
 
 namespace dwshim {
 
-// Logs one decision; counts it when the call `executes` a convolution (queries are logged, not counted).
-// `params` may be null when the descriptors could not be read.
-void report_decision(const char* api_function, bool executes, RouteReason reason, const DepthwiseParams* params);
+// Logs one decision about a convolution in `direction`; counts it when the call `executes` one (queries are
+// logged, not counted). `params` may be null when the descriptors could not be read.
+void report_decision(const char* api_function, bool executes, RouteReason reason, Direction direction,
+                     const DepthwiseParams* params);
 
-// Executing calls counted so far with this reason.
+// Executing calls counted so far with this reason, in every direction.
 uint64_t decisions_with(RouteReason reason);
+
+// "fwd", "dgrad" or "wgrad".
+const char* direction_name(Direction direction);
 
 }  // namespace dwshim

@@ -50,10 +50,20 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     return p.dtype == DType::kBFloat16 && p.r == 3;
 }
 
-}  // namespace
+// The gradients (depthwise_data_grad.cu, depthwise_filter_grad.cu) against cuDNN's for the same call.
+bool data_grad_faster(Api api, const DepthwiseParams& p) {
+    (void)api;
+    (void)p;
+    return false;
+}
 
-RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
-    if (settings().route_all) return RouteReason::kRouted;
+bool filter_grad_faster(Api api, const DepthwiseParams& p) {
+    (void)api;
+    (void)p;
+    return false;
+}
+
+bool forward_faster(Api api, const DepthwiseParams& params) {
     bool faster = false;
     switch (select_path(params)) {
         // One thread per output. Its one suite case (mult2 NHWC: 1.41 ms vs 1.50 backend) is no reason to route
@@ -72,6 +82,25 @@ RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
             break;
         case KernelPath::kLargeFilter:  // replk31: 2.36-2.41 ms vs cuDNN 10.9-12.5 NCHW / 75.1 NHWC, PyTorch 6.8-8.1
             faster = true;
+            break;
+    }
+    return faster;
+}
+
+}  // namespace
+
+RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
+    if (settings().route_all) return RouteReason::kRouted;
+    bool faster = false;
+    switch (params.direction) {
+        case Direction::kForward:
+            faster = forward_faster(api, params);
+            break;
+        case Direction::kDataGrad:
+            faster = data_grad_faster(api, params);
+            break;
+        case Direction::kFilterGrad:
+            faster = filter_grad_faster(api, params);
             break;
     }
     return faster ? RouteReason::kRouted : RouteReason::kNotFaster;

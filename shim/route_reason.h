@@ -16,10 +16,11 @@ namespace dwshim {
     X(kShapeMismatch, "output or filter shape inconsistent with the convolution")     \
     X(kKernelCannotImplement, "the kernel cannot implement these sizes or strides")          \
     X(kUntracedPlan, "plan built from descriptors dwshim did not see set and finalized")  \
-    X(kNotSingleConv, "graph is not one convolution forward over real tensors")           \
+    X(kNotSingleConv, "graph is not one convolution (forward or gradient) over real tensors")           \
     X(kVariantPack, "variant pack lacks a tensor's pointer, or overrides shapes")        \
     X(kNotFaster, "dwshim's kernel was not measured faster than what it would replace for this case") \
-    X(kEpilogue, "bias, residual or activation dwshim does not fuse")
+    X(kEpilogue, "bias, residual or activation dwshim does not fuse")                     \
+    X(kWorkspace, "the caller's workspace is smaller than dwshim's kernel needs")
 
 enum class RouteReason : int {
 #define DWSHIM_REASON_ENUM(name, text) name,

@@ -5,10 +5,12 @@
 
 #include "kernels/depthwise_params.h"
 
-// The legacy routing decision (a RouteReason) for these descriptors, and the params it read.
+// The legacy routing decision (a RouteReason) for these descriptors in the direction params->direction names
+// (kForward for default-constructed params), and the params it read.
 extern "C" int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
                                    cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                                    dwshim::DepthwiseParams* params);
 
-// The backend routing decision a plan built on this finalized operation graph would get, and its params.
+// The backend routing decision a plan built on this finalized operation graph would get, and its params (their
+// direction is the graph's operation's).
 extern "C" int dwshim_route_backend_graph(cudnnBackendDescriptor_t graph, dwshim::DepthwiseParams* params);

@@ -1,0 +1,22 @@
+// Dispatch of the two gradient directions (see depthwise.h for the entry point every caller uses).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+#include "depthwise_params.h"
+
+namespace dwshim {
+
+// dx = alpha * conv_transpose(dy, filter) + residual_scale * residual.
+// With stride 1 and multiplier 1 that is the forward problem *forward (the forward paths compute it); false
+// where it is not one (the data gradient's generic kernel computes it).
+bool data_grad_as_forward(const DepthwiseParams& params, DepthwiseParams* forward);
+cudaError_t depthwise_data_grad(const DepthwiseParams& params, cudaStream_t stream);
+
+// dw = alpha * sum over n, p, q (dy * x) + residual_scale * residual, in a fixed order: bitwise reproducible.
+size_t filter_grad_workspace_bytes(const DepthwiseParams& params);
+cudaError_t depthwise_filter_grad(const DepthwiseParams& params, void* workspace, cudaStream_t stream);
+
+}  // namespace dwshim

@@ -1,0 +1,77 @@
+// What the legacy API's entry points of all three directions share: the routing decision from the descriptors,
+// the checks an executing call adds, and the rewrite of the real library's algorithm lists.
+#pragma once
+
+#include <cudnn.h>
+
+#include "interpose/real_cudnn.h"
+#include "kernels/depthwise.h"
+#include "legacy_params.h"
+#include "report.h"
+#include "settings.h"
+
+namespace dwshim {
+
+// cuDNN 9.19 dereferences a null handle in the algorithm queries (SIGSEGV, tests/cpu/test_bad_input.cpp);
+// everywhere it checks, it answers a null handle with BAD_PARAM, so dwshim answers that instead of crashing.
+constexpr cudnnStatus_t kNullHandleStatus = CUDNN_STATUS_BAD_PARAM;
+
+// The decision every legacy entry of a direction shares. It depends on the descriptors alone, so the queries
+// and the executing call always agree on it. `x_desc` describes x or dx, `y_desc` y or dy, `w_desc` w or dw.
+inline RouteReason decide(Direction direction, cudnnHandle_t handle, cudnnTensorDescriptor_t x_desc,
+                          cudnnFilterDescriptor_t w_desc, cudnnConvolutionDescriptor_t conv_desc,
+                          cudnnTensorDescriptor_t y_desc, DepthwiseParams* params) {
+    if (handle == nullptr && !settings().disabled) return RouteReason::kBadArgument;
+    return route_legacy(direction, x_desc, w_desc, conv_desc, y_desc, params);
+}
+
+inline const DepthwiseParams* described(const DepthwiseParams& params) {
+    return params.n > 0 ? &params : nullptr;
+}
+
+// For an executing call that decide() routed: the data pointers and the algorithm must be valid and the
+// handle's stream readable, and the caller's workspace must hold what dwshim needs.
+inline RouteReason check_execution(RouteReason reason, cudnnHandle_t handle, bool pointers_valid, bool algo_valid,
+                                   const DepthwiseParams& params, const void* workspace, size_t workspace_size,
+                                   cudaStream_t* stream) {
+    if (reason != RouteReason::kRouted) return reason;
+    const RealCudnn& real = real_cudnn();
+    if (!pointers_valid || !algo_valid || real.cudnnGetStream == nullptr ||
+        real.cudnnGetStream(handle, stream) != CUDNN_STATUS_SUCCESS) {
+        return RouteReason::kBadArgument;
+    }
+    const size_t needed = workspace_bytes(params);
+    if (needed > 0 && (workspace == nullptr || workspace_size < needed)) return RouteReason::kWorkspace;
+    return RouteReason::kRouted;
+}
+
+// Runs a routed call; float, half and bfloat16 data all take float scaling factors.
+inline cudnnStatus_t run_routed(DepthwiseParams* params, const void* alpha, const void* beta, void* workspace,
+                                cudaStream_t stream) {
+    params->alpha = *static_cast<const float*>(alpha);
+    params->residual_scale = *static_cast<const float*>(beta);
+    return run_depthwise(*params, workspace, stream) == cudaSuccess ? CUDNN_STATUS_SUCCESS
+                                                                    : CUDNN_STATUS_EXECUTION_FAILED;
+}
+
+// After the real algorithm query succeeded, rewrites its results for a routed configuration: every algorithm
+// works through dwshim's kernel, deterministically, with dwshim's workspace.
+template <typename Perf>
+cudnnStatus_t adjust_algo_results(const char* api_function, Direction direction, cudnnStatus_t status,
+                                  cudnnHandle_t handle, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                                  cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
+                                  const int* returned, Perf* results) {
+    if (status != CUDNN_STATUS_SUCCESS || returned == nullptr || results == nullptr) return status;
+    DepthwiseParams params;
+    const RouteReason reason = decide(direction, handle, x_desc, w_desc, conv_desc, y_desc, &params);
+    report_decision(api_function, /*executes=*/false, reason, direction, described(params));
+    if (reason != RouteReason::kRouted) return status;
+    for (int i = 0; i < *returned; ++i) {
+        results[i].status = CUDNN_STATUS_SUCCESS;
+        results[i].memory = workspace_bytes(params);
+        results[i].determinism = CUDNN_DETERMINISTIC;
+    }
+    return status;
+}
+
+}  // namespace dwshim
