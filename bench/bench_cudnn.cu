@@ -1,9 +1,11 @@
-// Times depthwise convolutions through both cuDNN APIs, dwshim against the real cuDNN in the same process:
-// legacy cudnnConvolutionForward with cuDNN's best algorithm from cudnnFindConvolutionForwardAlgorithm, and
-// backend cudnnBackendExecute of the same plan (the first of cuDNN's heuristic engine configs that finalizes,
-// as PyTorch picks without benchmark mode); plus device copy bandwidth.
-// Usage: dwshim_bench_cudnn CASES.csv [--case NAME|all] [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
-//        [--dwshim-only 1] (skips the real cuDNN's timings: for quick kernel iterations)
+// Times depthwise convolutions through both cuDNN APIs, dwshim against the real cuDNN in the same process, for
+// each direction: legacy cudnnConvolutionForward / BackwardData / BackwardFilter with cuDNN's best algorithm from
+// its Find function, and backend cudnnBackendExecute of the same plan (the first of cuDNN's heuristic engine
+// configs that finalizes, as PyTorch picks without benchmark mode); plus device copy bandwidth. The floor is
+// the bytes a direction must move (its two inputs and its output) at the copy bandwidth.
+// Usage: dwshim_bench_cudnn CASES.csv [--case NAME|all] [--op fwd,dgrad,wgrad] [--dtype f32,f16,bf16]
+//        [--layout nchw,nhwc] [--csv OUT] [--dwshim-only 1] (skips the real cuDNN's timings: for quick kernel
+//        iterations)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -133,6 +135,7 @@ struct BackendTiming {
     float ours_ms = -1.0f, cudnn_ms = -1.0f;  // -1: cuDNN built no plan
 };
 
+// x, w and y keep their forward roles (dx, dw, dy for the gradients).
 BackendTiming time_backend(cudnnHandle_t handle, const dwtest::ConvCase& cc, void* x, void* w, void* y,
                            decltype(&cudnnBackendExecute) real_execute) {
     BackendTiming t;
@@ -152,6 +155,120 @@ BackendTiming time_backend(cudnnHandle_t handle, const dwtest::ConvCase& cc, voi
     return t;
 }
 
+struct LegacyFunctions {
+    decltype(&cudnnConvolutionForward) forward = nullptr;
+    decltype(&cudnnFindConvolutionForwardAlgorithm) find_forward = nullptr;
+    decltype(&cudnnGetConvolutionForwardWorkspaceSize) forward_workspace = nullptr;
+    decltype(&cudnnConvolutionBackwardData) data = nullptr;
+    decltype(&cudnnFindConvolutionBackwardDataAlgorithm) find_data = nullptr;
+    decltype(&cudnnGetConvolutionBackwardDataWorkspaceSize) data_workspace = nullptr;
+    decltype(&cudnnConvolutionBackwardFilter) filter = nullptr;
+    decltype(&cudnnFindConvolutionBackwardFilterAlgorithm) find_filter = nullptr;
+    decltype(&cudnnGetConvolutionBackwardFilterWorkspaceSize) filter_workspace = nullptr;
+};
+
+LegacyFunctions dwshim_functions() {
+    return {&cudnnConvolutionForward,
+            &cudnnFindConvolutionForwardAlgorithm,
+            &cudnnGetConvolutionForwardWorkspaceSize,
+            &cudnnConvolutionBackwardData,
+            &cudnnFindConvolutionBackwardDataAlgorithm,
+            &cudnnGetConvolutionBackwardDataWorkspaceSize,
+            &cudnnConvolutionBackwardFilter,
+            &cudnnFindConvolutionBackwardFilterAlgorithm,
+            &cudnnGetConvolutionBackwardFilterWorkspaceSize};
+}
+
+template <typename T>
+void resolve(void* library, const char* name, T* function) {
+    *function = reinterpret_cast<T>(dlsym(library, name));
+}
+
+LegacyFunctions real_functions(void* library) {
+    LegacyFunctions f;
+    resolve(library, "cudnnConvolutionForward", &f.forward);
+    resolve(library, "cudnnFindConvolutionForwardAlgorithm", &f.find_forward);
+    resolve(library, "cudnnGetConvolutionForwardWorkspaceSize", &f.forward_workspace);
+    resolve(library, "cudnnConvolutionBackwardData", &f.data);
+    resolve(library, "cudnnFindConvolutionBackwardDataAlgorithm", &f.find_data);
+    resolve(library, "cudnnGetConvolutionBackwardDataWorkspaceSize", &f.data_workspace);
+    resolve(library, "cudnnConvolutionBackwardFilter", &f.filter);
+    resolve(library, "cudnnFindConvolutionBackwardFilterAlgorithm", &f.find_filter);
+    resolve(library, "cudnnGetConvolutionBackwardFilterWorkspaceSize", &f.filter_workspace);
+    return f;
+}
+
+// cuDNN's best algorithm for the case's direction (by `fns`' Find), or -1 when it has none.
+int best_algo(const LegacyFunctions& fns, cudnnHandle_t handle, const dwtest::CudnnDescriptors& d,
+              dwshim::Direction direction) {
+    int returned = 0;
+    switch (direction) {
+        case dwshim::Direction::kForward: {
+            cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+            const bool ok = fns.find_forward(handle, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                             &returned, perf) == CUDNN_STATUS_SUCCESS;
+            return ok && returned > 0 && perf[0].status == CUDNN_STATUS_SUCCESS ? perf[0].algo : -1;
+        }
+        case dwshim::Direction::kDataGrad: {
+            cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+            const bool ok = fns.find_data(handle, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                          &returned, perf) == CUDNN_STATUS_SUCCESS;
+            return ok && returned > 0 && perf[0].status == CUDNN_STATUS_SUCCESS ? perf[0].algo : -1;
+        }
+        case dwshim::Direction::kFilterGrad: {
+            cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+            const bool ok = fns.find_filter(handle, d.x, d.y, d.conv, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                            &returned, perf) == CUDNN_STATUS_SUCCESS;
+            return ok && returned > 0 && perf[0].status == CUDNN_STATUS_SUCCESS ? perf[0].algo : -1;
+        }
+    }
+    return -1;
+}
+
+// One legacy call of the case's direction through `fns` with algorithm `algo` and the workspace `fns` asks for;
+// x, w and y keep their forward roles.
+float time_legacy(const LegacyFunctions& fns, cudnnHandle_t handle, const dwtest::CudnnDescriptors& d,
+                  dwshim::Direction direction, int algo, void* x, void* w, void* y) {
+    const float alpha = 1.0f, beta = 0.0f;
+    size_t bytes = 0;
+    switch (direction) {
+        case dwshim::Direction::kForward: {
+            const auto a = static_cast<cudnnConvolutionFwdAlgo_t>(algo);
+            CHECK_CUDNN(fns.forward_workspace(handle, d.x, d.w, d.conv, d.y, a, &bytes));
+            void* ws = nullptr;
+            CHECK_CUDA(cudaMalloc(&ws, bytes + 1));
+            const float ms = median_ms(
+                [&] { CHECK_CUDNN(fns.forward(handle, &alpha, d.x, x, d.w, w, d.conv, a, ws, bytes, &beta, d.y, y)); },
+                20);
+            cudaFree(ws);
+            return ms;
+        }
+        case dwshim::Direction::kDataGrad: {
+            const auto a = static_cast<cudnnConvolutionBwdDataAlgo_t>(algo);
+            CHECK_CUDNN(fns.data_workspace(handle, d.w, d.y, d.conv, d.x, a, &bytes));
+            void* ws = nullptr;
+            CHECK_CUDA(cudaMalloc(&ws, bytes + 1));
+            const float ms = median_ms(
+                [&] { CHECK_CUDNN(fns.data(handle, &alpha, d.w, w, d.y, y, d.conv, a, ws, bytes, &beta, d.x, x)); },
+                20);
+            cudaFree(ws);
+            return ms;
+        }
+        case dwshim::Direction::kFilterGrad: {
+            const auto a = static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo);
+            CHECK_CUDNN(fns.filter_workspace(handle, d.x, d.y, d.conv, d.w, a, &bytes));
+            void* ws = nullptr;
+            CHECK_CUDA(cudaMalloc(&ws, bytes + 1));
+            const float ms = median_ms(
+                [&] { CHECK_CUDNN(fns.filter(handle, &alpha, d.x, x, d.y, y, d.conv, a, ws, bytes, &beta, d.w, w)); },
+                20);
+            cudaFree(ws);
+            return ms;
+        }
+    }
+    return -1.0f;
+}
+
 bool listed(const std::string& list, const std::string& item) {
     return list.empty() || ("," + list + ",").find("," + item + ",") != std::string::npos;
 }
@@ -161,15 +278,17 @@ bool listed(const std::string& list, const std::string& item) {
 int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(stderr,
-                     "usage: %s CASES.csv [--case NAME] [--dtype LIST] [--layout LIST] [--csv OUT] [--dwshim-only 1]\n",
+                     "usage: %s CASES.csv [--case NAME] [--op LIST] [--dtype LIST] [--layout LIST] [--csv OUT] "
+                     "[--dwshim-only 1]\n",
                      argv[0]);
         return 2;
     }
-    std::string only_case, dtypes, layouts, csv_path;
+    std::string only_case, ops = "fwd", dtypes, layouts, csv_path;
     bool dwshim_only = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--case") only_case = argv[i + 1];
+        if (flag == "--op") ops = argv[i + 1];
         if (flag == "--dtype") dtypes = argv[i + 1];
         if (flag == "--layout") layouts = argv[i + 1];
         if (flag == "--csv") csv_path = argv[i + 1];
@@ -177,15 +296,12 @@ int main(int argc, char** argv) {
     }
     void* real_library = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_NOLOAD);
     if (real_library == nullptr) real_library = dlopen("libcudnn.so.8", RTLD_NOW | RTLD_NOLOAD);
-    const auto real_forward =
-        reinterpret_cast<decltype(&cudnnConvolutionForward)>(dlsym(real_library, "cudnnConvolutionForward"));
-    const auto real_find = reinterpret_cast<decltype(&cudnnFindConvolutionForwardAlgorithm)>(
-        dlsym(real_library, "cudnnFindConvolutionForwardAlgorithm"));
-    const auto real_workspace = reinterpret_cast<decltype(&cudnnGetConvolutionForwardWorkspaceSize)>(
-        dlsym(real_library, "cudnnGetConvolutionForwardWorkspaceSize"));
+    const LegacyFunctions real = real_functions(real_library);
+    const LegacyFunctions ours = dwshim_functions();
     const auto real_execute =
         reinterpret_cast<decltype(&cudnnBackendExecute)>(dlsym(real_library, "cudnnBackendExecute"));
-    if (real_forward == nullptr || real_find == nullptr || real_workspace == nullptr || real_execute == nullptr) {
+    if (real.forward == nullptr || real.filter_workspace == nullptr || real_execute == nullptr ||
+        real.forward == ours.forward) {
         std::fprintf(stderr, "real cuDNN not reachable\n");
         return 1;
     }
@@ -200,11 +316,11 @@ int main(int argc, char** argv) {
     std::FILE* csv = csv_path.empty() ? nullptr : std::fopen(csv_path.c_str(), "w");
     if (csv) {
         std::fprintf(csv,
-                     "case,dtype,layout,dwshim_ms,cudnn_legacy_ms,cudnn_algo,legacy_speedup,dwshim_backend_ms,"
-                     "cudnn_backend_ms,backend_speedup,dwshim_pct_copy_bw\n");
+                     "case,op,dtype,layout,dwshim_ms,cudnn_legacy_ms,cudnn_algo,legacy_speedup,dwshim_backend_ms,"
+                     "cudnn_backend_ms,backend_speedup,dwshim_pct_copy_bw,floor_ms\n");
     }
-    std::printf("%-12s %-5s %-5s %10s %10s %4s %7s | %10s %10s %7s | %7s\n", "case", "dtype", "layout", "dwshim_ms",
-                "legacy_ms", "algo", "speedup", "dwshim_ms", "backend_ms", "speedup", "%copyBW");
+    std::printf("%-12s %-5s %-5s %-5s %10s %10s %4s %7s | %10s %10s %7s | %7s\n", "case", "op", "dtype", "layout",
+                "dwshim_ms", "legacy_ms", "algo", "speedup", "dwshim_ms", "backend_ms", "speedup", "%copyBW");
     const struct {
         const char* name;
         cudnnDataType_t type;
@@ -213,80 +329,68 @@ int main(int argc, char** argv) {
         const char* name;
         dwtest::Layout layout;
     } all_layouts[] = {{"nchw", dwtest::Layout::kNCHW}, {"nhwc", dwtest::Layout::kNHWC}};
+    const struct {
+        const char* name;
+        dwshim::Direction direction;
+    } all_ops[] = {{"fwd", dwshim::Direction::kForward},
+                   {"dgrad", dwshim::Direction::kDataGrad},
+                   {"wgrad", dwshim::Direction::kFilterGrad}};
 
     for (const Row& row : read_cases(argv[1])) {
         if (!only_case.empty() && only_case != "all" && row.name != only_case) continue;
-        for (const auto& dt : all_dtypes) {
-            if (!listed(dtypes, dt.name)) continue;
-            for (const auto& lt : all_layouts) {
-                if (!listed(layouts, lt.name)) continue;
-                dwtest::ConvCase cc = row.cc;
-                cc.dtype = dt.type;
-                cc.layout = lt.layout;
-                dwtest::CudnnDescriptors d(cc);
-                const size_t elem = dwtest::dtype_size(cc.dtype);
-                const int64_t w_elems = int64_t{cc.k()} * cc.kh * cc.kw;
-                void *x, *w, *y;
-                CHECK_CUDA(cudaMalloc(&x, d.x_layout.span * elem));
-                CHECK_CUDA(cudaMalloc(&w, w_elems * elem));
-                CHECK_CUDA(cudaMalloc(&y, d.y_layout.span * elem));
-                fill(x, d.x_layout.span, cc.dtype, 11u);
-                fill(w, w_elems, cc.dtype, 12u);
-                const float alpha = 1.0f, beta = 0.0f;
+        for (const auto& op : all_ops) {
+            if (!listed(ops, op.name)) continue;
+            for (const auto& dt : all_dtypes) {
+                if (!listed(dtypes, dt.name)) continue;
+                for (const auto& lt : all_layouts) {
+                    if (!listed(layouts, lt.name)) continue;
+                    dwtest::ConvCase cc = row.cc;
+                    cc.direction = op.direction;
+                    cc.dtype = dt.type;
+                    cc.layout = lt.layout;
+                    dwtest::CudnnDescriptors d(cc);
+                    const size_t elem = dwtest::dtype_size(cc.dtype);
+                    const int64_t w_elems = int64_t{cc.k()} * cc.kh * cc.kw;
+                    void *x, *w, *y;
+                    CHECK_CUDA(cudaMalloc(&x, d.x_layout.span * elem));
+                    CHECK_CUDA(cudaMalloc(&w, w_elems * elem));
+                    CHECK_CUDA(cudaMalloc(&y, d.y_layout.span * elem));
+                    fill(x, d.x_layout.span, cc.dtype, 11u);
+                    fill(w, w_elems, cc.dtype, 12u);
+                    fill(y, d.y_layout.span, cc.dtype, 13u);
 
-                cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-                int returned = 0;
-                float cudnn_ms = -1.0f;
-                cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-                if (!dwshim_only &&
-                    real_find(handle, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf) ==
-                        CUDNN_STATUS_SUCCESS &&
-                    returned > 0 && perf[0].status == CUDNN_STATUS_SUCCESS) {
-                    algo = perf[0].algo;
-                    size_t ws_bytes = 0;
-                    CHECK_CUDNN(real_workspace(handle, d.x, d.w, d.conv, d.y, algo, &ws_bytes));
-                    void* ws = nullptr;
-                    CHECK_CUDA(cudaMalloc(&ws, ws_bytes + 1));
-                    cudnn_ms = median_ms(
-                        [&] {
-                            CHECK_CUDNN(real_forward(handle, &alpha, d.x, x, d.w, w, d.conv, algo, ws, ws_bytes,
-                                                     &beta, d.y, y));
-                        },
-                        20);
-                    cudaFree(ws);
+                    const int algo = dwshim_only ? -1 : best_algo(real, handle, d, op.direction);
+                    const float cudnn_ms = algo >= 0 ? time_legacy(real, handle, d, op.direction, algo, x, w, y) : -1.0f;
+                    const uint64_t routed_before = dwshim_decision_count(0);
+                    const float ours_ms = time_legacy(ours, handle, d, op.direction, std::max(algo, 0), x, w, y);
+                    if (dwshim_decision_count(0) == routed_before) {
+                        std::fprintf(stderr, "%s %s was not routed: the timing is cuDNN's\n", row.name.c_str(), op.name);
+                        return 1;
+                    }
+                    const double bytes = (double(cc.n) * cc.c * cc.h * cc.w + double(cc.n) * cc.k() * cc.p() * cc.q() +
+                                          double(w_elems)) *
+                                         elem;
+                    const double floor_ms = bytes / (copy_gbps * 1e6);
+                    const double pct = 100.0 * floor_ms / ours_ms;
+                    const double speedup = cudnn_ms > 0 ? cudnn_ms / ours_ms : 0.0;
+                    const BackendTiming backend =
+                        dwshim_only ? BackendTiming{} : time_backend(handle, cc, x, w, y, real_execute);
+                    const double backend_speedup =
+                        backend.ours_ms > 0 && backend.cudnn_ms > 0 ? backend.cudnn_ms / backend.ours_ms : 0.0;
+                    std::printf("%-12s %-5s %-5s %-5s %10.4f %10.4f %4d %7.2f | %10.4f %10.4f %7.2f | %7.1f\n",
+                                row.name.c_str(), op.name, dt.name, lt.name, ours_ms, cudnn_ms, algo, speedup,
+                                backend.ours_ms, backend.cudnn_ms, backend_speedup, pct);
+                    std::fflush(stdout);
+                    if (csv) {
+                        std::fprintf(csv, "%s,%s,%s,%s,%.4f,%.4f,%d,%.3f,%.4f,%.4f,%.3f,%.1f,%.4f\n", row.name.c_str(),
+                                     op.name, dt.name, lt.name, ours_ms, cudnn_ms, algo, speedup, backend.ours_ms,
+                                     backend.cudnn_ms, backend_speedup, pct, floor_ms);
+                        std::fflush(csv);
+                    }
+                    cudaFree(x);
+                    cudaFree(w);
+                    cudaFree(y);
                 }
-                const uint64_t routed_before = dwshim_decision_count(0);
-                const float ours_ms = median_ms(
-                    [&] {
-                        CHECK_CUDNN(cudnnConvolutionForward(handle, &alpha, d.x, x, d.w, w, d.conv, algo, nullptr, 0,
-                                                            &beta, d.y, y));
-                    },
-                    20);
-                if (dwshim_decision_count(0) == routed_before) {
-                    std::fprintf(stderr, "%s was not routed: the timing is cuDNN's\n", row.name.c_str());
-                    return 1;
-                }
-                const double bytes = (double(cc.n) * cc.c * cc.h * cc.w + double(cc.n) * cc.k() * cc.p() * cc.q() +
-                                      double(w_elems)) *
-                                     elem;
-                const double pct = 100.0 * bytes / (ours_ms * 1e6) / copy_gbps;
-                const double speedup = cudnn_ms > 0 ? cudnn_ms / ours_ms : 0.0;
-                const BackendTiming backend =
-                    dwshim_only ? BackendTiming{} : time_backend(handle, cc, x, w, y, real_execute);
-                const double backend_speedup =
-                    backend.ours_ms > 0 && backend.cudnn_ms > 0 ? backend.cudnn_ms / backend.ours_ms : 0.0;
-                std::printf("%-12s %-5s %-5s %10.4f %10.4f %4d %7.2f | %10.4f %10.4f %7.2f | %7.1f\n",
-                            row.name.c_str(), dt.name, lt.name, ours_ms, cudnn_ms, static_cast<int>(algo), speedup,
-                            backend.ours_ms, backend.cudnn_ms, backend_speedup, pct);
-                std::fflush(stdout);
-                if (csv) {
-                    std::fprintf(csv, "%s,%s,%s,%.4f,%.4f,%d,%.3f,%.4f,%.4f,%.3f,%.1f\n", row.name.c_str(), dt.name,
-                                 lt.name, ours_ms, cudnn_ms, static_cast<int>(algo), speedup, backend.ours_ms,
-                                 backend.cudnn_ms, backend_speedup, pct);
-                }
-                cudaFree(x);
-                cudaFree(w);
-                cudaFree(y);
             }
         }
     }

@@ -1,8 +1,11 @@
-"""Times depthwise convs as PyTorch runs them (F.conv2d) against dwshim's kernel called from PyTorch
-(dwshim.functional.depthwise_conv2d, ctypes overhead included), in one process, with copy bandwidth.
+"""Times depthwise convs as PyTorch runs them against dwshim's kernel called from PyTorch, in one process, with
+copy bandwidth. Forward: F.conv2d against dwshim.functional.depthwise_conv2d (ctypes overhead included).
+Gradients (--op dgrad,wgrad): PyTorch's aten.convolution_backward for one gradient, with
+torch.backends.cudnn.benchmark off (torch_ms) and on (torch_benchmark_ms); dwshim's gradient timings come from
+bench_cudnn (through cuDNN's API), so dwshim_ms is -1 there.
 
-Usage: python3 bench/bench_torch.py [--cases ../shared/bench/cases.csv] [--case kb84] [--dtype f32,f16,bf16]
-       [--layout nchw,nhwc] [--csv OUT]
+Usage: python3 bench/bench_torch.py [--cases ../shared/bench/cases.csv] [--case kb84] [--op fwd,dgrad,wgrad]
+       [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
 """
 import argparse
 import os
@@ -49,11 +52,42 @@ def read_cases(path):
     return cases
 
 
+def time_case(name, op, dtype_name, layout, v, copy_gbps):
+    n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, mult = v
+    dtype = DTYPES[dtype_name]
+    fmt = torch.channels_last if layout == "nhwc" else torch.contiguous_format
+    x = torch.randn(n, c, h, w, device="cuda", dtype=dtype).contiguous(memory_format=fmt)
+    weight = torch.randn(c * mult, 1, kh, kw, device="cuda", dtype=dtype)
+    geometry = ((sh, sw), (ph, pw), (dh, dw))
+    with torch.no_grad():
+        y = F.conv2d(x, weight, None, *geometry, c)
+        nbytes = (x.numel() + y.numel() + weight.numel()) * x.element_size()
+        if op == "fwd":
+            ours = median_ms(lambda: depthwise_conv2d(x, weight, None, *geometry))
+            theirs = [median_ms(lambda: F.conv2d(x, weight, None, *geometry, c))]
+        else:
+            dy = torch.randn_like(y)
+            mask = [op == "dgrad", op == "wgrad", False]
+            ours = -1.0
+            theirs = []
+            for benchmark in (False, True):
+                torch.backends.cudnn.benchmark = benchmark
+                theirs.append(median_ms(lambda: torch.ops.aten.convolution_backward(
+                    dy, x, weight, None, *geometry, False, (0, 0), c, mask)))
+            torch.backends.cudnn.benchmark = False
+        if len(theirs) == 1:
+            theirs.append(theirs[0])
+    pct = 100.0 * nbytes / (ours * 1e6) / copy_gbps if ours > 0 else -1.0
+    speedup = min(theirs) / ours if ours > 0 else 0.0
+    return (name, op, dtype_name, layout, ours, theirs[0], theirs[1], speedup, pct)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", default=os.path.join(here, "..", "..", "shared", "bench", "cases.csv"))
     parser.add_argument("--case", default="kb84")
+    parser.add_argument("--op", default="fwd")
     parser.add_argument("--dtype", default="f32")
     parser.add_argument("--layout", default="nchw")
     parser.add_argument("--csv")
@@ -62,35 +96,24 @@ def main():
     copy_gbps = copy_bandwidth_gbps()
     print("device %s, copy bandwidth %.0f GB/s (read + write), torch %s, cuDNN %s"
           % (torch.cuda.get_device_name(), copy_gbps, torch.__version__, torch.backends.cudnn.version()))
-    header = "%-12s %-5s %-5s %10s %10s %8s %8s" % ("case", "dtype", "layout", "dwshim_ms", "torch_ms", "speedup",
-                                                      "%copyBW")
+    header = "%-12s %-5s %-5s %-5s %10s %10s %10s %8s %8s" % ("case", "op", "dtype", "layout", "dwshim_ms", "torch_ms",
+                                                             "torch_bm_ms", "speedup", "%copyBW")
     print(header)
     rows = []
     for name, v in read_cases(args.cases):
         if args.case not in ("", "all") and name != args.case:
             continue
-        n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, mult = v
-        for dtype_name in args.dtype.split(","):
-            for layout in args.layout.split(","):
-                dtype = DTYPES[dtype_name]
-                fmt = torch.channels_last if layout == "nhwc" else torch.contiguous_format
-                x = torch.randn(n, c, h, w, device="cuda", dtype=dtype).contiguous(memory_format=fmt)
-                weight = torch.randn(c * mult, 1, kh, kw, device="cuda", dtype=dtype)
-                with torch.no_grad():
-                    ours = median_ms(lambda: depthwise_conv2d(x, weight, None, (sh, sw), (ph, pw), (dh, dw)))
-                    theirs = median_ms(lambda: F.conv2d(x, weight, None, (sh, sw), (ph, pw), (dh, dw), c))
-                    y = depthwise_conv2d(x, weight, None, (sh, sw), (ph, pw), (dh, dw))
-                nbytes = (x.numel() + y.numel() + weight.numel()) * x.element_size()
-                pct = 100.0 * nbytes / (ours * 1e6) / copy_gbps
-                rows.append((name, dtype_name, layout, ours, theirs, theirs / ours, pct))
-                print("%-12s %-5s %-5s %10.4f %10.4f %8.2f %8.1f" % rows[-1])
-                del x, weight, y
-                torch.cuda.empty_cache()
+        for op in args.op.split(","):
+            for dtype_name in args.dtype.split(","):
+                for layout in args.layout.split(","):
+                    rows.append(time_case(name, op, dtype_name, layout, v, copy_gbps))
+                    print("%-12s %-5s %-5s %-5s %10.4f %10.4f %10.4f %8.2f %8.1f" % rows[-1])
+                    torch.cuda.empty_cache()
     if args.csv:
         with open(args.csv, "w") as f:
-            f.write("case,dtype,layout,dwshim_ms,torch_ms,speedup,dwshim_pct_copy_bw\n")
+            f.write("case,op,dtype,layout,dwshim_ms,torch_ms,torch_benchmark_ms,speedup,dwshim_pct_copy_bw\n")
             for row in rows:
-                f.write("%s,%s,%s,%.4f,%.4f,%.3f,%.1f\n" % row)
+                f.write("%s,%s,%s,%s,%.4f,%.4f,%.4f,%.3f,%.1f\n" % row)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Merges one run's bench_cudnn.csv and bench_torch.csv: per case dwshim against the real cuDNN through each
-API and against PyTorch, the geomean per (dtype, layout) of the speedup over the best of (cuDNN backend,
-PyTorch), and optionally a PNG plot of those speedups (needs matplotlib).
+"""Merges one run's bench_cudnn.csv and bench_torch.csv: per case and direction (fwd, dgrad, wgrad) dwshim
+against the real cuDNN through each API and against PyTorch (the faster of its cudnn.benchmark modes), the
+geomean per (op, dtype, layout) of the speedup over the best of (cuDNN backend, PyTorch), and optionally a PNG
+plot of those speedups (needs matplotlib).
 
 Usage: python3 bench/report.py CUDNN_CSV TORCH_CSV [--png OUT.png] [--csv OUT.csv]
 """
@@ -11,7 +12,7 @@ import math
 
 def read(path):
     with open(path) as f:
-        return {(r["case"], r["dtype"], r["layout"]): r for r in csv.DictReader(f)}
+        return {(r["case"], r.get("op", "fwd"), r["dtype"], r["layout"]): r for r in csv.DictReader(f)}
 
 
 def positive(value):
@@ -24,12 +25,14 @@ def merge(cudnn_rows, torch_rows):
     for key, c in cudnn_rows.items():
         t = torch_rows.get(key, {})
         ours = positive(c["dwshim_ms"])
-        competitors = [v for v in (positive(c["cudnn_backend_ms"]), positive(t.get("torch_ms", -1))) if v]
+        torch_ms = [v for v in (positive(t.get("torch_ms", -1)), positive(t.get("torch_benchmark_ms", -1))) if v]
+        torch_best = min(torch_ms) if torch_ms else None
+        competitors = [v for v in (positive(c["cudnn_backend_ms"]), torch_best) if v]
         best = min(competitors) if competitors else None
         rows.append({
-            "case": key[0], "dtype": key[1], "layout": key[2], "dwshim_ms": ours,
+            "case": key[0], "op": key[1], "dtype": key[2], "layout": key[3], "dwshim_ms": ours,
             "cudnn_legacy_ms": positive(c["cudnn_legacy_ms"]), "cudnn_backend_ms": positive(c["cudnn_backend_ms"]),
-            "torch_ms": positive(t.get("torch_ms", -1)), "best_other_ms": best,
+            "torch_ms": torch_best, "best_other_ms": best,
             "speedup_vs_best": best / ours if best and ours else None,
             "pct_copy_bw": float(c["dwshim_pct_copy_bw"]),
         })
@@ -53,16 +56,16 @@ def main():
     parser.add_argument("--csv")
     args = parser.parse_args()
     rows = merge(read(args.cudnn_csv), read(args.torch_csv))
-    header = ["case", "dtype", "layout", "dwshim_ms", "cudnn_legacy_ms", "cudnn_backend_ms", "torch_ms",
+    header = ["case", "op", "dtype", "layout", "dwshim_ms", "cudnn_legacy_ms", "cudnn_backend_ms", "torch_ms",
               "speedup_vs_best", "pct_copy_bw"]
     print(" ".join(f"{h:>16}" for h in header))
     for r in rows:
         print(" ".join(f"{r[h] if isinstance(r[h], str) else fmt(r[h], '.3f'):>16}" for h in header))
     print("\ngeomean speedup over the best of (cuDNN backend, PyTorch):")
-    groups = sorted({(r["dtype"], r["layout"]) for r in rows})
+    groups = sorted({(r["op"], r["dtype"], r["layout"]) for r in rows})
     for group in groups:
-        g = geomean([r["speedup_vs_best"] for r in rows if (r["dtype"], r["layout"]) == group])
-        print(f"  {group[0]:>4} {group[1]}: {fmt(g, '.2f')}x")
+        g = geomean([r["speedup_vs_best"] for r in rows if (r["op"], r["dtype"], r["layout"]) == group])
+        print(f"  {group[0]:>5} {group[1]:>4} {group[2]}: {fmt(g, '.2f')}x")
     print(f"  all: {fmt(geomean([r['speedup_vs_best'] for r in rows]), '.2f')}x")
     if args.csv:
         with open(args.csv, "w", newline="") as f:
@@ -70,7 +73,7 @@ def main():
             writer.writeheader()
             writer.writerows(rows)
     if args.png:
-        plot(rows, groups, args.png)
+        plot(rows, sorted({(r["dtype"], r["layout"]) for r in rows}), args.png)
 
 
 def plot(rows, groups, path):
@@ -79,17 +82,17 @@ def plot(rows, groups, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases = list(dict.fromkeys(r["case"] for r in rows))
+    cases = list(dict.fromkeys((r["case"], r["op"]) for r in rows))
     fig, ax = plt.subplots(figsize=(12, 5))
     width = 0.8 / len(groups)
     for i, group in enumerate(groups):
-        by_case = {r["case"]: r["speedup_vs_best"] for r in rows if (r["dtype"], r["layout"]) == group}
+        by_case = {(r["case"], r["op"]): r["speedup_vs_best"] for r in rows if (r["dtype"], r["layout"]) == group}
         xs = [c + i * width for c in range(len(cases))]
-        ax.bar(xs, [by_case.get(c) or 0 for c in cases], width, label=f"{group[0]} {group[1]}")
+        ax.bar(xs, [by_case.get(c) or 0 for c in cases], width, label=" ".join(group))
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
     ax.set_xticks([c + 0.4 - width / 2 for c in range(len(cases))])
-    ax.set_xticklabels(cases)
+    ax.set_xticklabels([f"{c[0]}\n{c[1]}" for c in cases], fontsize=7)
     ax.set_ylabel("dwshim speedup over best of (cuDNN backend, PyTorch)")
     ax.legend(ncol=3, fontsize=8)
     fig.tight_layout()

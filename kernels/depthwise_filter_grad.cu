@@ -29,7 +29,7 @@ constexpr int64_t kMinPositionsPerSlice = 1024;               // below this a sl
 
 struct FilterGradGrid {
     bool channels = false;  // the channels mapping, else the plane mapping
-    int col_lanes = 32;     // plane mapping: lanes along an output row
+    int col_lanes = 32;     // plane mapping: lanes along an output row (32 to kThreads, a power of two)
     int64_t groups = 0;     // channel sets: k (plane) or ceil(k / 32) (channels)
     int64_t tap_chunks = 1;
     int64_t slices = 1;
@@ -44,7 +44,8 @@ bool instantiated(const DepthwiseParams& p) {
 FilterGradGrid make_grid(const DepthwiseParams& p) {
     FilterGradGrid g;
     g.channels = p.y_stride[kC] < p.y_stride[kW];
-    g.col_lanes = static_cast<int>(std::min<int64_t>(kThreads, (p.q + 31) / 32 * 32));
+    g.col_lanes = 32;  // a power of two, so that the block's threads make whole rows of lanes
+    while (g.col_lanes < kThreads && g.col_lanes < p.q) g.col_lanes *= 2;
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
     g.tap_chunks = instantiated(p) ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
     const int64_t rows = p.n * p.p;
@@ -56,25 +57,25 @@ FilterGradGrid make_grid(const DepthwiseParams& p) {
     return g;
 }
 
-template <int kTaps, bool kFixed>
-struct TapSet {
-    int fr[kTaps], fs[kTaps];
-    bool used[kTaps];
-    __device__ __forceinline__ TapSet(const DepthwiseParams& p, int64_t chunk, int fixed_s) {
+// The taps a block of the generic kernel accumulates: kGenericTaps consecutive ones of the r x s filter.
+struct GenericTaps {
+    int fr[kGenericTaps], fs[kGenericTaps];
+    bool used[kGenericTaps];
+    __device__ __forceinline__ GenericTaps(const DepthwiseParams& p, int64_t chunk) {
 #pragma unroll
-        for (int u = 0; u < kTaps; ++u) {
-            const int64_t t = chunk * kTaps + u;
-            const int64_t s = kFixed ? fixed_s : p.s;
-            fr[u] = static_cast<int>(t / s);
-            fs[u] = static_cast<int>(t % s);
+        for (int u = 0; u < kGenericTaps; ++u) {
+            const int64_t t = chunk * kGenericTaps + u;
+            fr[u] = static_cast<int>(t / p.s);
+            fs[u] = static_cast<int>(t % p.s);
             used[u] = t < p.r * p.s;
         }
     }
 };
 
-// Adds every tap's product for one output position (n, oh, ow) of channel k.
-template <DType D, int kTaps, bool kFixed>
-__device__ __forceinline__ void accumulate(const DepthwiseParams& p, const TapSet<kTaps, kFixed>& taps,
+// Adds every tap's product for one output position (n, oh, ow) of channel k. kFixedSize > 0: all taps of a
+// kFixedSize x kFixedSize filter, placed at compile time; 0: the block's generic taps.
+template <DType D, int kFixedSize, int kTaps>
+__device__ __forceinline__ void accumulate(const DepthwiseParams& p, const GenericTaps& taps,
                                            const typename DTypeTraits<D>::Storage* x_plane,
                                            const typename DTypeTraits<D>::Storage* dy_plane, int64_t n, int64_t oh,
                                            int64_t ow, float (&acc)[kTaps]) {
@@ -85,9 +86,11 @@ __device__ __forceinline__ void accumulate(const DepthwiseParams& p, const TapSe
     const auto* x_image = x_plane + n * p.x_stride[kN];
 #pragma unroll
     for (int u = 0; u < kTaps; ++u) {
-        const int64_t ih = ih0 + taps.fr[u] * p.dil_h;
-        const int64_t iw = iw0 + taps.fs[u] * p.dil_w;
-        if (taps.used[u] && ih >= 0 && ih < p.h && iw >= 0 && iw < p.w) {
+        const int fr = kFixedSize > 0 ? u / kFixedSize : taps.fr[u];
+        const int fs = kFixedSize > 0 ? u % kFixedSize : taps.fs[u];
+        const int64_t ih = ih0 + fr * p.dil_h;
+        const int64_t iw = iw0 + fs * p.dil_w;
+        if ((kFixedSize > 0 || taps.used[u]) && ih >= 0 && ih < p.h && iw >= 0 && iw < p.w) {
             acc[u] += g * Traits::load(x_image + ih * p.x_stride[kH] + iw * p.x_stride[kW]);
         }
     }
@@ -107,7 +110,7 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t slice = blockIdx.y;
     const int tid = threadIdx.x;
     const int64_t k = kChannels ? group * kTileChannels + tid % kTileChannels : group;
-    const TapSet<kTaps, kFixed> taps(prm, chunk, kFixedSize);
+    const GenericTaps taps(prm, kFixed ? 0 : chunk);
     float acc[kTaps];
 #pragma unroll
     for (int u = 0; u < kTaps; ++u) acc[u] = 0.0f;
@@ -126,7 +129,7 @@ __global__ void __launch_bounds__(kThreads)
             }
             int64_t n = row / prm.p, oh = row % prm.p;
             while (row < row_end) {
-                accumulate<D, kTaps, kFixed>(prm, taps, x_plane, dy_plane, n, oh, ow, acc);
+                accumulate<D, kFixedSize, kTaps>(prm, taps, x_plane, dy_plane, n, oh, ow, acc);
                 ow += kPositionLanes;
                 while (ow >= prm.q) {
                     ow -= prm.q;
@@ -142,7 +145,7 @@ __global__ void __launch_bounds__(kThreads)
             for (int64_t row = row_begin + tid / grid.col_lanes; row < row_end; row += row_lanes) {
                 const int64_t n = row / prm.p, oh = row % prm.p;
                 for (int64_t ow = tid % grid.col_lanes; ow < prm.q; ow += grid.col_lanes) {
-                    accumulate<D, kTaps, kFixed>(prm, taps, x_plane, dy_plane, n, oh, ow, acc);
+                    accumulate<D, kFixedSize, kTaps>(prm, taps, x_plane, dy_plane, n, oh, ow, acc);
                 }
             }
         }

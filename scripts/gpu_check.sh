@@ -4,8 +4,9 @@
 # ones worth keeping (7 files: the printed report, ctest log, benchmark CSVs, fuzz/memcheck/pytest logs) are
 # copied to $OUT (default ./gpu-logs), which the device tool brings back (it returns at most 8 files).
 # Env:
-#   CASES             suite file (default ../shared/bench/cases.csv)
-#   BENCH_ARGS        arguments for bench_cudnn and bench_torch (default: KB84 fp32 NCHW); BENCH=0 skips them
+#   CASES             suite file (default bench/suite.csv, a copy of the public suite)
+#   BENCH_ARGS        arguments for bench_cudnn and bench_torch (default: KB84 fp32 NCHW forward; --op
+#                     fwd,dgrad,wgrad picks directions); BENCH=0 skips them, HOOK_BENCH=0 the hook's bench
 #   CTEST_EXCLUDE     ctest -E regex (e.g. '^python$' to leave the Python suite to PYTEST_FILES)
 #   PYTEST_FILES      test files under tests/python to run directly with pytest
 #   FUZZ_CONFIGS      configs per API and shard for the long differential-fuzzer run (0: none)
@@ -18,7 +19,7 @@ DEST=${OUT:-$PWD/gpu-logs}
 OUT=${GPU_LOGS:-/tmp/dwshim-gpu-logs}
 rm -rf "$OUT"  # no logs of an earlier call mixed in
 mkdir -p "$DEST" "$OUT"
-CASES=${CASES:-../shared/bench/cases.csv}
+CASES=${CASES:-bench/suite.csv}
 PY=$(command -v python3)
 if [ -d .whl ] && ! "$PY" -c "import pytest" 2>/dev/null; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl &&
@@ -54,7 +55,7 @@ memcheck_rc=0
 if [ "${MEMCHECK_CONFIGS:-0}" -gt 0 ]; then
   DWSHIM_ROUTE=all DWSHIM_FUZZ_CONFIGS="$MEMCHECK_CONFIGS" timeout 240 compute-sanitizer --tool memcheck \
     --error-exitcode 99 --print-limit 20 build/tests/dwshim_gpu_tests \
-    --gtest_filter='*Fuzz*:Capture.*:LegacyForward.RandomMisaligned*:LegacyForward.RandomLargeFilter*' \
+    --gtest_filter='*Fuzz*:Capture.*:LegacyForward.RandomMisaligned*:LegacyForward.RandomLargeFilter*:Gradients.LegacyGradientsCapture*' \
     >"$OUT/memcheck.log" 2>&1
   memcheck_rc=$?
 fi
@@ -65,12 +66,14 @@ if [ "${BENCH:-1}" != 0 ]; then
   "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
     --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1
 fi
-"$PY" bench/bench_hook.py --csv "$OUT/bench_hook.csv" >"$OUT/bench_hook.log" 2>&1
+if [ "${HOOK_BENCH:-1}" != 0 ]; then
+  "$PY" bench/bench_hook.py --csv "$OUT/bench_hook.csv" >"$OUT/bench_hook.log" 2>&1
+fi
 
 report() {
   echo "=== tests (ctest rc $ctest_rc, pytest rc $pytest_rc)"
   grep -E "random configs|threads x|passed|failed|skipped|Skipped|\*\*\*Failed|tests passed" "$OUT/ctest.log" |
-    grep -v "^[0-9]*: \[ *OK" | tail -25
+    grep -v "^[0-9]*: \[ *OK" | tail -40
   tail -15 "$OUT/pytest.log" 2>/dev/null
   echo "=== differential fuzzer (rc $fuzz_rc) and compute-sanitizer memcheck (rc $memcheck_rc)"
   grep -hE "random configs|FAILED|Failure" "$OUT"/fuzz-*.log 2>/dev/null | head -20
@@ -86,7 +89,7 @@ report() {
     "$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
   fi
   echo "=== PyTorch hook: cost and saving per call"
-  cat "$OUT/bench_hook.log"
+  cat "$OUT/bench_hook.log" 2>/dev/null
 }
 report | tee "$OUT/report.txt"
 cp "$OUT"/report.txt "$OUT"/ctest.log "$DEST"/

@@ -18,7 +18,8 @@ cudnnBackendDescriptor_t make_backend_tensor(int64_t uid, cudnnDataType_t dtype,
 // Owns every descriptor it made. cc.post_pad_extra adds to the trailing padding (the backend API allows
 // asymmetric padding); the output size follows. With cc.bias or cc.activation the graph is the conv into a
 // virtual tensor, then pointwise ADD of beta * z (when beta != 0), ADD of a [1, k, 1, 1] bias and/or RELU_FWD
-// into y; otherwise beta is the conv's own.
+// into y; otherwise beta is the conv's own. cc.direction picks the operation: a data gradient reads y (dy) and
+// writes x (dx), a filter gradient reads x and y (dy) and writes w (dw); the UIDs keep the forward roles.
 class BackendConv {
 public:
     explicit BackendConv(const ConvCase& cc);

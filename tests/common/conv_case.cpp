@@ -30,6 +30,11 @@ TensorLayout make_layout(Layout layout, int n, int c, int h, int w) {
     return t;
 }
 
+TensorLayout filter_layout(const ConvCase& cc) {
+    const int taps = cc.kh * cc.kw;
+    return TensorLayout{{cc.k(), 1, cc.kh, cc.kw}, {taps, taps, cc.kw, 1}, int64_t{cc.k()} * taps};
+}
+
 const char* dtype_name(cudnnDataType_t dtype) {
     switch (dtype) {
         case CUDNN_DATA_FLOAT:
@@ -59,11 +64,13 @@ size_t dtype_size(cudnnDataType_t dtype) {
 
 std::string ConvCase::describe() const {
     const char* layouts[] = {"nchw", "nhwc", "padded-nchw"};
+    const char* directions[] = {"fwd", "dgrad", "wgrad"};
     char text[400];
     std::snprintf(text, sizeof(text),
-                  "%s %s n=%d c=%d h=%d w=%d mult=%d k=%dx%d stride=%dx%d pad=%dx%d dil=%dx%d %s alpha=%g beta=%g "
+                  "%s %s %s n=%d c=%d h=%d w=%d mult=%d k=%dx%d stride=%dx%d pad=%dx%d dil=%dx%d %s alpha=%g beta=%g "
                   "bias=%d act=%d misalign=%d post_pad_extra=%d",
-                  dtype_name(dtype), layouts[static_cast<int>(layout)], n, c, h, w, multiplier, kh, kw, stride_h,
+                  directions[static_cast<int>(direction)], dtype_name(dtype), layouts[static_cast<int>(layout)], n, c,
+                  h, w, multiplier, kh, kw, stride_h,
                   stride_w, pad_h, pad_w, dil_h, dil_w, mode == CUDNN_CONVOLUTION ? "conv" : "xcorr", alpha, beta,
                   bias ? 1 : 0, activation, misalign, post_pad_extra);
     return text;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "kernels/depthwise_params.h"
+
 #define CHECK_CUDNN(call)                                                                              \
     do {                                                                                               \
         const cudnnStatus_t status_ = (call);                                                          \
@@ -23,6 +25,9 @@ namespace dwtest {
 enum class Layout { kNCHW, kNHWC, kPaddedNCHW };  // padded: each row of x and y has spare elements
 
 struct ConvCase {
+    // What is computed: y from x (forward), dx from dy (data gradient) or dw from x and dy (filter gradient).
+    // Sizes are named by the forward roles in every direction; alpha and beta scale the written tensor.
+    dwshim::Direction direction = dwshim::Direction::kForward;
     cudnnDataType_t dtype = CUDNN_DATA_FLOAT;
     Layout layout = Layout::kNCHW;
     int n = 1, c = 1, h = 1, w = 1;
@@ -55,6 +60,8 @@ struct TensorLayout {
     int64_t span;  // elements to allocate
 };
 TensorLayout make_layout(Layout layout, int n, int c, int h, int w);
+// The packed depthwise filter [k][1][kh][kw].
+TensorLayout filter_layout(const ConvCase& cc);
 
 const char* dtype_name(cudnnDataType_t dtype);
 size_t dtype_size(cudnnDataType_t dtype);

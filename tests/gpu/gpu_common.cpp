@@ -25,6 +25,17 @@ const RealFunctions& real() {
         f.backend_execute = reinterpret_cast<decltype(f.backend_execute)>(dlsym(handle, "cudnnBackendExecute"));
         f.bias_activation_forward = reinterpret_cast<decltype(f.bias_activation_forward)>(
             dlsym(handle, "cudnnConvolutionBiasActivationForward"));
+        f.backward_data = reinterpret_cast<decltype(f.backward_data)>(dlsym(handle, "cudnnConvolutionBackwardData"));
+        f.backward_data_heuristics = reinterpret_cast<decltype(f.backward_data_heuristics)>(
+            dlsym(handle, "cudnnGetConvolutionBackwardDataAlgorithm_v7"));
+        f.backward_data_workspace = reinterpret_cast<decltype(f.backward_data_workspace)>(
+            dlsym(handle, "cudnnGetConvolutionBackwardDataWorkspaceSize"));
+        f.backward_filter =
+            reinterpret_cast<decltype(f.backward_filter)>(dlsym(handle, "cudnnConvolutionBackwardFilter"));
+        f.backward_filter_heuristics = reinterpret_cast<decltype(f.backward_filter_heuristics)>(
+            dlsym(handle, "cudnnGetConvolutionBackwardFilterAlgorithm_v7"));
+        f.backward_filter_workspace = reinterpret_cast<decltype(f.backward_filter_workspace)>(
+            dlsym(handle, "cudnnGetConvolutionBackwardFilterWorkspaceSize"));
         return f;
     }();
     return functions;
@@ -329,6 +340,105 @@ void check_random_cases(int count, ConvCase (*generate)(std::mt19937*),
     std::printf("%d random configs (seed %u); compared with the real cuDNN: %d (cuDNN wrong: %d); worst rel. "
                 "error vs float64: f32 %.2e, f16 %.2e, bf16 %.2e\n",
                 count, seed, count - without_cudnn, cudnn_wrong, worst[0], worst[1], worst[2]);
+    if (only_case < 0) {
+        EXPECT_GE(count - without_cudnn, count * min_compared) << "too few cases reached the real cuDNN to compare";
+    }
+}
+
+GradientCase::GradientCase(const ConvCase& c)
+    : cc(c),
+      x_layout(make_layout(c.layout, c.n, c.c, c.h, c.w)),
+      y_layout(make_layout(c.layout, c.n, c.k(), c.p(), c.q())),
+      out_layout(c.direction == dwshim::Direction::kFilterGrad ? filter_layout(c) : x_layout),
+      x(c.dtype, x_layout.span),
+      dy(c.dtype, y_layout.span),
+      filter(c.dtype, filter_layout(c).span),
+      out0(c.dtype, out_layout.span) {}
+
+namespace {
+
+ConvCase random_gradient_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase (*const families[])(std::mt19937*) = {random_case,          random_case,
+                                                   random_nchw_rows_case, random_nchw_vec_case,
+                                                   random_nhwc_vec_case,  random_large_filter_case};
+    ConvCase cc = families[pick(0, 5)](rng);
+    if (pick(0, 2) == 0) cc.c = 2 * pick(0, 20) + 1;
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    cc.beta = betas[pick(0, 3)];
+    return cc;
+}
+
+}  // namespace
+
+ConvCase random_gradient_legacy_case(std::mt19937* rng) {
+    ConvCase cc = random_gradient_case(rng);
+    cc.misalign = std::uniform_int_distribution<int>(0, 3)(*rng) == 0 ? 1 : 0;
+    return cc;
+}
+
+ConvCase random_gradient_backend_case(std::mt19937* rng) {
+    ConvCase cc = random_gradient_case(rng);
+    cc.post_pad_extra = std::uniform_int_distribution<int>(0, 2)(*rng) == 0 ? 1 : 0;
+    return cc;
+}
+
+void check_random_gradient_cases(int count, ConvCase (*generate)(std::mt19937*), dwshim::Direction direction,
+                                 const GradientRunner& run, double min_compared) {
+    const unsigned seed = test_seed();
+    std::mt19937 rng(seed);
+    const char* only = std::getenv("DWSHIM_TEST_CASE");
+    const int only_case = only != nullptr ? std::atoi(only) : -1;
+    int without_cudnn = 0, cudnn_wrong = 0;
+    double worst[3] = {0, 0, 0};
+    for (int i = 0; i < count; ++i) {
+        ConvCase cc = generate(&rng);
+        cc.direction = direction;
+        SCOPED_TRACE("seed " + std::to_string(seed) + " case " + std::to_string(i) + ": " + cc.describe());
+        GradientCase g(cc);
+        fill_random(&g.x, &rng);
+        fill_random(&g.dy, &rng);
+        fill_random(&g.filter, &rng);
+        g.out0 = initial_output(cc, g.out_layout.span, &rng);
+        if (only_case >= 0 && i != only_case) {
+            ++without_cudnn;
+            continue;
+        }
+        const std::vector<double> expected =
+            direction == dwshim::Direction::kDataGrad
+                ? reference_data_grad(cc, g.x_layout, g.out0, g.filter, g.y_layout, g.dy)
+                : reference_filter_grad(cc, g.x_layout, g.x, g.out0, g.y_layout, g.dy);
+        const uint64_t routed_before = dwshim_decision_count(0);
+        const std::vector<double> ours = run(g, /*ours=*/true);
+        if (ours.empty()) {
+            ++without_cudnn;
+            continue;
+        }
+        ASSERT_EQ(dwshim_decision_count(0), routed_before + 1) << "the gradient was not computed by dwshim";
+        ASSERT_EQ(ours.size(), expected.size());
+        const double ours_vs_reference = relative_error(ours, expected);
+        EXPECT_LT(ours_vs_reference, tolerance(cc.dtype));
+        const std::vector<double> theirs = run(g, /*ours=*/false);
+        if (theirs.empty()) {
+            ++without_cudnn;
+        } else {
+            const double cudnn_vs_reference = relative_error(theirs, expected);
+            if (!(cudnn_vs_reference < tolerance(cc.dtype))) {
+                ++cudnn_wrong;  // float64 decides; ours was checked against it above
+                std::printf("the real cuDNN disagrees with float64 (rel. error %.2e), seed %u case %d: %s\n",
+                            cudnn_vs_reference, seed, i, cc.describe().c_str());
+            } else {
+                EXPECT_LT(relative_error(ours, theirs), tolerance(cc.dtype) + cudnn_vs_reference);
+            }
+        }
+        const int t = cc.dtype == CUDNN_DATA_FLOAT ? 0 : cc.dtype == CUDNN_DATA_HALF ? 1 : 2;
+        worst[t] = std::max(worst[t], ours_vs_reference);
+        if (::testing::Test::HasFailure()) return;
+    }
+    std::printf("%d random configs (%s, seed %u); compared with the real cuDNN: %d (cuDNN wrong: %d); worst rel. "
+                "error vs float64: f32 %.2e, f16 %.2e, bf16 %.2e\n",
+                count, direction == dwshim::Direction::kDataGrad ? "dgrad" : "wgrad", seed, count - without_cudnn,
+                cudnn_wrong, worst[0], worst[1], worst[2]);
     if (only_case < 0) {
         EXPECT_GE(count - without_cudnn, count * min_compared) << "too few cases reached the real cuDNN to compare";
     }

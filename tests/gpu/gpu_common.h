@@ -20,6 +20,12 @@ struct RealFunctions {
     decltype(&cudnnGetConvolutionForwardWorkspaceSize) workspace = nullptr;
     decltype(&cudnnBackendExecute) backend_execute = nullptr;
     decltype(&cudnnConvolutionBiasActivationForward) bias_activation_forward = nullptr;
+    decltype(&cudnnConvolutionBackwardData) backward_data = nullptr;
+    decltype(&cudnnGetConvolutionBackwardDataAlgorithm_v7) backward_data_heuristics = nullptr;
+    decltype(&cudnnGetConvolutionBackwardDataWorkspaceSize) backward_data_workspace = nullptr;
+    decltype(&cudnnConvolutionBackwardFilter) backward_filter = nullptr;
+    decltype(&cudnnGetConvolutionBackwardFilterAlgorithm_v7) backward_filter_heuristics = nullptr;
+    decltype(&cudnnGetConvolutionBackwardFilterWorkspaceSize) backward_filter_workspace = nullptr;
 };
 const RealFunctions& real();
 
@@ -94,5 +100,29 @@ using CaseRunner =
 void check_random_cases(int count, ConvCase (*generate)(std::mt19937*),
                         const std::function<std::pair<TensorLayout, TensorLayout>(const ConvCase&)>& layout_of,
                         const CaseRunner& run, double min_compared = 0.75);
+
+// One gradient case as host data: x and dy (y-shaped), the filter, and out0, the written tensor's initial
+// contents (dx or dw; random where beta reads it, else all-ones bytes, NaN in every storage type).
+struct GradientCase {
+    ConvCase cc;
+    TensorLayout x_layout, y_layout, out_layout;
+    HostTensor x, dy, filter, out0;
+    explicit GradientCase(const ConvCase& c);
+};
+
+// Gradient cases: every shape family above (the forward fast paths serve the data gradient at stride 1), odd
+// channel counts a third of the time, beta 0, 1 or 0.5, no epilogue. The legacy variant misaligns x and dy a
+// quarter of the time, the backend one pads asymmetrically a third of the time.
+ConvCase random_gradient_legacy_case(std::mt19937* rng);
+ConvCase random_gradient_backend_case(std::mt19937* rng);
+
+// Runs a gradient case through dwshim (`ours`) or the real cuDNN; returns the written tensor's logical
+// elements, or an empty vector when the real cuDNN cannot run the case.
+using GradientRunner = std::function<std::vector<double>(const GradientCase& g, bool ours)>;
+
+// check_random_cases for a gradient direction: routed, poisoned output fully written and nothing beside it,
+// within tolerance of float64 and of the real cuDNN.
+void check_random_gradient_cases(int count, ConvCase (*generate)(std::mt19937*), dwshim::Direction direction,
+                                 const GradientRunner& run, double min_compared = 0.75);
 
 }  // namespace dwtest

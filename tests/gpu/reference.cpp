@@ -111,6 +111,61 @@ std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, c
     return out;
 }
 
+namespace {
+
+// Calls visit(n, k, c, oh, ow, ih, iw, tap) for every product of the convolution: output (n, k, oh, ow), input
+// (n, c, ih, iw) and the packed filter index of the tap that multiplies them.
+template <typename Visit>
+void for_each_product(const ConvCase& cc, Visit&& visit) {
+    const bool flip = cc.mode == CUDNN_CONVOLUTION;
+    for (int n = 0; n < cc.n; ++n)
+        for (int k = 0; k < cc.k(); ++k)
+            for (int oh = 0; oh < cc.p(); ++oh)
+                for (int ow = 0; ow < cc.q(); ++ow)
+                    for (int r = 0; r < cc.kh; ++r)
+                        for (int s = 0; s < cc.kw; ++s) {
+                            const int ih = oh * cc.stride_h - cc.pad_h + r * cc.dil_h;
+                            const int iw = ow * cc.stride_w - cc.pad_w + s * cc.dil_w;
+                            if (ih < 0 || ih >= cc.h || iw < 0 || iw >= cc.w) continue;
+                            const int tr = flip ? cc.kh - 1 - r : r;
+                            const int ts = flip ? cc.kw - 1 - s : s;
+                            visit(n, k, k / cc.multiplier, oh, ow, ih, iw, (int64_t{k} * cc.kh + tr) * cc.kw + ts);
+                        }
+}
+
+int64_t offset_of(const TensorLayout& l, int n, int c, int h, int w) {
+    return int64_t{n} * l.strides[0] + int64_t{c} * l.strides[1] + int64_t{h} * l.strides[2] +
+           int64_t{w} * l.strides[3];
+}
+
+}  // namespace
+
+std::vector<double> reference_data_grad(const ConvCase& cc, const TensorLayout& xl, const HostTensor& dx0,
+                                        const HostTensor& filter, const TensorLayout& yl, const HostTensor& dy) {
+    std::vector<double> acc(static_cast<size_t>(cc.n) * cc.c * cc.h * cc.w, 0.0);
+    for_each_product(cc, [&](int n, int k, int c, int oh, int ow, int ih, int iw, int64_t tap) {
+        acc[((static_cast<size_t>(n) * cc.c + c) * cc.h + ih) * cc.w + iw] +=
+            dy.get(offset_of(yl, n, k, oh, ow)) * filter.get(tap);
+    });
+    const std::vector<int64_t> offsets = logical_offsets(xl);
+    for (size_t i = 0; i < acc.size(); ++i) {
+        acc[i] = cc.alpha * acc[i] + (cc.beta != 0.0f ? cc.beta * dx0.get(offsets[i]) : 0.0);
+    }
+    return acc;
+}
+
+std::vector<double> reference_filter_grad(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
+                                          const HostTensor& dw0, const TensorLayout& yl, const HostTensor& dy) {
+    std::vector<double> acc(static_cast<size_t>(cc.k()) * cc.kh * cc.kw, 0.0);
+    for_each_product(cc, [&](int n, int k, int c, int oh, int ow, int ih, int iw, int64_t tap) {
+        acc[tap] += dy.get(offset_of(yl, n, k, oh, ow)) * x.get(offset_of(xl, n, c, ih, iw));
+    });
+    for (size_t i = 0; i < acc.size(); ++i) {
+        acc[i] = cc.alpha * acc[i] + (cc.beta != 0.0f ? cc.beta * dw0.get(static_cast<int64_t>(i)) : 0.0);
+    }
+    return acc;
+}
+
 double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
     double diff = 0.0, norm = 0.0;
     for (size_t i = 0; i < a.size(); ++i) {

@@ -29,6 +29,13 @@ std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, c
                                    const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0,
                                    const HostTensor* bias = nullptr);
 
+// Float64 gradients: dx = alpha * conv_transpose(dy, filter) + beta * dx0 over dx's logical elements in
+// (n, c, h, w) order, and dw = alpha * sum(dy * x) + beta * dw0 over the packed filter [k][kh][kw].
+std::vector<double> reference_data_grad(const ConvCase& cc, const TensorLayout& xl, const HostTensor& dx0,
+                                        const HostTensor& filter, const TensorLayout& yl, const HostTensor& dy);
+std::vector<double> reference_filter_grad(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
+                                          const HostTensor& dw0, const TensorLayout& yl, const HostTensor& dy);
+
 // Offsets of y's logical elements, in (n, k, p, q) order.
 std::vector<int64_t> logical_offsets(const TensorLayout& layout);
 

@@ -1,0 +1,329 @@
+// The two gradients through both cuDNN APIs: random depthwise problems computed by dwshim and by the real cuDNN
+// on the same descriptors (or the same execution plan), each against a float64 reference, with poisoned outputs;
+// bitwise reproducibility; CUDA-graph capture; the algorithm and workspace queries.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "gpu_common.h"
+#include "shim/dwshim.h"
+#include "shim/route_reason.h"
+#include "shim/test_hooks.h"
+#include "tests/common/backend_graph.h"
+
+namespace {
+
+using dwshim::Direction;
+using dwtest::BackendConv;
+using dwtest::ConvCase;
+using dwtest::CudnnDescriptors;
+using dwtest::DeviceBuffer;
+using dwtest::GradientCase;
+using dwtest::HostTensor;
+
+// Device copies of a gradient case's tensors, x and dy `misalign` elements past an aligned address; the written
+// tensor (dx or dw) starts as out0.
+struct DeviceCase {
+    size_t skip;
+    DeviceBuffer x_buffer, dy_buffer, w;
+    char *x, *dy;
+    explicit DeviceCase(const GradientCase& g)
+        : skip(g.cc.misalign * dwtest::dtype_size(g.cc.dtype)),
+          x_buffer(g.x.bytes.size() + skip),
+          dy_buffer(g.dy.bytes.size() + skip),
+          w(g.filter.bytes.size()),
+          x(static_cast<char*>(x_buffer.ptr) + skip),
+          dy(static_cast<char*>(dy_buffer.ptr) + skip) {
+        EXPECT_TRUE(x_buffer.ptr && dy_buffer.ptr && w.ptr);
+        const bool data_grad = g.cc.direction == Direction::kDataGrad;
+        dwtest::upload(x, data_grad ? g.out0.bytes.data() : g.x.bytes.data(), g.x.bytes.size());
+        dwtest::upload(dy, g.dy.bytes.data(), g.dy.bytes.size());
+        dwtest::upload(w.ptr, data_grad ? g.filter.bytes.data() : g.out0.bytes.data(), g.filter.bytes.size());
+    }
+    void* written(const GradientCase& g) { return g.cc.direction == Direction::kDataGrad ? x : w.ptr; }
+};
+
+class Gradients : public dwtest::CudnnStreamFixture {
+protected:
+    void SetUp() override {
+        dwtest::CudnnStreamFixture::SetUp();
+        ASSERT_NE(dwtest::real().backward_data, nullptr);
+        ASSERT_NE(dwtest::real().backward_data, &cudnnConvolutionBackwardData) << "must reach dwshim and cuDNN apart";
+        ASSERT_NE(dwtest::real().backward_filter, &cudnnConvolutionBackwardFilter);
+    }
+
+    // Through cudnnConvolutionBackwardData / Filter, trying the real cuDNN's heuristic algorithms in order until
+    // one runs; each side sizes its workspace with its own query, as a caller would.
+    std::vector<double> run_legacy(const GradientCase& g, bool ours) {
+        const ConvCase& cc = g.cc;
+        CudnnDescriptors d(cc);
+        DeviceCase dev(g);
+        const dwtest::RealFunctions& real = dwtest::real();
+        cudnnStatus_t status = CUDNN_STATUS_NOT_SUPPORTED;
+        if (cc.direction == Direction::kDataGrad) {
+            cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+            int returned = 0;
+            EXPECT_EQ(real.backward_data_heuristics(handle_, d.w, d.y, d.conv, d.x,
+                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf),
+                      CUDNN_STATUS_SUCCESS);
+            const auto query = ours ? &cudnnGetConvolutionBackwardDataWorkspaceSize : real.backward_data_workspace;
+            const auto call = ours ? &cudnnConvolutionBackwardData : real.backward_data;
+            for (int i = 0; i < returned && status != CUDNN_STATUS_SUCCESS; ++i) {
+                size_t bytes = 0;
+                if (perf[i].status != CUDNN_STATUS_SUCCESS ||
+                    query(handle_, d.w, d.y, d.conv, d.x, perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS) {
+                    continue;
+                }
+                DeviceBuffer workspace(bytes);
+                status = call(handle_, &cc.alpha, d.w, dev.w.ptr, d.y, dev.dy, d.conv, perf[i].algo, workspace.ptr,
+                              bytes, &cc.beta, d.x, dev.x);
+                EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+            }
+        } else {
+            cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+            int returned = 0;
+            EXPECT_EQ(real.backward_filter_heuristics(handle_, d.x, d.y, d.conv, d.w,
+                                                      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf),
+                      CUDNN_STATUS_SUCCESS);
+            const auto query = ours ? &cudnnGetConvolutionBackwardFilterWorkspaceSize : real.backward_filter_workspace;
+            const auto call = ours ? &cudnnConvolutionBackwardFilter : real.backward_filter;
+            for (int i = 0; i < returned && status != CUDNN_STATUS_SUCCESS; ++i) {
+                size_t bytes = 0;
+                if (perf[i].status != CUDNN_STATUS_SUCCESS ||
+                    query(handle_, d.x, d.y, d.conv, d.w, perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS) {
+                    continue;
+                }
+                DeviceBuffer workspace(bytes);
+                status = call(handle_, &cc.alpha, d.x, dev.x, d.y, dev.dy, d.conv, perf[i].algo, workspace.ptr,
+                              bytes, &cc.beta, d.w, dev.w.ptr);
+                EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+            }
+        }
+        if (ours) {
+            EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << "dwshim failed";
+        }
+        if (status != CUDNN_STATUS_SUCCESS) return {};
+        return dwtest::read_output(cc, g.out_layout, dev.written(g), g.out0);
+    }
+
+    // The same plan (the first of cuDNN's heuristic configurations that finalizes) executed by each side, with
+    // the workspace the plan reports (dwshim raises it to its own need).
+    std::vector<double> run_backend(const GradientCase& g, bool ours) {
+        const ConvCase& cc = g.cc;
+        BackendConv conv(cc);
+        cudnnBackendDescriptor_t graph = conv.make_graph(conv.ops, handle_);
+        EXPECT_NE(graph, nullptr);
+        if (graph == nullptr) return {};
+        dwshim::DepthwiseParams params;
+        EXPECT_EQ(dwshim_route_backend_graph(graph, &params), 0) << "not routed: tests nothing";
+        EXPECT_EQ(params.direction, cc.direction);
+        int64_t workspace_bytes = 0;
+        cudnnBackendDescriptor_t plan = conv.make_plan(handle_, graph, &workspace_bytes);
+        if (plan == nullptr) return {};
+        DeviceCase dev(g);
+        DeviceBuffer workspace(workspace_bytes);
+        cudnnBackendDescriptor_t pack = conv.make_variant_pack(dev.x, dev.w.ptr, dev.dy, workspace.ptr);
+        const auto execute = ours ? &cudnnBackendExecute : dwtest::real().backend_execute;
+        const cudnnStatus_t status = execute(handle_, plan, pack);
+        EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+        if (ours) {
+            EXPECT_EQ(status, CUDNN_STATUS_SUCCESS) << "dwshim failed";
+        }
+        if (status != CUDNN_STATUS_SUCCESS) return {};
+        return dwtest::read_output(cc, g.out_layout, dev.written(g), g.out0);
+    }
+
+    void check_legacy(int count, ConvCase (*generate)(std::mt19937*), Direction direction) {
+        dwtest::check_random_gradient_cases(count, generate, direction, [this](const GradientCase& g, bool ours) {
+            CudnnDescriptors d(g.cc);
+            dwshim::DepthwiseParams params;
+            params.direction = g.cc.direction;
+            EXPECT_EQ(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params), 0) << "not routed: tests nothing";
+            return run_legacy(g, ours);
+        });
+    }
+
+    void check_backend(int count, ConvCase (*generate)(std::mt19937*), Direction direction) {
+        dwtest::check_random_gradient_cases(
+            count, generate, direction, [this](const GradientCase& g, bool ours) { return run_backend(g, ours); },
+            0.5);
+    }
+};
+
+TEST_F(Gradients, LegacyDataGradMatchesCudnnAndFloat64) {
+    check_legacy(240, dwtest::random_gradient_legacy_case, Direction::kDataGrad);
+}
+
+TEST_F(Gradients, LegacyFilterGradMatchesCudnnAndFloat64) {
+    check_legacy(240, dwtest::random_gradient_legacy_case, Direction::kFilterGrad);
+}
+
+TEST_F(Gradients, BackendDataGradMatchesCudnnAndFloat64) {
+    check_backend(240, dwtest::random_gradient_backend_case, Direction::kDataGrad);
+}
+
+TEST_F(Gradients, BackendFilterGradMatchesCudnnAndFloat64) {
+    check_backend(240, dwtest::random_gradient_backend_case, Direction::kFilterGrad);
+}
+
+// The differential fuzzer's gradient share (DWSHIM_FUZZ_CONFIGS configs per direction and API).
+TEST_F(Gradients, FuzzLegacyGradientsMatchCudnnAndFloat64) {
+    check_legacy(dwtest::fuzz_configs(), dwtest::random_gradient_legacy_case, Direction::kDataGrad);
+    check_legacy(dwtest::fuzz_configs(), dwtest::random_gradient_legacy_case, Direction::kFilterGrad);
+}
+
+TEST_F(Gradients, FuzzBackendGradientsMatchCudnnAndFloat64) {
+    check_backend(dwtest::fuzz_configs(), dwtest::random_gradient_backend_case, Direction::kDataGrad);
+    check_backend(dwtest::fuzz_configs(), dwtest::random_gradient_backend_case, Direction::kFilterGrad);
+}
+
+ConvCase reduction_case(Direction direction, cudnnDataType_t dtype, dwtest::Layout layout) {
+    ConvCase cc;
+    cc.direction = direction;
+    cc.dtype = dtype;
+    cc.layout = layout;
+    cc.n = 4;
+    cc.c = 40;
+    cc.h = 61;
+    cc.w = 83;
+    cc.pad_h = cc.pad_w = 1;
+    return cc;
+}
+
+// The same inputs give bitwise the same gradients, call after call (no floating-point atomics).
+TEST_F(Gradients, RepeatedCallsAreBitwiseEqual) {
+    int checked = 0, backend_checked = 0;
+    for (Direction direction : {Direction::kDataGrad, Direction::kFilterGrad}) {
+        for (cudnnDataType_t dtype : {CUDNN_DATA_FLOAT, CUDNN_DATA_BFLOAT16}) {
+            for (dwtest::Layout layout : {dwtest::Layout::kNCHW, dwtest::Layout::kNHWC}) {
+                GradientCase g(reduction_case(direction, dtype, layout));
+                std::mt19937 rng(dwtest::test_seed());
+                dwtest::fill_random(&g.x, &rng);
+                dwtest::fill_random(&g.dy, &rng);
+                dwtest::fill_random(&g.filter, &rng);
+                g.out0 = dwtest::initial_output(g.cc, g.out_layout.span, &rng);
+                const std::vector<double> first = run_legacy(g, /*ours=*/true);
+                ASSERT_FALSE(first.empty());
+                for (int repeat = 0; repeat < 3; ++repeat) {
+                    ASSERT_EQ(run_legacy(g, /*ours=*/true), first) << g.cc.describe();
+                    // The backend plan runs the same kernel; empty only where cuDNN built no plan at all.
+                    const std::vector<double> backend = run_backend(g, /*ours=*/true);
+                    if (!backend.empty()) {
+                        ASSERT_EQ(backend, first) << g.cc.describe();
+                        ++backend_checked;
+                    }
+                }
+                ++checked;
+            }
+        }
+    }
+    EXPECT_EQ(checked, 8);
+    EXPECT_GE(backend_checked, 12);
+}
+
+// Both gradients captured into one CUDA graph in global mode (any synchronisation or allocation on the routed
+// path fails the capture), replayed on new inputs against float64.
+TEST_F(Gradients, LegacyGradientsCaptureAndReplay) {
+    ConvCase cc = reduction_case(Direction::kDataGrad, CUDNN_DATA_FLOAT, dwtest::Layout::kNCHW);
+    CudnnDescriptors d(cc);
+    GradientCase data(cc);
+    cc.direction = Direction::kFilterGrad;
+    GradientCase filter(cc);
+    size_t filter_workspace = 0;
+    ASSERT_EQ(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle_, d.x, d.y, d.conv, d.w,
+                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, &filter_workspace),
+              CUDNN_STATUS_SUCCESS);
+    DeviceBuffer x(data.x.bytes.size()), dx(data.x.bytes.size()), dy(data.dy.bytes.size()), w(data.filter.bytes.size()),
+        dw(data.filter.bytes.size()), workspace(filter_workspace);
+    const uint64_t routed_before = dwshim_decision_count(0);
+    cudaGraph_t graph = nullptr;
+    ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+    const cudnnStatus_t data_status =
+        cudnnConvolutionBackwardData(handle_, &cc.alpha, d.w, w.ptr, d.y, dy.ptr, d.conv,
+                                     CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, nullptr, 0, &cc.beta, d.x, dx.ptr);
+    const cudnnStatus_t filter_status = cudnnConvolutionBackwardFilter(
+        handle_, &cc.alpha, d.x, x.ptr, d.y, dy.ptr, d.conv, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, workspace.ptr,
+        filter_workspace, &cc.beta, d.w, dw.ptr);
+    ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess) << "the routed path broke the capture";
+    ASSERT_EQ(data_status, CUDNN_STATUS_SUCCESS);
+    ASSERT_EQ(filter_status, CUDNN_STATUS_SUCCESS);
+    EXPECT_EQ(dwshim_decision_count(0), routed_before + 2) << "captured, but not by dwshim";
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaGraphInstantiateWithFlags(&exec, graph, 0), cudaSuccess);
+    std::mt19937 rng(dwtest::test_seed() + 7);
+    for (int replay = 0; replay < 3; ++replay) {
+        dwtest::fill_random(&data.x, &rng);
+        dwtest::fill_random(&data.dy, &rng);
+        dwtest::fill_random(&data.filter, &rng);
+        std::memset(data.out0.bytes.data(), 0xFF, data.out0.bytes.size());
+        std::memset(filter.out0.bytes.data(), 0xFF, filter.out0.bytes.size());
+        dwtest::upload(x.ptr, data.x.bytes.data(), data.x.bytes.size());
+        dwtest::upload(dy.ptr, data.dy.bytes.data(), data.dy.bytes.size());
+        dwtest::upload(w.ptr, data.filter.bytes.data(), data.filter.bytes.size());
+        dwtest::upload(dx.ptr, data.out0.bytes.data(), data.out0.bytes.size());
+        dwtest::upload(dw.ptr, filter.out0.bytes.data(), filter.out0.bytes.size());
+        ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
+        ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+        const auto expected_dx =
+            dwtest::reference_data_grad(data.cc, data.x_layout, data.out0, data.filter, data.y_layout, data.dy);
+        const auto expected_dw =
+            dwtest::reference_filter_grad(filter.cc, data.x_layout, data.x, filter.out0, data.y_layout, data.dy);
+        EXPECT_LT(dwtest::relative_error(dwtest::read_output(cc, data.x_layout, dx.ptr, data.out0), expected_dx),
+                  dwtest::tolerance(cc.dtype))
+            << "replay " << replay;
+        EXPECT_LT(
+            dwtest::relative_error(dwtest::read_output(cc, filter.out_layout, dw.ptr, filter.out0), expected_dw),
+            dwtest::tolerance(cc.dtype))
+            << "replay " << replay;
+    }
+    EXPECT_EQ(dwshim_decision_count(0), routed_before + 2) << "replays must not call dwshim's host code";
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+}
+
+// Routed configurations: every algorithm listed as supported and deterministic, with dwshim's workspace; a call
+// with less workspace than dwshim needs goes to the real cuDNN.
+TEST_F(Gradients, QueriesReportDwshimsWorkspaceAndEveryAlgorithm) {
+    ConvCase cc = reduction_case(Direction::kFilterGrad, CUDNN_DATA_FLOAT, dwtest::Layout::kNHWC);
+    CudnnDescriptors d(cc);
+    size_t needed = 0;
+    ASSERT_EQ(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle_, d.x, d.y, d.conv, d.w,
+                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, &needed),
+              CUDNN_STATUS_SUCCESS);
+    EXPECT_GT(needed, 0u);
+    cudnnConvolutionBwdFilterAlgoPerf_t filter_perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    int returned = 0;
+    ASSERT_EQ(cudnnFindConvolutionBackwardFilterAlgorithm(handle_, d.x, d.y, d.conv, d.w,
+                                                          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned,
+                                                          filter_perf),
+              CUDNN_STATUS_SUCCESS);
+    ASSERT_GT(returned, 0);
+    for (int i = 0; i < returned; ++i) {
+        EXPECT_EQ(filter_perf[i].status, CUDNN_STATUS_SUCCESS);
+        EXPECT_EQ(filter_perf[i].memory, needed);
+        EXPECT_EQ(filter_perf[i].determinism, CUDNN_DETERMINISTIC);
+    }
+    cudnnConvolutionBwdDataAlgoPerf_t data_perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    ASSERT_EQ(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle_, d.w, d.y, d.conv, d.x,
+                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, data_perf),
+              CUDNN_STATUS_SUCCESS);
+    ASSERT_GT(returned, 0);
+    for (int i = 0; i < returned; ++i) {
+        EXPECT_EQ(data_perf[i].status, CUDNN_STATUS_SUCCESS);
+        EXPECT_EQ(data_perf[i].memory, 0u);
+        EXPECT_EQ(data_perf[i].determinism, CUDNN_DETERMINISTIC);
+    }
+
+    GradientCase g(cc);
+    DeviceCase dev(g);
+    DeviceBuffer workspace(needed);
+    const uint64_t short_before = dwshim_decision_count(static_cast<int>(dwshim::RouteReason::kWorkspace));
+    const float alpha = 1.0f, beta = 0.0f;
+    cudnnConvolutionBackwardFilter(handle_, &alpha, d.x, dev.x, d.y, dev.dy, d.conv,
+                                   CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, workspace.ptr, needed - 4, &beta, d.w,
+                                   dev.w.ptr);
+    EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+    EXPECT_EQ(dwshim_decision_count(static_cast<int>(dwshim::RouteReason::kWorkspace)), short_before + 1);
+}
+
+}  // namespace
