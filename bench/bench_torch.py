@@ -100,6 +100,9 @@ def main():
                                                              "torch_bm_ms", "speedup", "%copyBW")
     print(header)
     rows = []
+    csv = open(args.csv, "w") if args.csv else None
+    if csv:
+        csv.write("case,op,dtype,layout,dwshim_ms,torch_ms,torch_benchmark_ms,speedup,dwshim_pct_copy_bw\n")
     for name, v in read_cases(args.cases):
         if args.case not in ("", "all") and name != args.case:
             continue
@@ -108,12 +111,12 @@ def main():
                 for layout in args.layout.split(","):
                     rows.append(time_case(name, op, dtype_name, layout, v, copy_gbps))
                     print("%-12s %-5s %-5s %-5s %10.4f %10.4f %10.4f %8.2f %8.1f" % rows[-1])
+                    if csv:  # row by row, so that a run cut short keeps what it measured
+                        csv.write("%s,%s,%s,%s,%.4f,%.4f,%.4f,%.3f,%.1f\n" % rows[-1])
+                        csv.flush()
                     torch.cuda.empty_cache()
-    if args.csv:
-        with open(args.csv, "w") as f:
-            f.write("case,op,dtype,layout,dwshim_ms,torch_ms,torch_benchmark_ms,speedup,dwshim_pct_copy_bw\n")
-            for row in rows:
-                f.write("%s,%s,%s,%s,%.4f,%.4f,%.4f,%.3f,%.1f\n" % row)
+    if csv:
+        csv.close()
 
 
 if __name__ == "__main__":

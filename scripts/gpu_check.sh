@@ -29,7 +29,8 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | t
 OUT="$OUT" bash scripts/gpu_build.sh || { cp "$OUT"/configure.log "$OUT"/build.log "$DEST"/ 2>/dev/null; exit 1; }
 export DWSHIM_TEST_REPORT="$OUT/test_report.txt"
 
-ctest --test-dir build --output-on-failure -V ${CTEST_EXCLUDE:+-E "$CTEST_EXCLUDE"} >"$OUT/ctest.log" 2>&1
+ctest --test-dir build --output-on-failure -V --timeout "${CTEST_TIMEOUT:-1500}" ${CTEST_EXCLUDE:+-E "$CTEST_EXCLUDE"} \
+  >"$OUT/ctest.log" 2>&1
 ctest_rc=$?
 pytest_rc=0
 if [ -n "${PYTEST_FILES:-}" ]; then
@@ -61,9 +62,9 @@ if [ "${MEMCHECK_CONFIGS:-0}" -gt 0 ]; then
 fi
 
 if [ "${BENCH:-1}" != 0 ]; then
-  DWSHIM_ROUTE=all build/bench/dwshim_bench_cudnn "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
+  DWSHIM_ROUTE=all timeout "${BENCH_TIMEOUT:-1800}" build/bench/dwshim_bench_cudnn "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
     --csv "$OUT/bench_cudnn.csv" >"$OUT/bench_cudnn.log" 2>&1
-  "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
+  timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
     --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1
 fi
 if [ "${HOOK_BENCH:-1}" != 0 ]; then
