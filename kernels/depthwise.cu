@@ -64,6 +64,8 @@ bool can_implement(const DepthwiseParams& prm, const char** why) {
         reason = "tensor too large for 64-bit offsets";
     } else if (prm.direction != Direction::kForward && prm.activation != Activation::kIdentity) {
         reason = "activation on a gradient";
+    } else if (prm.direction == Direction::kDataGrad && !data_grad_fits(prm)) {
+        reason = "too large for the data gradient's 32-bit coordinates";
     } else if (!non_overlapping(prm.direction == Direction::kDataGrad ? x_sizes : y_sizes,
                                 prm.direction == Direction::kDataGrad ? prm.x_stride : prm.y_stride)) {
         reason = "output elements overlap";  // the filter gradient is packed

@@ -36,61 +36,68 @@ bool data_grad_as_forward(const DepthwiseParams& g, DepthwiseParams* f) {
 
 namespace {
 
-// The filter rows (or columns) whose placement covers input index `i`: output o = (i + pad - f * dil) / stride
-// must be whole and inside [0, out).
-__device__ __forceinline__ bool covering_output(int64_t i, int64_t pad, int64_t f, int64_t dil, int64_t stride,
-                                                int64_t out, int64_t* o) {
-    const int64_t span = i + pad - f * dil;
-    if (span < 0 || span % stride != 0) return false;
-    *o = span / stride;
-    return *o < out;
+// Calls visit(o, f) for each filter row (or column) f whose placement covers input index i, with o the output
+// index of that placement: o = (i + pad - f * dil) / stride, whole and inside [0, out). kStride > 0 fixes the
+// stride at compile time (2: shifts instead of divisions), 0 reads it from `stride`.
+template <int kStride, typename Visit>
+__device__ __forceinline__ void for_each_cover(int i, int pad, int filter, int dil, int stride, int out,
+                                               Visit&& visit) {
+    const int s = kStride > 0 ? kStride : stride;
+    for (int f = 0; f < filter; ++f) {
+        const int span = i + pad - f * dil;
+        if (span < 0) break;  // spans only shrink as f grows
+        if (span % s != 0) continue;
+        const int o = span / s;
+        if (o < out) visit(o, f);
+    }
 }
 
-template <DType D>
+// One thread per dx element; coordinates in 32-bit integers (the launch checks they fit), offsets in 64-bit.
+template <DType D, int kStride>
 __global__ void depthwise_data_grad_generic_kernel(DepthwiseParams prm, bool channels_innermost) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     const T* dy = static_cast<const T*>(prm.y);
     const T* filter = static_cast<const T*>(prm.filter);
     T* dx = static_cast<T*>(prm.x);
-
-    const int64_t total = prm.n * prm.c * prm.h * prm.w;
-    const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step) {
+    const int n_count = static_cast<int>(prm.n), channels = static_cast<int>(prm.c);
+    const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w);
+    const int r = static_cast<int>(prm.r), s = static_cast<int>(prm.s);
+    const int multiplier = static_cast<int>(prm.multiplier);
+    const int total = n_count * channels * h * w;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
         // Consecutive threads walk dx's innermost dimension, so their stores coalesce.
-        int64_t n, c, ih, iw, rest;
+        int n, c, ih, iw, rest;
         if (channels_innermost) {
-            c = i % prm.c;
-            rest = i / prm.c;
-            iw = rest % prm.w;
-            rest /= prm.w;
-            ih = rest % prm.h;
-            n = rest / prm.h;
+            c = i % channels;
+            rest = i / channels;
+            iw = rest % w;
+            rest /= w;
+            ih = rest % h;
+            n = rest / h;
         } else {
-            iw = i % prm.w;
-            rest = i / prm.w;
-            ih = rest % prm.h;
-            rest /= prm.h;
-            c = rest % prm.c;
-            n = rest / prm.c;
+            iw = i % w;
+            rest = i / w;
+            ih = rest % h;
+            rest /= h;
+            c = rest % channels;
+            n = rest / channels;
         }
         float acc = 0.0f;
-        for (int64_t m = 0; m < prm.multiplier; ++m) {
-            const int64_t k = c * prm.multiplier + m;
+        for (int m = 0; m < multiplier; ++m) {
+            const int64_t k = int64_t{c} * multiplier + m;
             const T* dy_plane = dy + n * prm.y_stride[kN] + k * prm.y_stride[kC];
-            const T* taps = filter + k * prm.r * prm.s;
-            for (int64_t fr = 0; fr < prm.r; ++fr) {
-                int64_t oh;
-                if (!covering_output(ih, prm.pad_h, fr, prm.dil_h, prm.stride_h, prm.p, &oh)) continue;
-                const int64_t tap_row = prm.flip ? prm.r - 1 - fr : fr;
-                for (int64_t fs = 0; fs < prm.s; ++fs) {
-                    int64_t ow;
-                    if (!covering_output(iw, prm.pad_w, fs, prm.dil_w, prm.stride_w, prm.q, &ow)) continue;
-                    const int64_t tap_col = prm.flip ? prm.s - 1 - fs : fs;
-                    acc += Traits::load(dy_plane + oh * prm.y_stride[kH] + ow * prm.y_stride[kW]) *
-                           Traits::load(taps + tap_row * prm.s + tap_col);
-                }
-            }
+            const T* taps = filter + k * r * s;
+            for_each_cover<kStride>(ih, static_cast<int>(prm.pad_h), r, static_cast<int>(prm.dil_h),
+                                    static_cast<int>(prm.stride_h), static_cast<int>(prm.p), [&](int oh, int fr) {
+                const int tap_row = prm.flip ? r - 1 - fr : fr;
+                const T* dy_row = dy_plane + oh * prm.y_stride[kH];
+                for_each_cover<kStride>(iw, static_cast<int>(prm.pad_w), s, static_cast<int>(prm.dil_w),
+                                        static_cast<int>(prm.stride_w), static_cast<int>(prm.q), [&](int ow, int fs) {
+                    const int tap_col = prm.flip ? s - 1 - fs : fs;
+                    acc += Traits::load(dy_row + ow * prm.y_stride[kW]) * Traits::load(taps + tap_row * s + tap_col);
+                });
+            });
         }
         const int64_t offset =
             n * prm.x_stride[kN] + c * prm.x_stride[kC] + ih * prm.x_stride[kH] + iw * prm.x_stride[kW];
@@ -100,15 +107,31 @@ __global__ void depthwise_data_grad_generic_kernel(DepthwiseParams prm, bool cha
     }
 }
 
+}  // namespace
+
+bool data_grad_fits(const DepthwiseParams& p) {
+    DepthwiseParams forward;
+    if (data_grad_as_forward(p, &forward)) return true;
+    constexpr int64_t kLimit = int64_t{1} << 31;
+    return p.n * p.c * p.h * p.w < kLimit && p.k * p.r * p.s < kLimit && p.pad_h + p.h < kLimit &&
+           p.pad_w + p.w < kLimit && p.dil_h * p.r < kLimit && p.dil_w * p.s < kLimit && p.p < kLimit &&
+           p.q < kLimit;
+}
+
+namespace {
+
 template <DType D>
 cudaError_t launch_generic(const DepthwiseParams& params, cudaStream_t stream) {
     constexpr int kThreads = 256;
     constexpr int64_t kMaxBlocks = int64_t{1} << 20;  // the grid-stride loop covers the rest
     const int64_t total = params.n * params.c * params.h * params.w;
-    const int64_t blocks = std::min((total + kThreads - 1) / kThreads, kMaxBlocks);
+    const unsigned blocks = static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks));
     const bool channels_innermost = params.x_stride[kC] < params.x_stride[kW];
-    depthwise_data_grad_generic_kernel<D>
-        <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(params, channels_innermost);
+    if (params.stride_h == 2 && params.stride_w == 2) {
+        depthwise_data_grad_generic_kernel<D, 2><<<blocks, kThreads, 0, stream>>>(params, channels_innermost);
+    } else {
+        depthwise_data_grad_generic_kernel<D, 0><<<blocks, kThreads, 0, stream>>>(params, channels_innermost);
+    }
     return cudaGetLastError();
 }
 

@@ -1,16 +1,19 @@
 // The filter gradient dw[k][tap] = sum over n, p, q of dy[n][k][p][q] * x[n][k / multiplier][tap's input pixel],
 // a reduction over N * P * Q per tap. Two launches, both in a fixed order, so the result is bitwise reproducible
 // (no floating-point atomics anywhere):
-//   1. partial sums: the (n, p) rows of the output are cut into slices; a block takes one slice of one channel
-//      (or of 32 channels) and a set of taps, each thread accumulating every tap of the set in registers over
+//   1. partial sums: each image's output rows are cut into bands, the bands of all images into slices; a block
+//      takes one slice of one channel (or of 32 channels), each thread accumulating its taps in registers over
 //      its share of the slice, then the block adds its threads' sums in a fixed tree into workspace
 //      partial[slice][k][tap];
 //   2. finalize: one thread per (k, tap) adds the slices in order and applies alpha, beta and the dtype.
-// Two ways to walk a slice, chosen by dy's layout so that a warp's loads are contiguous:
+// Two ways to spread a slice over a block, chosen by dy's layout so that a warp's loads are contiguous:
 //   plane:    one channel per block, lanes along the output row (NCHW and other row-contiguous layouts);
 //   channels: 32 channels per block, one per lane, 8 lanes of positions (channels innermost: NHWC).
-// 3x3, 5x5 and 7x7 filters hold all their taps in registers (one block per channel set and slice); any other
-// size takes its taps 16 at a time (one block per 16 taps).
+// Two kernels:
+//   strip (3x3, 5x5, 7x7, equal strides 1 or 2, no dilation): a thread takes one output column of a band of
+//     kBandRows rows; per filter column it loads the input column under the band once and feeds every tap of
+//     that column from registers (K * (kBandRows - 1) * S + K loads for K * K * kBandRows products);
+//   generic (anything else): one output position at a time, kGenericTaps taps per block.
 #include "depthwise_backward.h"
 
 #include <algorithm>
@@ -21,40 +24,172 @@ namespace dwshim {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kTileChannels = 32;                             // channels mapping: one lane per channel
-constexpr int kPositionLanes = kThreads / kTileChannels;      // channels mapping: lanes walking positions
-constexpr int kGenericTaps = 16;                              // taps per block for sizes not instantiated
-constexpr int64_t kTargetBlocks = 2048;                       // enough to fill any current GPU several times
-constexpr int64_t kMinPositionsPerSlice = 1024;               // below this a slice's reduction costs too much
+constexpr int kWarps = kThreads / 32;
+constexpr int kTileChannels = 32;                         // channels mapping: one lane per channel
+constexpr int kPositionLanes = kThreads / kTileChannels;  // channels mapping: lanes walking positions
+constexpr int kGenericTaps = 16;                          // taps per block of the generic kernel
+constexpr int kBandRows = 8;                              // strip kernel: output rows per thread item
+constexpr int kReduceValues = 8;                          // sums reduced per round through shared memory
+constexpr int64_t kTargetBlocks = 2048;                   // enough to fill any current GPU several times
+constexpr int64_t kMinPositionsPerSlice = 1024;           // below this a slice's reduction costs too much
 
 struct FilterGradGrid {
     bool channels = false;  // the channels mapping, else the plane mapping
+    bool strip = false;     // the strip kernel, else the generic one
     int col_lanes = 32;     // plane mapping: lanes along an output row (32 to kThreads, a power of two)
-    int64_t groups = 0;     // channel sets: k (plane) or ceil(k / 32) (channels)
+    int band_rows = 1;      // output rows per band
+    int64_t bands_per_image = 0;
+    int64_t groups = 0;  // channel sets: k (plane) or ceil(k / 32) (channels)
     int64_t tap_chunks = 1;
     int64_t slices = 1;
-    int64_t rows_per_slice = 1;  // (n, p) output rows in a slice
+    int64_t bands_per_slice = 1;
 };
 
-bool instantiated(const DepthwiseParams& p) {
-    return p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
+bool strip_applies(const DepthwiseParams& p) {
+    const bool size = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
+    const bool stride = p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2);
+    // The strip kernel counts rows, bands and columns in 32-bit integers.
+    const bool fits = p.n * p.p < (int64_t{1} << 30) && p.h < (int64_t{1} << 30) && p.w < (int64_t{1} << 30);
+    return size && stride && p.dil_h == 1 && p.dil_w == 1 && fits;
 }
 
 // A function of the sizes and dy's layout only: the workspace query and the launch agree.
 FilterGradGrid make_grid(const DepthwiseParams& p) {
     FilterGradGrid g;
     g.channels = p.y_stride[kC] < p.y_stride[kW];
-    g.col_lanes = 32;  // a power of two, so that the block's threads make whole rows of lanes
+    g.strip = strip_applies(p);
     while (g.col_lanes < kThreads && g.col_lanes < p.q) g.col_lanes *= 2;
+    g.band_rows = g.strip ? kBandRows : 1;
+    g.bands_per_image = (p.p + g.band_rows - 1) / g.band_rows;
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
-    g.tap_chunks = instantiated(p) ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
-    const int64_t rows = p.n * p.p;
-    const int64_t by_work = std::max<int64_t>(1, rows * p.q / kMinPositionsPerSlice);
+    g.tap_chunks = g.strip ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
+    const int64_t bands = p.n * g.bands_per_image;
+    const int64_t by_work = std::max<int64_t>(1, bands * g.band_rows * p.q / kMinPositionsPerSlice);
     const int64_t wanted = (kTargetBlocks + g.groups * g.tap_chunks - 1) / (g.groups * g.tap_chunks);
-    const int64_t slices = std::max<int64_t>(1, std::min({wanted, rows, by_work}));
-    g.rows_per_slice = (rows + slices - 1) / slices;
-    g.slices = (rows + g.rows_per_slice - 1) / g.rows_per_slice;
+    const int64_t slices = std::max<int64_t>(1, std::min({wanted, bands, by_work}));
+    g.bands_per_slice = (bands + slices - 1) / slices;
+    g.slices = (bands + g.bands_per_slice - 1) / g.bands_per_slice;
     return g;
+}
+
+// Calls body(band, ow) for this thread's share of the slice's (band, output column) items: in the plane mapping
+// lanes along the columns and rows of lanes along the bands; in the channels mapping the items in (band,
+// column) order, every kPositionLanes-th one per lane.
+template <bool kChannels, typename Body>
+__device__ __forceinline__ void for_each_item(const FilterGradGrid& grid, int64_t q, int64_t band_begin,
+                                              int64_t band_end, Body&& body) {
+    const int tid = threadIdx.x;
+    if (kChannels) {
+        int64_t band = band_begin, ow = tid / kTileChannels;
+        while (ow >= q) {
+            ow -= q;
+            ++band;
+        }
+        while (band < band_end) {
+            body(band, ow);
+            ow += kPositionLanes;
+            while (ow >= q) {
+                ow -= q;
+                ++band;
+            }
+        }
+    } else {
+        const int band_lanes = kThreads / grid.col_lanes;
+        for (int64_t band = band_begin + tid / grid.col_lanes; band < band_end; band += band_lanes) {
+            for (int64_t ow = tid % grid.col_lanes; ow < q; ow += grid.col_lanes) body(band, ow);
+        }
+    }
+}
+
+// Adds each of a thread's kValues sums over the threads of its channel, in a fixed order (plane mapping: a warp
+// butterfly, then the warps in order; channels mapping: the kPositionLanes lanes of the channel in order), and
+// writes partial[(slice * k + channel) * taps + first_tap + v] for the taps that exist. `group` is the block's
+// channel set (one channel in the plane mapping, kTileChannels in the channels mapping).
+template <int kValues, bool kChannels>
+__device__ __forceinline__ void store_block_sums(const DepthwiseParams& p, const float (&acc)[kValues], int64_t group,
+                                                 int64_t first_tap, float* partial) {
+    __shared__ float sums[kReduceValues][kThreads];
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+    const int64_t taps = p.r * p.s;
+    const int64_t channel = kChannels ? group * kTileChannels + lane : group;
+#pragma unroll
+    for (int base = 0; base < kValues; base += kReduceValues) {
+#pragma unroll
+        for (int v = 0; v < kReduceValues; ++v) {
+            if (base + v >= kValues) break;
+            float x = acc[base + v];
+            if (!kChannels) {
+                for (int offset = 16; offset > 0; offset /= 2) x += __shfl_xor_sync(0xffffffffu, x, offset);
+            }
+            sums[v][tid] = x;
+        }
+        __syncthreads();  // every thread's sums of this round are in place
+        // Thread (v = warp, lane) adds value v of channel lane (plane mapping: lane 0 only) over the warps.
+        const int64_t tap = first_tap + base + warp;
+        if (base + warp < kValues && (kChannels || lane == 0) && channel < p.k && tap < taps) {
+            float total = 0.0f;
+            for (int w = 0; w < kWarps; ++w) total += sums[warp][w * 32 + lane];
+            partial[(static_cast<int64_t>(blockIdx.y) * p.k + channel) * taps + tap] = total;
+        }
+        __syncthreads();  // read before the next round overwrites it
+    }
+}
+
+template <DType D, int K, int S, bool kChannels>
+__global__ void __launch_bounds__(kThreads)
+    filter_grad_strip_kernel(DepthwiseParams prm, FilterGradGrid grid, float* partial) {
+    using Traits = DTypeTraits<D>;
+    using T = typename Traits::Storage;
+    constexpr int V = kBandRows;
+    constexpr int L = (V - 1) * S + K;  // input rows under a band of V output rows
+    static_assert(L <= 32, "row masks are 32-bit");
+    const int tid = threadIdx.x;
+    const int64_t k = kChannels ? static_cast<int64_t>(blockIdx.x) * kTileChannels + tid % kTileChannels
+                                : blockIdx.x;
+    float acc[K * K];
+#pragma unroll
+    for (int u = 0; u < K * K; ++u) acc[u] = 0.0f;
+    const int64_t band_begin = blockIdx.y * grid.bands_per_slice;
+    const int64_t band_end = min(prm.n * grid.bands_per_image, band_begin + grid.bands_per_slice);
+    if (k < prm.k) {
+        const T* x_plane = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
+        const T* dy_plane = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
+        const int bands_per_image = static_cast<int>(grid.bands_per_image);
+        const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w), p = static_cast<int>(prm.p);
+        for_each_item<kChannels>(grid, prm.q, band_begin, band_end, [&](int64_t band, int64_t ow) {
+            const int n = static_cast<int>(band) / bands_per_image;
+            const int oh0 = (static_cast<int>(band) - n * bands_per_image) * V;
+            const T* dy_column = dy_plane + n * prm.y_stride[kN] + ow * prm.y_stride[kW];
+            float g[V];
+#pragma unroll
+            for (int j = 0; j < V; ++j) {
+                g[j] = oh0 + j < p ? Traits::load(dy_column + (oh0 + j) * prm.y_stride[kH]) : 0.0f;
+            }
+            const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
+            unsigned rows_inside = 0;
+#pragma unroll
+            for (int j = 0; j < L; ++j) {
+                rows_inside |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
+            }
+            const T* x_image = x_plane + n * prm.x_stride[kN];
+#pragma unroll
+            for (int fs = 0; fs < K; ++fs) {
+                const int iw = static_cast<int>(ow) * S - static_cast<int>(prm.pad_w) + fs;
+                if (static_cast<unsigned>(iw) >= static_cast<unsigned>(w)) continue;
+                const T* x_column = x_image + iw * prm.x_stride[kW];
+                float column[L];
+#pragma unroll
+                for (int j = 0; j < L; ++j) {
+                    column[j] = (rows_inside >> j) & 1u ? Traits::load(x_column + (ih0 + j) * prm.x_stride[kH]) : 0.0f;
+                }
+#pragma unroll
+                for (int fr = 0; fr < K; ++fr)
+#pragma unroll
+                    for (int j = 0; j < V; ++j) acc[fr * K + fs] += g[j] * column[j * S + fr];
+            }
+        });
+    }
+    store_block_sums<K * K, kChannels>(prm, acc, blockIdx.x, 0, partial);
 }
 
 // The taps a block of the generic kernel accumulates: kGenericTaps consecutive ones of the r x s filter.
@@ -72,108 +207,41 @@ struct GenericTaps {
     }
 };
 
-// Adds every tap's product for one output position (n, oh, ow) of channel k. kFixedSize > 0: all taps of a
-// kFixedSize x kFixedSize filter, placed at compile time; 0: the block's generic taps.
-template <DType D, int kFixedSize, int kTaps>
-__device__ __forceinline__ void accumulate(const DepthwiseParams& p, const GenericTaps& taps,
-                                           const typename DTypeTraits<D>::Storage* x_plane,
-                                           const typename DTypeTraits<D>::Storage* dy_plane, int64_t n, int64_t oh,
-                                           int64_t ow, float (&acc)[kTaps]) {
-    using Traits = DTypeTraits<D>;
-    const float g = Traits::load(dy_plane + n * p.y_stride[kN] + oh * p.y_stride[kH] + ow * p.y_stride[kW]);
-    const int64_t ih0 = oh * p.stride_h - p.pad_h;
-    const int64_t iw0 = ow * p.stride_w - p.pad_w;
-    const auto* x_image = x_plane + n * p.x_stride[kN];
-#pragma unroll
-    for (int u = 0; u < kTaps; ++u) {
-        const int fr = kFixedSize > 0 ? u / kFixedSize : taps.fr[u];
-        const int fs = kFixedSize > 0 ? u % kFixedSize : taps.fs[u];
-        const int64_t ih = ih0 + fr * p.dil_h;
-        const int64_t iw = iw0 + fs * p.dil_w;
-        if ((kFixedSize > 0 || taps.used[u]) && ih >= 0 && ih < p.h && iw >= 0 && iw < p.w) {
-            acc[u] += g * Traits::load(x_image + ih * p.x_stride[kH] + iw * p.x_stride[kW]);
-        }
-    }
-}
-
-// kFixedSize > 0: a kFixedSize x kFixedSize filter, all taps in one block; 0: kGenericTaps taps per block.
-template <DType D, int kFixedSize, bool kChannels>
+template <DType D, bool kChannels>
 __global__ void __launch_bounds__(kThreads)
-    filter_grad_partial_kernel(DepthwiseParams prm, FilterGradGrid grid, float* partial) {
-    using T = typename DTypeTraits<D>::Storage;
-    constexpr bool kFixed = kFixedSize > 0;
-    constexpr int kTaps = kFixed ? kFixedSize * kFixedSize : kGenericTaps;
-    __shared__ float sums[kThreads];
-
+    filter_grad_generic_kernel(DepthwiseParams prm, FilterGradGrid grid, float* partial) {
+    using Traits = DTypeTraits<D>;
+    using T = typename Traits::Storage;
+    const int tid = threadIdx.x;
     const int64_t group = blockIdx.x / grid.tap_chunks;
     const int64_t chunk = blockIdx.x % grid.tap_chunks;
-    const int64_t slice = blockIdx.y;
-    const int tid = threadIdx.x;
     const int64_t k = kChannels ? group * kTileChannels + tid % kTileChannels : group;
-    const GenericTaps taps(prm, kFixed ? 0 : chunk);
-    float acc[kTaps];
+    const GenericTaps taps(prm, chunk);
+    float acc[kGenericTaps];
 #pragma unroll
-    for (int u = 0; u < kTaps; ++u) acc[u] = 0.0f;
-
-    const int64_t row_begin = slice * grid.rows_per_slice;
-    const int64_t row_end = min(prm.n * prm.p, row_begin + grid.rows_per_slice);
+    for (int u = 0; u < kGenericTaps; ++u) acc[u] = 0.0f;
+    const int64_t band_begin = blockIdx.y * grid.bands_per_slice;
+    const int64_t band_end = min(prm.n * grid.bands_per_image, band_begin + grid.bands_per_slice);
     if (k < prm.k) {
         const T* x_plane = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
         const T* dy_plane = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
-        if (kChannels) {
-            // The slice's positions in (row, column) order, every kPositionLanes-th one per lane.
-            int64_t row = row_begin, ow = tid / kTileChannels;
-            while (ow >= prm.q) {
-                ow -= prm.q;
-                ++row;
-            }
-            int64_t n = row / prm.p, oh = row % prm.p;
-            while (row < row_end) {
-                accumulate<D, kFixedSize, kTaps>(prm, taps, x_plane, dy_plane, n, oh, ow, acc);
-                ow += kPositionLanes;
-                while (ow >= prm.q) {
-                    ow -= prm.q;
-                    ++row;
-                    if (++oh == prm.p) {
-                        oh = 0;
-                        ++n;
-                    }
-                }
-            }
-        } else {
-            const int row_lanes = kThreads / grid.col_lanes;
-            for (int64_t row = row_begin + tid / grid.col_lanes; row < row_end; row += row_lanes) {
-                const int64_t n = row / prm.p, oh = row % prm.p;
-                for (int64_t ow = tid % grid.col_lanes; ow < prm.q; ow += grid.col_lanes) {
-                    accumulate<D, kFixedSize, kTaps>(prm, taps, x_plane, dy_plane, n, oh, ow, acc);
-                }
-            }
-        }
-    }
-
-    // Per tap, the threads of a channel add up in a fixed order: in the channels mapping the kPositionLanes
-    // lanes of each channel in lane order; in the plane mapping a warp butterfly, then the warps in order.
-    const int64_t taps_total = prm.r * prm.s;
+        for_each_item<kChannels>(grid, prm.q, band_begin, band_end, [&](int64_t row, int64_t ow) {
+            const int64_t n = row / prm.p, oh = row % prm.p;  // bands are single rows here
+            const float g = Traits::load(dy_plane + n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW]);
+            const int64_t ih0 = oh * prm.stride_h - prm.pad_h;
+            const int64_t iw0 = ow * prm.stride_w - prm.pad_w;
+            const T* x_image = x_plane + n * prm.x_stride[kN];
 #pragma unroll
-    for (int u = 0; u < kTaps; ++u) {
-        float v = acc[u];
-        if (!kChannels) {
-            for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-        }
-        sums[tid] = v;
-        __syncthreads();  // every thread's sum for tap u is in place
-        const int64_t t = chunk * kTaps + u;
-        if (kChannels && tid < kTileChannels && k < prm.k && t < taps_total) {
-            float total = 0.0f;
-            for (int lane = 0; lane < kPositionLanes; ++lane) total += sums[lane * kTileChannels + tid];
-            partial[(slice * prm.k + k) * taps_total + t] = total;
-        } else if (!kChannels && tid == 0 && k < prm.k && t < taps_total) {
-            float total = 0.0f;
-            for (int warp = 0; warp < kThreads / 32; ++warp) total += sums[warp * 32];
-            partial[(slice * prm.k + k) * taps_total + t] = total;
-        }
-        __syncthreads();  // sums[] is read before the next tap overwrites it
+            for (int u = 0; u < kGenericTaps; ++u) {
+                const int64_t ih = ih0 + taps.fr[u] * prm.dil_h;
+                const int64_t iw = iw0 + taps.fs[u] * prm.dil_w;
+                if (taps.used[u] && ih >= 0 && ih < prm.h && iw >= 0 && iw < prm.w) {
+                    acc[u] += g * Traits::load(x_image + ih * prm.x_stride[kH] + iw * prm.x_stride[kW]);
+                }
+            }
+        });
     }
+    store_block_sums<kGenericTaps, kChannels>(prm, acc, group, chunk * kGenericTaps, partial);
 }
 
 template <DType D>
@@ -195,18 +263,28 @@ __global__ void filter_grad_finalize_kernel(DepthwiseParams prm, int64_t slices,
     static_cast<T*>(prm.filter)[offset] = Traits::from_float(v);
 }
 
+template <DType D, int K, bool kChannels>
+void launch_strip(const DepthwiseParams& p, const FilterGradGrid& grid, dim3 blocks, float* partial,
+                  cudaStream_t stream) {
+    if (p.stride_h == 1) {
+        filter_grad_strip_kernel<D, K, 1, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+    } else {
+        filter_grad_strip_kernel<D, K, 2, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+    }
+}
+
 template <DType D, bool kChannels>
 cudaError_t launch_partial(const DepthwiseParams& p, const FilterGradGrid& grid, float* partial,
                            cudaStream_t stream) {
     const dim3 blocks(static_cast<unsigned>(grid.groups * grid.tap_chunks), static_cast<unsigned>(grid.slices));
-    if (!instantiated(p)) {
-        filter_grad_partial_kernel<D, 0, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+    if (!grid.strip) {
+        filter_grad_generic_kernel<D, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
     } else if (p.r == 3) {
-        filter_grad_partial_kernel<D, 3, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        launch_strip<D, 3, kChannels>(p, grid, blocks, partial, stream);
     } else if (p.r == 5) {
-        filter_grad_partial_kernel<D, 5, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        launch_strip<D, 5, kChannels>(p, grid, blocks, partial, stream);
     } else {
-        filter_grad_partial_kernel<D, 7, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        launch_strip<D, 7, kChannels>(p, grid, blocks, partial, stream);
     }
     return cudaGetLastError();
 }

@@ -6,7 +6,8 @@
 # Env:
 #   CASES             suite file (default bench/suite.csv, a copy of the public suite)
 #   BENCH_ARGS        arguments for bench_cudnn and bench_torch (default: KB84 fp32 NCHW forward; --op
-#                     fwd,dgrad,wgrad picks directions); BENCH=0 skips them, HOOK_BENCH=0 the hook's bench
+#                     fwd,dgrad,wgrad picks directions); BENCH=0 skips them, TORCH_BENCH=0 PyTorch's side,
+#                     HOOK_BENCH=0 the hook's bench
 #   CTEST_EXCLUDE     ctest -E regex (e.g. '^python$' to leave the Python suite to PYTEST_FILES)
 #   PYTEST_FILES      test files under tests/python to run directly with pytest
 #   FUZZ_CONFIGS      configs per API and shard for the long differential-fuzzer run (0: none)
@@ -64,7 +65,7 @@ fi
 if [ "${BENCH:-1}" != 0 ]; then
   DWSHIM_ROUTE=all timeout "${BENCH_TIMEOUT:-1800}" build/bench/dwshim_bench_cudnn "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
     --csv "$OUT/bench_cudnn.csv" >"$OUT/bench_cudnn.log" 2>&1
-  timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
+  [ "${TORCH_BENCH:-1}" != 0 ] && timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
     --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1
 fi
 if [ "${HOOK_BENCH:-1}" != 0 ]; then
@@ -87,7 +88,8 @@ report() {
     echo "=== from PyTorch: dwshim (ctypes) vs F.conv2d"
     cat "$OUT/bench_torch.log"
     echo "=== summary"
-    "$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
+    [ -f "$OUT/bench_torch.csv" ] &&
+      "$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
   fi
   echo "=== PyTorch hook: cost and saving per call"
   cat "$OUT/bench_hook.log" 2>/dev/null

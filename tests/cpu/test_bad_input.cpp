@@ -104,6 +104,52 @@ TEST(BadInput, LegacyCallsWithANullHandleGetTheRealStatus) {
     }
 }
 
+TEST(BadInput, LegacyGradientCallsWithANullHandleGetTheRealStatus) {
+    dwtest::CudnnDescriptors d(small_case());
+    const float one = 1.0f, zero = 0.0f;
+    float data[4] = {};
+    const auto data_algo = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+    const auto filter_algo = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+    EXPECT_REAL_STATUS_OF("data gradient", cudnnConvolutionBackwardData, nullptr, &one, d.w, data, d.y, data, d.conv,
+                          data_algo, nullptr, 0, &zero, d.x, data);
+    EXPECT_REAL_STATUS_OF("data gradient without scalars or data", cudnnConvolutionBackwardData, nullptr, nullptr, d.w,
+                          nullptr, d.y, nullptr, d.conv, data_algo, nullptr, 0, nullptr, d.x, nullptr);
+    EXPECT_REAL_STATUS_OF("filter gradient", cudnnConvolutionBackwardFilter, nullptr, &one, d.x, data, d.y, data,
+                          d.conv, filter_algo, data, sizeof(data), &zero, d.w, data);
+    EXPECT_REAL_STATUS_OF("filter gradient without scalars or data", cudnnConvolutionBackwardFilter, nullptr, nullptr,
+                          d.x, nullptr, d.y, nullptr, d.conv, filter_algo, nullptr, 0, nullptr, d.w, nullptr);
+    size_t bytes = 0;
+    EXPECT_REAL_STATUS_OF("data gradient workspace into null", cudnnGetConvolutionBackwardDataWorkspaceSize, nullptr,
+                          d.w, d.y, d.conv, d.x, data_algo, nullptr);
+    EXPECT_REAL_STATUS_OF("data gradient workspace without a convolution",
+                          cudnnGetConvolutionBackwardDataWorkspaceSize, nullptr, d.w, d.y, nullptr, d.x, data_algo,
+                          &bytes);
+    EXPECT_REAL_STATUS_OF("filter gradient workspace into null", cudnnGetConvolutionBackwardFilterWorkspaceSize,
+                          nullptr, d.x, d.y, d.conv, d.w, filter_algo, nullptr);
+    EXPECT_REAL_STATUS_OF("filter gradient workspace without a convolution",
+                          cudnnGetConvolutionBackwardFilterWorkspaceSize, nullptr, d.x, d.y, nullptr, d.w, filter_algo,
+                          &bytes);
+    cudnnConvolutionBwdDataAlgoPerf_t data_perf[8];
+    cudnnConvolutionBwdFilterAlgoPerf_t filter_perf[8];
+    int returned = 0;
+    for (const int requested : {8, 0, -1}) {
+        EXPECT_REAL_STATUS_OF("data gradient heuristics", cudnnGetConvolutionBackwardDataAlgorithm_v7, nullptr, d.w,
+                              d.y, d.conv, d.x, requested, &returned, data_perf);
+        EXPECT_REAL_STATUS_OF("data gradient search", cudnnFindConvolutionBackwardDataAlgorithm, nullptr, d.w, d.y,
+                              d.conv, d.x, requested, &returned, data_perf);
+        EXPECT_REAL_STATUS_OF("data gradient search on given buffers", cudnnFindConvolutionBackwardDataAlgorithmEx,
+                              nullptr, d.w, data, d.y, data, d.conv, d.x, data, requested, &returned, data_perf,
+                              nullptr, 0);
+        EXPECT_REAL_STATUS_OF("filter gradient heuristics", cudnnGetConvolutionBackwardFilterAlgorithm_v7, nullptr,
+                              d.x, d.y, d.conv, d.w, requested, &returned, filter_perf);
+        EXPECT_REAL_STATUS_OF("filter gradient search", cudnnFindConvolutionBackwardFilterAlgorithm, nullptr, d.x,
+                              d.y, d.conv, d.w, requested, &returned, filter_perf);
+        EXPECT_REAL_STATUS_OF("filter gradient search on given buffers", cudnnFindConvolutionBackwardFilterAlgorithmEx,
+                              nullptr, d.x, data, d.y, data, d.conv, d.w, data, requested, &returned, filter_perf,
+                              nullptr, 0);
+    }
+}
+
 TEST(BadInput, InconsistentOutputShapeIsForwardedWithTheRealStatus) {
     dwtest::CudnnDescriptors d(small_case());
     ASSERT_EQ(cudnnSetTensor4dDescriptor(d.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 2, 4, 5, 9), CUDNN_STATUS_SUCCESS);
