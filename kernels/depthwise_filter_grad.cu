@@ -45,7 +45,9 @@ struct FilterGradGrid {
     int64_t bands_per_slice = 1;
 };
 
-bool strip_applies(const DepthwiseParams& p) {
+}  // namespace
+
+bool filter_grad_strip_applies(const DepthwiseParams& p) {
     const bool size = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
     const bool stride = p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2);
     // The strip kernel counts rows, bands and columns in 32-bit integers.
@@ -53,11 +55,13 @@ bool strip_applies(const DepthwiseParams& p) {
     return size && stride && p.dil_h == 1 && p.dil_w == 1 && fits;
 }
 
+namespace {
+
 // A function of the sizes and dy's layout only: the workspace query and the launch agree.
 FilterGradGrid make_grid(const DepthwiseParams& p) {
     FilterGradGrid g;
     g.channels = p.y_stride[kC] < p.y_stride[kW];
-    g.strip = strip_applies(p);
+    g.strip = filter_grad_strip_applies(p);
     while (g.col_lanes < kThreads && g.col_lanes < p.q) g.col_lanes *= 2;
     g.band_rows = g.strip ? kBandRows : 1;
     g.bands_per_image = (p.p + g.band_rows - 1) / g.band_rows;

@@ -9,7 +9,9 @@
 #                     fwd,dgrad,wgrad picks directions); BENCH=0 skips them, TORCH_BENCH=0 PyTorch's side,
 #                     HOOK_BENCH=0 the hook's bench
 #   CTEST_EXCLUDE     ctest -E regex (e.g. '^python$' to leave the Python suite to PYTEST_FILES)
-#   PYTEST_FILES      test files under tests/python to run directly with pytest
+#   GPU_TEST_SHARDS   run ctest's `gpu` test as this many gtest shards at once instead (its float64 references
+#                     are CPU-bound; default 1: inside ctest)
+#   PYTEST_FILES      test files under tests/python to run directly with pytest (PYTEST_K: their -k expression)
 #   FUZZ_CONFIGS      configs per API and shard for the long differential-fuzzer run (0: none)
 #   FUZZ_SHARDS       processes with consecutive seeds running the fuzzer at once (default 1)
 #   MEMCHECK_CONFIGS  fuzz configs per API under compute-sanitizer memcheck (0: none)
@@ -30,15 +32,29 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | t
 OUT="$OUT" bash scripts/gpu_build.sh || { cp "$OUT"/configure.log "$OUT"/build.log "$DEST"/ 2>/dev/null; exit 1; }
 export DWSHIM_TEST_REPORT="$OUT/test_report.txt"
 
-ctest --test-dir build --output-on-failure -V --timeout "${CTEST_TIMEOUT:-1500}" ${CTEST_EXCLUDE:+-E "$CTEST_EXCLUDE"} \
+shards=${GPU_TEST_SHARDS:-1}
+exclude=${CTEST_EXCLUDE:-}
+[ "$shards" -gt 1 ] && exclude="${exclude:+$exclude|}^gpu\$"
+ctest --test-dir build --output-on-failure -V --timeout "${CTEST_TIMEOUT:-1500}" ${exclude:+-E "$exclude"} \
   >"$OUT/ctest.log" 2>&1
 ctest_rc=$?
+if [ "$shards" -gt 1 ]; then
+  pids=()
+  for shard in $(seq 0 $((shards - 1))); do
+    DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$shard timeout "${CTEST_TIMEOUT:-1500}" \
+      build/tests/dwshim_gpu_tests --gtest_filter=-EnvDisable*.* >"$OUT/gpu-shard-$shard.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || ctest_rc=1; done
+  cat "$OUT"/gpu-shard-*.log >>"$OUT/ctest.log"
+  grep -h "tests ran\|PASSED\|FAILED" "$OUT"/gpu-shard-*.log
+fi
 pytest_rc=0
 if [ -n "${PYTEST_FILES:-}" ]; then
   files=()
   for f in $PYTEST_FILES; do files+=("tests/python/$f"); done
   DWSHIM_LIBRARY="$PWD/build/libdwshim.so" DWSHIM_RUN="$PWD/build/dwshim-run" DWSHIM_ROUTE=all \
-    PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -rs --durations=10 "${files[@]}" \
+    PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -q -rs --durations=10 ${PYTEST_K:+-k "$PYTEST_K"} "${files[@]}" \
     >"$OUT/pytest.log" 2>&1
   pytest_rc=$?
 fi
@@ -68,6 +84,10 @@ if [ "${BENCH:-1}" != 0 ]; then
   [ "${TORCH_BENCH:-1}" != 0 ] && timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
     --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1
 fi
+for mode in ${TRAIN_BENCH//,/ }; do
+  timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_train.py --mode "$mode" --csv "$OUT/bench_train-$mode.csv" \
+    >>"$OUT/bench_train.log" 2>&1
+done
 if [ "${HOOK_BENCH:-1}" != 0 ]; then
   "$PY" bench/bench_hook.py --csv "$OUT/bench_hook.csv" >"$OUT/bench_hook.log" 2>&1
 fi
@@ -91,11 +111,15 @@ report() {
     [ -f "$OUT/bench_torch.csv" ] &&
       "$PY" bench/report.py "$OUT/bench_cudnn.csv" "$OUT/bench_torch.csv" --csv "$OUT/summary.csv" | tee "$OUT/summary.txt"
   fi
+  echo "=== training steps, plain vs dwshim-run (GPU time per step from the profiler)"
+  cat "$OUT/bench_train.log" 2>/dev/null
   echo "=== PyTorch hook: cost and saving per call"
   cat "$OUT/bench_hook.log" 2>/dev/null
 }
 report | tee "$OUT/report.txt"
 cp "$OUT"/report.txt "$OUT"/ctest.log "$DEST"/
-for f in bench_cudnn.csv bench_torch.csv summary.csv bench_hook.csv; do [ -f "$OUT/$f" ] && cp "$OUT/$f" "$DEST"/; done
+for f in bench_cudnn.csv bench_torch.csv summary.csv bench_hook.csv "$OUT"/bench_train-*.csv; do
+  [ -f "$OUT/$(basename "$f")" ] && cp "$OUT/$(basename "$f")" "$DEST"/
+done
 cat "$OUT"/fuzz-*.log "$OUT"/memcheck.log "$OUT"/pytest.log > "$DEST/fuzz_memcheck_pytest.log" 2>/dev/null
 [ $ctest_rc -eq 0 ] && [ $pytest_rc -eq 0 ] && [ $fuzz_rc -eq 0 ] && [ $memcheck_rc -eq 0 ]

@@ -1,5 +1,6 @@
 #include "route_policy.h"
 
+#include "gradient_policy.h"
 #include "kernels/depthwise_forward.h"
 #include "settings.h"
 
@@ -48,19 +49,6 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     if (p.r == 7) return p.dtype == DType::kFloat;
     if (p.r == 3 && p.stride_h == 1 && x_elements >= (int64_t{1} << 28)) return true;
     return p.dtype == DType::kBFloat16 && p.r == 3;
-}
-
-// The gradients (depthwise_data_grad.cu, depthwise_filter_grad.cu) against cuDNN's for the same call.
-bool data_grad_faster(Api api, const DepthwiseParams& p) {
-    (void)api;
-    (void)p;
-    return false;
-}
-
-bool filter_grad_faster(Api api, const DepthwiseParams& p) {
-    (void)api;
-    (void)p;
-    return false;
 }
 
 bool forward_faster(Api api, const DepthwiseParams& params) {

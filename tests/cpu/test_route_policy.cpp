@@ -36,6 +36,7 @@ ConvCase with_filter(ConvCase cc, int k) {
 RouteReason legacy(const ConvCase& cc) {
     dwtest::CudnnDescriptors d(cc);
     DepthwiseParams p;
+    p.direction = cc.direction;
     return static_cast<RouteReason>(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &p));
 }
 
@@ -110,15 +111,74 @@ std::vector<PolicyCase> policy_cases() {
     return cases;
 }
 
+ConvCase gradient(ConvCase cc, dwshim::Direction direction, dwtest::Layout layout = dwtest::Layout::kNCHW) {
+    cc.direction = direction;
+    cc.layout = layout;
+    return cc;
+}
+
+// One case per rule of shim/gradient_policy.cpp.
+std::vector<PolicyCase> gradient_policy_cases() {
+    const RouteReason routed = RouteReason::kRouted, not_faster = RouteReason::kNotFaster;
+    const auto data = dwshim::Direction::kDataGrad, filter = dwshim::Direction::kFilterGrad;
+    const auto nhwc = dwtest::Layout::kNHWC;
+    ConvCase same = kb84_like(CUDNN_DATA_HALF);
+    same.pad_h = same.pad_w = 1;
+    ConvCase strided = kb84_like(CUDNN_DATA_FLOAT);
+    strided.stride_h = strided.stride_w = 2;
+    strided.pad_h = strided.pad_w = 1;
+    ConvCase mult2 = kb84_like(CUDNN_DATA_BFLOAT16);
+    mult2.multiplier = 2;
+    std::vector<PolicyCase> cases;
+    cases.push_back({"dgrad on the NHWC vector path, small 3x3 fp16: a tie with cuDNN's backend plan",
+                     gradient(same, data, nhwc), routed, not_faster});
+    ConvCase same_bf16 = same;
+    same_bf16.dtype = CUDNN_DATA_BFLOAT16;
+    cases.push_back({"dgrad on the NHWC vector path, small 3x3 bf16: faster on both APIs",
+                     gradient(same_bf16, data, nhwc), routed, routed});
+    cases.push_back({"dgrad on the NCHW rows path, 3x3 fp16: cuDNN's backend plan is faster", gradient(same, data),
+                     routed, not_faster});
+    cases.push_back({"dgrad on the NCHW rows path, 7x7 fp16: faster on both APIs",
+                     gradient(with_filter(same, 7), data), routed, routed});
+    cases.push_back({"dgrad on the large-filter path", gradient(with_filter(same, 13), data, nhwc), routed, routed});
+    cases.push_back({"dgrad at stride 2, NCHW fp32: the generic kernel loses", gradient(strided, data), not_faster,
+                     not_faster});
+    cases.push_back({"dgrad at stride 2, NHWC fp32: faster than cuDNN's legacy algorithms only",
+                     gradient(strided, data, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, NCHW fp32 3x3: faster on both APIs", gradient(kb84_like(CUDNN_DATA_FLOAT), filter),
+                     routed, routed});
+    cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: cuDNN is faster",
+                     gradient(kb84_like(CUDNN_DATA_FLOAT), filter, nhwc), not_faster, not_faster});
+    cases.push_back({"wgrad, NHWC fp32 3x3 at stride 2: faster on both APIs", gradient(strided, filter, nhwc),
+                     routed, routed});
+    cases.push_back({"wgrad, NHWC bf16 3x3: faster than cuDNN's legacy algorithms only",
+                     gradient(same_bf16, filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, NCHW fp16 3x3 at stride 1, small: faster than cuDNN's legacy algorithms only",
+                     gradient(same, filter), routed, not_faster});
+    cases.push_back({"wgrad with a channel multiplier: faster on both APIs", gradient(mult2, filter, nhwc), routed,
+                     routed});
+    cases.push_back({"wgrad, large filter NHWC fp32 (generic kernel): faster on both APIs",
+                     gradient(with_filter(kb84_like(CUDNN_DATA_FLOAT), 13), filter, nhwc), routed, routed});
+    cases.push_back({"wgrad, large filter NCHW fp32 (generic kernel): cuDNN is faster",
+                     gradient(with_filter(kb84_like(CUDNN_DATA_FLOAT), 13), filter), not_faster, not_faster});
+    return cases;
+}
+
+std::vector<PolicyCase> all_policy_cases() {
+    std::vector<PolicyCase> cases = policy_cases();
+    for (const PolicyCase& c : gradient_policy_cases()) cases.push_back(c);
+    return cases;
+}
+
 TEST(EnvPolicy, LegacyApiRoutesOnlyMeasuredWins) {
     ASSERT_EQ(std::getenv("DWSHIM_ROUTE"), nullptr);
-    for (const PolicyCase& c : policy_cases()) EXPECT_EQ(legacy(c.cc), c.legacy) << c.what;
+    for (const PolicyCase& c : all_policy_cases()) EXPECT_EQ(legacy(c.cc), c.legacy) << c.what;
 }
 
 TEST(EnvPolicy, BackendApiRoutesOnlyMeasuredWins) {
     DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ASSERT_EQ(std::getenv("DWSHIM_ROUTE"), nullptr);
-    for (const PolicyCase& c : policy_cases()) EXPECT_EQ(backend(c.cc), c.backend) << c.what;
+    for (const PolicyCase& c : all_policy_cases()) EXPECT_EQ(backend(c.cc), c.backend) << c.what;
 }
 
 }  // namespace

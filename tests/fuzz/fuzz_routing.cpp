@@ -2,7 +2,9 @@
 // convolution through both APIs with fuzzed values, through dwshim's own cuDNN entry points (the real cuDNN
 // validates what it is given; dwshim records and reads it), then checks:
 // - routing never crashes, and a routed description is self-consistent (sizes, multiplier, output size, strides);
-// - a malformed forward call (null handle) gets exactly the real cuDNN's status.
+// - a malformed call (null handle) of each direction gets exactly the real cuDNN's status;
+// each input picks a direction: forward, data gradient or filter gradient (legacy: the same descriptors read in
+// that direction; backend: a FORWARD, BACKWARD_DATA or BACKWARD_FILTER operation).
 // Built with -DDWSHIM_BUILD_FUZZER=ON (Clang); run: dwshim_fuzz_routing -max_total_time=60
 #include <cudnn.h>
 #include <dlfcn.h>
@@ -154,8 +156,11 @@ void fuzz_legacy(Bytes* in) {
     cudnnSetTensor4dDescriptor(y, format, y_type, yn, yc, yh, yw);
 
     dwshim::DepthwiseParams params;
+    params.direction = static_cast<dwshim::Direction>(in->next() % 3);
+    const dwshim::Direction direction = params.direction;
     const int reason = dwshim_route_legacy(x, w, conv, y, &params);
     if (reason < 0 || reason >= static_cast<int>(dwshim::RouteReason::kCount)) fail("unknown route reason");
+    if (params.direction != direction) fail("routing changed the direction");
     if (reason == 0) check_routed_legacy(params);
 
     // A null handle is malformed for the real cuDNN: dwshim must answer with its status, routed or not.
@@ -169,6 +174,23 @@ void fuzz_legacy(Bytes* in) {
     const cudnnStatus_t theirs =
         real_forward(nullptr, &one, x, buffer, w, buffer, conv, algo, nullptr, 0, &zero, y, buffer);
     if (ours != theirs) fail("a null-handle forward got another status than the real cuDNN's");
+    using BackwardData = decltype(&cudnnConvolutionBackwardData);
+    using BackwardFilter = decltype(&cudnnConvolutionBackwardFilter);
+    static const BackwardData real_data = real_function<BackwardData>("cudnnConvolutionBackwardData");
+    static const BackwardFilter real_filter = real_function<BackwardFilter>("cudnnConvolutionBackwardFilter");
+    const auto data_algo = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+    const auto filter_algo = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+    if (cudnnConvolutionBackwardData(nullptr, &one, w, buffer, y, buffer, conv, data_algo, nullptr, 0, &zero, x,
+                                     buffer) !=
+        real_data(nullptr, &one, w, buffer, y, buffer, conv, data_algo, nullptr, 0, &zero, x, buffer)) {
+        fail("a null-handle data gradient got another status than the real cuDNN's");
+    }
+    if (cudnnConvolutionBackwardFilter(nullptr, &one, x, buffer, y, buffer, conv, filter_algo, buffer,
+                                       sizeof(buffer), &zero, w, buffer) !=
+        real_filter(nullptr, &one, x, buffer, y, buffer, conv, filter_algo, buffer, sizeof(buffer), &zero, w,
+                    buffer)) {
+        fail("a null-handle filter gradient got another status than the real cuDNN's");
+    }
 
     cudnnDestroyConvolutionDescriptor(conv);
     cudnnDestroyFilterDescriptor(w);
@@ -229,18 +251,35 @@ void fuzz_backend(Bytes* in) {
         cudnnBackendSetAttribute(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, dilation);
         cudnnBackendFinalize(conv);
     }
-    if (cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, &op) ==
-        CUDNN_STATUS_SUCCESS) {
+    // The operation of one direction over the same tensors (x, w, y keep their forward roles).
+    struct OpKind {
+        cudnnBackendDescriptorType_t type;
+        cudnnBackendAttributeName_t x, w, y, conv, alpha, beta;
+    };
+    const OpKind kinds[] = {
+        {CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA},
+        {CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA},
+        {CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA,
+         CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA}};
+    const int direction = in->next() % 3;
+    const OpKind& kind = kinds[direction];
+    if (cudnnBackendCreateDescriptor(kind.type, &op) == CUDNN_STATUS_SUCCESS) {
         made.push_back(op);
         const float alpha = 1.0f, beta = in->next() % 4 == 0 ? 1.0f : 0.0f;
-        cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
-        cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                                 &wt);
-        cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
-        cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
-                                 CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv);
-        cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha);
-        cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
+        cudnnBackendSetAttribute(op, kind.x, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+        cudnnBackendSetAttribute(op, kind.w, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &wt);
+        cudnnBackendSetAttribute(op, kind.y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+        cudnnBackendSetAttribute(op, kind.conv, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv);
+        cudnnBackendSetAttribute(op, kind.alpha, CUDNN_TYPE_FLOAT, 1, &alpha);
+        cudnnBackendSetAttribute(op, kind.beta, CUDNN_TYPE_FLOAT, 1, &beta);
         cudnnBackendFinalize(op);
     }
     if (cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &graph) == CUDNN_STATUS_SUCCESS) {
@@ -250,6 +289,7 @@ void fuzz_backend(Bytes* in) {
             dwshim::DepthwiseParams params;
             const int reason = dwshim_route_backend_graph(graph, &params);
             if (reason < 0 || reason >= static_cast<int>(dwshim::RouteReason::kCount)) fail("unknown route reason");
+            if (reason == 0 && static_cast<int>(params.direction) != direction) fail("routed in another direction");
             if (reason == 0) check_routed(params);
         }
     }

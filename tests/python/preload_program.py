@@ -2,7 +2,8 @@
 Nothing in it knows about dwshim. Writes its outputs to the file named by argv[1].
 
 Options: --benchmark (cudnn.benchmark = True), --compile (torch.compile the conv modules),
-         --model NAME (a torchvision model, random weights, channels_last; fp32 and AMP fp16 logits).
+         --model NAME (a torchvision model, random weights, channels_last; fp32 and AMP fp16 logits),
+         --gradients (the input and weight gradients of each conv instead of its output).
 """
 import argparse
 
@@ -14,11 +15,13 @@ parser.add_argument("out")
 parser.add_argument("--benchmark", action="store_true")
 parser.add_argument("--compile", action="store_true")
 parser.add_argument("--model")
+parser.add_argument("--gradients", action="store_true")
 args = parser.parse_args()
 
 torch.backends.cudnn.allow_tf32 = False  # fp32 stays fp32, so runs compare at fp32 tolerance
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.benchmark = args.benchmark
+torch.backends.cudnn.deterministic = args.gradients  # convs left to cuDNN give the same gradients in each run
 torch.manual_seed(0)
 outputs = {}
 
@@ -52,6 +55,7 @@ def run_convs():
         ("f16_nhwc_s1", torch.float16, True, None, 1, 1),
         ("bf16_nhwc_s1", torch.bfloat16, True, None, 1, 1),
         ("f16_nchw_s1", torch.float16, False, None, 1, 1),  # fp16 NCHW stride 2 stays on PyTorch's own kernel
+        ("bf16_nhwc_s2", torch.bfloat16, True, None, 2, 1),
         ("dense_f32_nhwc", torch.float32, True, 1, 1, 1),
         ("grouped_f16_nhwc", torch.float16, True, 8, 1, 1),
     ]
@@ -63,8 +67,15 @@ def run_convs():
             conv = torch.compile(conv)
         x = torch.randn(4, 32, 40, 56, device="cuda", dtype=dtype).contiguous(memory_format=fmt)
         try:
-            with torch.no_grad():
-                outputs[name] = conv(x).float().cpu()
+            if args.gradients:
+                x.requires_grad_(True)
+                y = conv(x)
+                y.backward(torch.randn_like(y))
+                outputs[name + "/dx"] = x.grad.float().cpu()
+                outputs[name + "/dw"] = conv.weight.grad.float().cpu()
+            else:
+                with torch.no_grad():
+                    outputs[name] = conv(x).float().cpu()
         except RuntimeError as error:  # some PyTorch builds reject a case on one API: report, go on
             print("case %s failed: %s" % (name, str(error).splitlines()[0]))
 

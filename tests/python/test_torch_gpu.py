@@ -181,6 +181,23 @@ def test_ld_preload_backend_api_routes_depthwise_convs(tmp_path, options):
     _assert_same(plain, preloaded, untouched_bitwise="--benchmark" not in options)
 
 
+def _routed_in(log, direction):
+    """Routed convolutions of one direction (fwd, dgrad, wgrad) in the busiest process of the run."""
+    counts = [int(line.split()[2]) for line in log.splitlines()
+              if line.startswith("dwshim summary:") and line.endswith("%s convolutions routed" % direction)]
+    return max(counts) if counts else 0
+
+
+@pytest.mark.parametrize("api", ["legacy", "backend"])
+def test_ld_preload_gradients_match(tmp_path, api):
+    api_env = {"TORCH_CUDNN_V8_API_DISABLED": "1"} if api == "legacy" else {}
+    plain, preloaded, log = _preloaded_and_plain(tmp_path, api_env, ("--gradients",))
+    _report("%s API gradients" % api, log, plain, preloaded)
+    assert _routed_in(log, "dgrad") > 0, log
+    assert _routed_in(log, "wgrad") > 0, log
+    _assert_same(plain, preloaded)
+
+
 @pytest.mark.parametrize("model", ["mobilenet_v3_small", "efficientnet_b0", "convnext_tiny"])
 def test_ld_preload_torchvision_model_logits_match(tmp_path, model):
     pytest.importorskip("torchvision")

@@ -1,0 +1,97 @@
+// Where dwshim's gradients were measured faster than the real cuDNN's for the same call through the same API.
+// Every number is from one H200 run (cuDNN 9.19, bench/results/2026-12-01b-h200-gradients-*.csv: dwshim / cuDNN
+// legacy (its Find's best) / cuDNN backend (the first heuristic plan) / PyTorch's convolution_backward, ms). For
+// the backend API the competitor is the faster of the heuristic plan and the plan PyTorch builds (the PyTorch
+// column), since dwshim-run replaces whichever plan the program built. A class of calls is routed only where
+// every suite case of it wins; cases that tie or lose keep the real cuDNN. PyTorch's own NCHW kernels
+// (Api::kTorchNative) are not yet replaced for the gradients.
+#include "gradient_policy.h"
+
+#include "kernels/depthwise_backward.h"
+#include "kernels/depthwise_forward.h"
+
+namespace dwshim {
+namespace {
+
+bool channels_innermost(const int64_t strides[4]) {
+    return strides[kC] < strides[kW];
+}
+
+constexpr int64_t kLargeInput = int64_t{1} << 28;  // x elements of KB84 (2^30) and larger
+
+int64_t x_elements(const DepthwiseParams& p) {
+    return p.n * p.c * p.h * p.w;
+}
+
+// Stride 1, one filter per channel: the forward kernels compute it (data_grad_as_forward).
+bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
+    switch (select_path(forward)) {
+        case KernelPath::kNhwcVec:
+            // Legacy: every case (KB84 f32 2.17 vs 50.1, mbv2_56 f16 0.044 vs 0.072, convnext7 bf16 0.68 vs
+            // 10.2). Backend: every case but small fp16 3x3 (mbv2_56 f16 0.043 vs 0.042 heuristic plan; KB84 f16
+            // 1.57 vs 51.3 and PyTorch 3.44; convnext7 f16 0.64 vs 10.1 and PyTorch 0.94; bf16 mbv2_56 0.040 vs
+            // PyTorch 0.066).
+            return api == Api::kLegacy || forward.dtype != DType::kHalf || forward.r == 7 ||
+                   x_elements(forward) >= kLargeInput;
+        case KernelPath::kNchwVec:
+        case KernelPath::kNchwRows:
+            // fp32 everywhere (KB84 3.24 vs 13.7 legacy / 13.6 backend / 18.8 PyTorch; mbv2_56 0.062 vs 0.196;
+            // convnext7 0.45 vs 3.03). 2-byte types: legacy everywhere (KB84 f16 2.98 vs 14.3, mbv2_56 bf16
+            // 0.063 vs 0.232); backend only at 7x7 (convnext7 f16 0.40 vs 0.57), it wins at 3x3 (KB84 f16 2.98
+            // vs 2.44, mbv2_56 f16 0.061 vs 0.053).
+            return forward.dtype == DType::kFloat || api == Api::kLegacy || forward.r == 7;
+        case KernelPath::kLargeFilter:
+            // replk31: 2.36-2.42 ms vs 18-23 legacy, 22.3-22.7 backend (NCHW), 74.6-75.1 (NHWC), PyTorch 13-31.
+            return true;
+        case KernelPath::kGeneric:
+            break;  // dilation and other shapes the forward fast paths skip: not measured
+    }
+    return false;
+}
+
+}  // namespace
+
+bool data_grad_faster(Api api, const DepthwiseParams& p) {
+    if (api == Api::kTorchNative) return false;
+    DepthwiseParams forward;
+    if (data_grad_as_forward(p, &forward)) return forward_shaped_data_grad_faster(api, forward);
+    // The generic gather kernel (strides, multipliers). It wins only through the legacy API on channels-last
+    // data in fp32 or at 5x5 (mbv2_s2 f32 0.88 vs 0.97, effnet_k5s2 bf16 0.59 vs 0.94, mult2 f32 1.18 vs 1.40);
+    // NCHW loses (mbv2_s2 f32 1.05 vs 0.76, mult2 f32 1.18 vs 0.40), and so does the backend API against
+    // PyTorch's plans (effnet_k5s2 f32 0.58 vs 0.30).
+    return api == Api::kLegacy && channels_innermost(p.x_stride) && (p.dtype == DType::kFloat || p.r >= 5);
+}
+
+bool filter_grad_faster(Api api, const DepthwiseParams& p) {
+    if (api == Api::kTorchNative) return false;
+    const bool nhwc = channels_innermost(p.y_stride);
+    if (!filter_grad_strip_applies(p)) {
+        // The generic kernel: only replk31 fp32 NHWC was measured faster (76.8 vs 221.4 legacy and backend,
+        // PyTorch 221.7); NCHW and 2-byte types lose (replk31 f32 NCHW 64.8 vs 18.9, bf16 NHWC 78.8 vs 31.9).
+        return p.dtype == DType::kFloat && nhwc && p.r > 7 && p.s > 7;
+    }
+    // A channel multiplier: every case (mult2 f32 0.150 vs 1.20 backend / 0.51 PyTorch, bf16 NHWC 0.202 vs 3.66).
+    if (p.multiplier > 1) return true;
+    if (p.dtype == DType::kFloat) {
+        // NCHW: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111
+        // vs 0.226, convnext7 0.71 vs 4.77). NHWC: 7x7 (convnext7 0.70 vs 11.6), 3x3 at stride 2 (mbv2_s2 0.149 vs
+        // 0.182) and large inputs (KB84 4.52 vs 69.7); it loses on small 3x3 at stride 1 (mbv2_56 0.101 vs 0.070)
+        // and 5x5 at stride 2 (effnet_k5s2 0.29 vs 0.16).
+        return !nhwc || p.r == 7 || (p.r == 3 && p.stride_h == 2) || x_elements(p) >= kLargeInput;
+    }
+    if (api == Api::kLegacy) {
+        // The legacy API's 2-byte gradients are slow: NCHW every case (KB84 f16 4.90 vs 45.9, effnet_k5s2 f16
+        // 0.133 vs 0.146, convnext7 bf16 0.83 vs 4.14); NHWC bf16 every case (mbv2_s2 0.246 vs 1.13) and fp16
+        // at stride 1 (mbv2_56 0.100 vs 0.113, convnext7 0.95 vs 4.42), not at stride 2 (mbv2_s2 f16 0.246 vs
+        // 0.092, effnet_k5s2 0.190 vs 0.140).
+        return !nhwc || p.dtype == DType::kBFloat16 || p.stride_h == 1;
+    }
+    // Backend, 2-byte types: NCHW 3x3 at stride 2 (mbv2_s2 f16 0.155 vs 0.203), in bf16 (mbv2_56 0.099 vs 0.113)
+    // or on large inputs (KB84 f16 4.90 vs 5.73); cuDNN wins small fp16 3x3 (mbv2_56 0.101 vs 0.094), 5x5 and 7x7
+    // (effnet_k5s2 bf16 0.131 vs 0.100, convnext7 f16 0.83 vs 0.37). NHWC: PyTorch's plans win every case
+    // (KB84 bf16 5.69 vs 2.38, convnext7 bf16 0.94 vs 0.32).
+    return !nhwc && p.r == 3 &&
+           (p.stride_h == 2 || p.dtype == DType::kBFloat16 || x_elements(p) >= kLargeInput);
+}
+
+}  // namespace dwshim
