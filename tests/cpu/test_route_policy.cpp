@@ -117,19 +117,34 @@ ConvCase gradient(ConvCase cc, dwshim::Direction direction, dwtest::Layout layou
     return cc;
 }
 
+// The suite's smallest input (mbv2_56): gradients of smaller inputs are never routed.
+ConvCase measured_size(cudnnDataType_t dtype) {
+    ConvCase cc;
+    cc.dtype = dtype;
+    cc.n = 32;
+    cc.c = 144;
+    cc.h = cc.w = 56;
+    return cc;
+}
+
 // One case per rule of shim/gradient_policy.cpp.
 std::vector<PolicyCase> gradient_policy_cases() {
     const RouteReason routed = RouteReason::kRouted, not_faster = RouteReason::kNotFaster;
     const auto data = dwshim::Direction::kDataGrad, filter = dwshim::Direction::kFilterGrad;
     const auto nhwc = dwtest::Layout::kNHWC;
-    ConvCase same = kb84_like(CUDNN_DATA_HALF);
+    ConvCase same = measured_size(CUDNN_DATA_HALF);
     same.pad_h = same.pad_w = 1;
-    ConvCase strided = kb84_like(CUDNN_DATA_FLOAT);
+    ConvCase strided = measured_size(CUDNN_DATA_FLOAT);
+    strided.h = strided.w = 112;
     strided.stride_h = strided.stride_w = 2;
     strided.pad_h = strided.pad_w = 1;
-    ConvCase mult2 = kb84_like(CUDNN_DATA_BFLOAT16);
+    ConvCase mult2 = measured_size(CUDNN_DATA_BFLOAT16);
     mult2.multiplier = 2;
     std::vector<PolicyCase> cases;
+    ConvCase small = same;
+    small.n = 2;
+    cases.push_back({"dgrad below the smallest measured input", gradient(small, data, nhwc), not_faster, not_faster});
+    cases.push_back({"wgrad below the smallest measured input", gradient(small, filter), not_faster, not_faster});
     cases.push_back({"dgrad on the NHWC vector path, small 3x3 fp16: a tie with cuDNN's backend plan",
                      gradient(same, data, nhwc), routed, not_faster});
     ConvCase same_bf16 = same;
@@ -145,10 +160,10 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      not_faster});
     cases.push_back({"dgrad at stride 2, NHWC fp32: faster than cuDNN's legacy algorithms only",
                      gradient(strided, data, nhwc), routed, not_faster});
-    cases.push_back({"wgrad, NCHW fp32 3x3: faster on both APIs", gradient(kb84_like(CUDNN_DATA_FLOAT), filter),
+    cases.push_back({"wgrad, NCHW fp32 3x3: faster on both APIs", gradient(measured_size(CUDNN_DATA_FLOAT), filter),
                      routed, routed});
     cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: cuDNN is faster",
-                     gradient(kb84_like(CUDNN_DATA_FLOAT), filter, nhwc), not_faster, not_faster});
+                     gradient(measured_size(CUDNN_DATA_FLOAT), filter, nhwc), not_faster, not_faster});
     cases.push_back({"wgrad, NHWC fp32 3x3 at stride 2: faster on both APIs", gradient(strided, filter, nhwc),
                      routed, routed});
     cases.push_back({"wgrad, NHWC bf16 3x3: faster than cuDNN's legacy algorithms only",
@@ -158,9 +173,9 @@ std::vector<PolicyCase> gradient_policy_cases() {
     cases.push_back({"wgrad with a channel multiplier: faster on both APIs", gradient(mult2, filter, nhwc), routed,
                      routed});
     cases.push_back({"wgrad, large filter NHWC fp32 (generic kernel): faster on both APIs",
-                     gradient(with_filter(kb84_like(CUDNN_DATA_FLOAT), 13), filter, nhwc), routed, routed});
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter, nhwc), routed, routed});
     cases.push_back({"wgrad, large filter NCHW fp32 (generic kernel): cuDNN is faster",
-                     gradient(with_filter(kb84_like(CUDNN_DATA_FLOAT), 13), filter), not_faster, not_faster});
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), not_faster, not_faster});
     return cases;
 }
 
