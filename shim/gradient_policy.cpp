@@ -1,10 +1,11 @@
-// Where dwshim's gradients were measured faster than the real cuDNN's for the same call through the same API.
-// Every number is from one H200 run (cuDNN 9.19, bench/results/2026-12-01b-h200-gradients-*.csv: dwshim / cuDNN
-// legacy (its Find's best) / cuDNN backend (the first heuristic plan) / PyTorch's convolution_backward, ms). For
-// the backend API the competitor is the faster of the heuristic plan and the plan PyTorch builds (the PyTorch
-// column), since dwshim-run replaces whichever plan the program built. A class of calls is routed only where
-// every suite case of it wins; cases that tie or lose keep the real cuDNN. PyTorch's own NCHW kernels
-// (Api::kTorchNative) are not yet replaced for the gradients.
+// Where dwshim's gradients were measured faster than the real cuDNN's for the same call through the same API, on
+// an H200 with cuDNN 9.19 and PyTorch 2.11: dwshim against cuDNN legacy (its Find's best) and cuDNN backend (the
+// first heuristic plan) in one process (bench/results/2026-12-01b-h200-gradients-cudnn.csv, the numbers quoted,
+// ms), PyTorch's convolution_backward (2026-12-01a-h200-gradients-pytorch.csv); run 2026-12-01c repeats both in
+// one call with the same kernels and agrees. For the backend API the competitor is the faster of the heuristic
+// plan and the plan PyTorch builds, since dwshim-run replaces whichever plan the program built. A class of calls
+// is routed only where every suite case of it wins; cases that tie or lose keep the real cuDNN. PyTorch's own
+// NCHW kernels (Api::kTorchNative) are not replaced for the gradients yet.
 #include "gradient_policy.h"
 
 #include "kernels/depthwise_backward.h"
