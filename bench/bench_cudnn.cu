@@ -225,6 +225,16 @@ int best_algo(const LegacyFunctions& fns, cudnnHandle_t handle, const dwtest::Cu
     return -1;
 }
 
+// Median time of call(workspace) with `bytes` of workspace allocated for it.
+template <typename Call>
+float time_with_workspace(size_t bytes, Call&& call) {
+    void* workspace = nullptr;
+    CHECK_CUDA(cudaMalloc(&workspace, bytes + 1));
+    const float ms = median_ms([&] { call(workspace); }, 20);
+    cudaFree(workspace);
+    return ms;
+}
+
 // One legacy call of the case's direction through `fns` with algorithm `algo` and the workspace `fns` asks for;
 // x, w and y keep their forward roles.
 float time_legacy(const LegacyFunctions& fns, cudnnHandle_t handle, const dwtest::CudnnDescriptors& d,
@@ -235,35 +245,23 @@ float time_legacy(const LegacyFunctions& fns, cudnnHandle_t handle, const dwtest
         case dwshim::Direction::kForward: {
             const auto a = static_cast<cudnnConvolutionFwdAlgo_t>(algo);
             CHECK_CUDNN(fns.forward_workspace(handle, d.x, d.w, d.conv, d.y, a, &bytes));
-            void* ws = nullptr;
-            CHECK_CUDA(cudaMalloc(&ws, bytes + 1));
-            const float ms = median_ms(
-                [&] { CHECK_CUDNN(fns.forward(handle, &alpha, d.x, x, d.w, w, d.conv, a, ws, bytes, &beta, d.y, y)); },
-                20);
-            cudaFree(ws);
-            return ms;
+            return time_with_workspace(bytes, [&](void* ws) {
+                CHECK_CUDNN(fns.forward(handle, &alpha, d.x, x, d.w, w, d.conv, a, ws, bytes, &beta, d.y, y));
+            });
         }
         case dwshim::Direction::kDataGrad: {
             const auto a = static_cast<cudnnConvolutionBwdDataAlgo_t>(algo);
             CHECK_CUDNN(fns.data_workspace(handle, d.w, d.y, d.conv, d.x, a, &bytes));
-            void* ws = nullptr;
-            CHECK_CUDA(cudaMalloc(&ws, bytes + 1));
-            const float ms = median_ms(
-                [&] { CHECK_CUDNN(fns.data(handle, &alpha, d.w, w, d.y, y, d.conv, a, ws, bytes, &beta, d.x, x)); },
-                20);
-            cudaFree(ws);
-            return ms;
+            return time_with_workspace(bytes, [&](void* ws) {
+                CHECK_CUDNN(fns.data(handle, &alpha, d.w, w, d.y, y, d.conv, a, ws, bytes, &beta, d.x, x));
+            });
         }
         case dwshim::Direction::kFilterGrad: {
             const auto a = static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo);
             CHECK_CUDNN(fns.filter_workspace(handle, d.x, d.y, d.conv, d.w, a, &bytes));
-            void* ws = nullptr;
-            CHECK_CUDA(cudaMalloc(&ws, bytes + 1));
-            const float ms = median_ms(
-                [&] { CHECK_CUDNN(fns.filter(handle, &alpha, d.x, x, d.y, y, d.conv, a, ws, bytes, &beta, d.w, w)); },
-                20);
-            cudaFree(ws);
-            return ms;
+            return time_with_workspace(bytes, [&](void* ws) {
+                CHECK_CUDNN(fns.filter(handle, &alpha, d.x, x, d.y, y, d.conv, a, ws, bytes, &beta, d.w, w));
+            });
         }
     }
     return -1.0f;

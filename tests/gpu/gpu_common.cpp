@@ -171,15 +171,21 @@ ConvCase random_misaligned_case(std::mt19937* rng) {
 
 namespace {
 
-// Any shape family above, then channel counts that are odd (not a multiple of 8) a third of the time and a fused
-// bias + activation a quarter of the time.
-ConvCase random_fuzz_case(std::mt19937* rng) {
+// Any shape family above, with channel counts that are odd (not a multiple of 8) a third of the time.
+ConvCase random_mixed_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase (*const families[])(std::mt19937*) = {random_case,          random_case,
                                                    random_nchw_rows_case, random_nchw_vec_case,
                                                    random_nhwc_vec_case,  random_large_filter_case};
     ConvCase cc = families[pick(0, 5)](rng);
     if (pick(0, 2) == 0) cc.c = 2 * pick(0, 20) + 1;
+    return cc;
+}
+
+// A mixed case with a fused bias + activation a quarter of the time.
+ConvCase random_fuzz_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_mixed_case(rng);
     if (pick(0, 3) == 0) {
         cc.bias = true;
         cc.activation = pick(0, 2);
@@ -358,14 +364,9 @@ GradientCase::GradientCase(const ConvCase& c)
 namespace {
 
 ConvCase random_gradient_case(std::mt19937* rng) {
-    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
-    ConvCase (*const families[])(std::mt19937*) = {random_case,          random_case,
-                                                   random_nchw_rows_case, random_nchw_vec_case,
-                                                   random_nhwc_vec_case,  random_large_filter_case};
-    ConvCase cc = families[pick(0, 5)](rng);
-    if (pick(0, 2) == 0) cc.c = 2 * pick(0, 20) + 1;
+    ConvCase cc = random_mixed_case(rng);
     const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
-    cc.beta = betas[pick(0, 3)];
+    cc.beta = betas[std::uniform_int_distribution<int>(0, 3)(*rng)];
     return cc;
 }
 
