@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/cuda/bin"
 # The standard prefix's CUDA, also where another nvcc sits beside the host compiler (CMake looks there first).
 if [ -z "${CUDACXX:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then export CUDACXX=/usr/local/cuda/bin/nvcc; fi
+# The sanitizers instrument host code only, so the kernels are built for one architecture.
 for sanitizers in address,undefined thread; do
   build="build-sanitize-${sanitizers%%,*}"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DDWSHIM_SANITIZE="$sanitizers" -DDWSHIM_BUILD_BENCH=OFF \
-    ${CMAKE_ARGS:-}
+    -DCMAKE_CUDA_ARCHITECTURES=90 ${CMAKE_ARGS:-}
   cmake --build "$build" -j"$(nproc)"
   ctest --test-dir "$build" --output-on-failure -E '^python$'
 done
