@@ -1,4 +1,6 @@
 """dwshim: fast depthwise convolutions behind cuDNN's API, and a ctypes front end for PyTorch."""
-from ._library import available, load
+__version__ = "0.4.0"
 
-__all__ = ["available", "load"]
+from ._library import available, load  # noqa: E402
+
+__all__ = ["__version__", "available", "load"]

@@ -1,5 +1,7 @@
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                "python"))
+# DWSHIM_TEST_INSTALLED=1: test the dwshim package pip installed (CI), not the repository's python/ folder.
+if not os.environ.get("DWSHIM_TEST_INSTALLED"):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                    "python"))
