@@ -36,3 +36,20 @@ def test_launcher_refuses_an_unknown_option():
                           universal_newlines=True, timeout=120)
     assert done.returncode == 2
     assert "unknown option" in done.stderr
+
+
+def test_demo_explains_what_it_needs_without_a_gpu():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run([sys.executable, "-m", "dwshim.demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "dwshim-demo needs" in done.stderr
+
+
+def test_demo_lists_its_options():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, "-m", "dwshim.demo", "--help"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    for option in ("--model", "--dtype", "--layout", "--batch", "--png"):
+        assert option in done.stdout
