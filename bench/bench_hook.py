@@ -18,7 +18,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "python"))
-from bench_torch import median_ms  # noqa: E402
+from dwshim._timing import median_ms  # noqa: E402
 from dwshim import hook  # noqa: E402
 
 import kernelbench_84 as problem  # noqa: E402

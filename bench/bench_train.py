@@ -12,6 +12,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from dwshim._timing import kernel_ms  # noqa: E402
+
 MODES = ("bf16-channels-last", "fp32-nchw")
 
 
@@ -44,13 +47,8 @@ def train(name, mode, steps):
     with torch.profiler.profile(activities=activities) as prof:
         losses = [step() for _ in range(steps)]
         torch.cuda.synchronize()
-    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
-    gpu_us = sum(e.device_time for e in kernels) if kernels and hasattr(kernels[0], "device_time") else \
-        sum(e.cuda_time for e in kernels)
-    dwshim_us = sum((e.device_time if hasattr(e, "device_time") else e.cuda_time)
-                    for e in kernels if "dwshim" in e.name)
-    return {"model": name, "mode": mode, "gpu_ms_per_step": gpu_us / 1000.0 / steps,
-            "dwshim_ms_per_step": dwshim_us / 1000.0 / steps, "losses": warmup + [l.item() for l in losses]}
+    return {"model": name, "mode": mode, "gpu_ms_per_step": kernel_ms(prof) / steps,
+            "dwshim_ms_per_step": kernel_ms(prof, "dwshim") / steps, "losses": warmup + [l.item() for l in losses]}
 
 
 def child(args):

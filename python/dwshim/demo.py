@@ -16,23 +16,9 @@ import os
 import subprocess
 import sys
 
+from . import _timing
+
 STAGES = ("kb84", "kb84-modelnew", "model")
-
-
-def _median_ms(fn, repeats):
-    import torch
-
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    return sorted(times)[len(times) // 2]
 
 
 def _profiled_ms(fn, steps):
@@ -45,9 +31,7 @@ def _profiled_ms(fn, steps):
         for _ in range(steps):
             fn()
         torch.cuda.synchronize()
-    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
-    total_us = sum(getattr(e, "device_time", None) or e.cuda_time for e in kernels)
-    return total_us / 1000.0 / steps
+    return _timing.kernel_ms(prof) / steps
 
 
 def _child(args):
@@ -67,7 +51,7 @@ def _child(args):
             model = conv
         x = torch.randn(64, 128, 256, 512, device="cuda")
         with torch.no_grad():
-            return {"ms": _median_ms(lambda: model(x), 20)}
+            return {"ms": _timing.median_ms(lambda: model(x))}
     import torchvision
 
     fmt = torch.channels_last if args.layout == "nhwc" else torch.contiguous_format
