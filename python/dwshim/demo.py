@@ -12,7 +12,6 @@ Each measurement runs in a child process (python -m dwshim.demo --child STAGE), 
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 
