@@ -18,7 +18,7 @@ from . import _library, _version_report
 USAGE = "usage: dwshim-run [--stats] [--disable] [--] PROGRAM [ARGS...] | --version"
 
 
-def library_path():
+def _library_path():
     """The libdwshim.so this package loads: DWSHIM_LIBRARY, beside the package, then the build tree."""
     for path in _library.candidate_paths():
         if os.path.isfile(path):
@@ -48,7 +48,7 @@ def main(argv=None):
     if not args:
         sys.stderr.write(USAGE + "\n")
         return 2
-    library = library_path()
+    library = _library_path()
     if library is None:
         sys.stderr.write("dwshim-run: libdwshim.so not found (looked in %s)\n" % ", ".join(_library.candidate_paths()))
         return 1
