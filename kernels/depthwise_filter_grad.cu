@@ -2,23 +2,26 @@
 // a reduction over N * P * Q per tap. Two launches, both in a fixed order, so the result is bitwise reproducible
 // (no floating-point atomics anywhere):
 //   1. partial sums: each image's output rows are cut into bands, the bands of all images into slices; a block
-//      takes one slice of one channel (or of 32 channels), each thread accumulating its taps in registers over
-//      its share of the slice, then the block adds its threads' sums in a fixed tree into workspace
+//      takes one slice of one channel (or of a set of channels), each thread accumulating its taps in registers
+//      over its share of the slice, then the block adds its threads' sums in a fixed order into workspace
 //      partial[slice][k][tap];
 //   2. finalize: one thread per (k, tap) adds the slices in order and applies alpha, beta and the dtype.
-// Two ways to spread a slice over a block, chosen by dy's layout so that a warp's loads are contiguous:
-//   plane:    one channel per block, lanes along the output row (NCHW and other row-contiguous layouts);
-//   channels: 32 channels per block, one per lane, 8 lanes of positions (channels innermost: NHWC).
-// Two kernels:
-//   strip (3x3, 5x5, 7x7, equal strides 1 or 2, no dilation): a thread takes one output column of a band of
-//     kBandRows rows; per filter column it loads the input column under the band once and feeds every tap of
-//     that column from registers (K * (kBandRows - 1) * S + K loads for K * K * kBandRows products);
-//   generic (anything else): one output position at a time, kGenericTaps taps per block.
+// Partial-sum kernels, chosen by filter and dy's layout so that a warp's loads are contiguous:
+//   NHWC tiles (channels innermost; 3x3, 5x5, 7x7 at equal strides 1 or 2, no dilation): channel vectors per
+//     lane over tiles of output rows and columns (depthwise_filter_grad_nhwc.cu);
+//   plane strip (row-contiguous layouts such as NCHW, the same filters): one channel per block, lanes along the
+//     output row; a thread takes one output column of a band of kBandRows rows and per filter column loads the
+//     input column under the band once, feeding every tap of that column from registers (K * (kBandRows - 1) *
+//     S + K loads for K * K * kBandRows products);
+//   generic (anything else), in the plane mapping or the channels mapping (32 channels per block, one per lane,
+//     8 lanes of positions): one output position at a time, kGenericTaps taps per block.
 #include "depthwise_backward.h"
 
 #include <algorithm>
 
+#include "depthwise_filter_grad_nhwc.h"
 #include "dtype_traits.cuh"
+#include "filter_grad_partials.cuh"
 
 namespace dwshim {
 namespace {
@@ -30,8 +33,6 @@ constexpr int kPositionLanes = kThreads / kTileChannels;  // channels mapping: l
 constexpr int kGenericTaps = 16;                          // taps per block of the generic kernel
 constexpr int kBandRows = 8;                              // strip kernel: output rows per thread item
 constexpr int kReduceValues = 8;                          // sums reduced per round through shared memory
-constexpr int64_t kTargetBlocks = 2048;                   // enough to fill any current GPU several times
-constexpr int64_t kMinPositionsPerSlice = 1024;           // below this a slice's reduction costs too much
 
 struct FilterGradGrid {
     bool channels = false;  // the channels mapping, else the plane mapping
@@ -61,18 +62,15 @@ namespace {
 FilterGradGrid make_grid(const DepthwiseParams& p) {
     FilterGradGrid g;
     g.channels = p.y_stride[kC] < p.y_stride[kW];
-    g.strip = filter_grad_strip_applies(p);
+    g.strip = !g.channels && filter_grad_strip_applies(p);
     while (g.col_lanes < kThreads && g.col_lanes < p.q) g.col_lanes *= 2;
     g.band_rows = g.strip ? kBandRows : 1;
-    g.bands_per_image = (p.p + g.band_rows - 1) / g.band_rows;
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
     g.tap_chunks = g.strip ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
-    const int64_t bands = p.n * g.bands_per_image;
-    const int64_t by_work = std::max<int64_t>(1, bands * g.band_rows * p.q / kMinPositionsPerSlice);
-    const int64_t wanted = (kTargetBlocks + g.groups * g.tap_chunks - 1) / (g.groups * g.tap_chunks);
-    const int64_t slices = std::max<int64_t>(1, std::min({wanted, bands, by_work}));
-    g.bands_per_slice = (bands + slices - 1) / slices;
-    g.slices = (bands + g.bands_per_slice - 1) / g.bands_per_slice;
+    const FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks);
+    g.bands_per_image = slices.bands_per_image;
+    g.bands_per_slice = slices.bands_per_slice;
+    g.slices = slices.slices;
     return g;
 }
 
@@ -139,7 +137,7 @@ __device__ __forceinline__ void store_block_sums(const DepthwiseParams& p, const
     }
 }
 
-template <DType D, int K, int S, bool kChannels>
+template <DType D, int K, int S>
 __global__ void __launch_bounds__(kThreads)
     filter_grad_strip_kernel(DepthwiseParams prm, FilterGradGrid grid, float* partial) {
     using Traits = DTypeTraits<D>;
@@ -147,9 +145,7 @@ __global__ void __launch_bounds__(kThreads)
     constexpr int V = kBandRows;
     constexpr int L = (V - 1) * S + K;  // input rows under a band of V output rows
     static_assert(L <= 32, "row masks are 32-bit");
-    const int tid = threadIdx.x;
-    const int64_t k = kChannels ? static_cast<int64_t>(blockIdx.x) * kTileChannels + tid % kTileChannels
-                                : blockIdx.x;
+    const int64_t k = blockIdx.x;
     float acc[K * K];
 #pragma unroll
     for (int u = 0; u < K * K; ++u) acc[u] = 0.0f;
@@ -160,7 +156,7 @@ __global__ void __launch_bounds__(kThreads)
         const T* dy_plane = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
         const int bands_per_image = static_cast<int>(grid.bands_per_image);
         const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w), p = static_cast<int>(prm.p);
-        for_each_item<kChannels>(grid, prm.q, band_begin, band_end, [&](int64_t band, int64_t ow) {
+        for_each_item<false>(grid, prm.q, band_begin, band_end, [&](int64_t band, int64_t ow) {
             const int n = static_cast<int>(band) / bands_per_image;
             const int oh0 = (static_cast<int>(band) - n * bands_per_image) * V;
             const T* dy_column = dy_plane + n * prm.y_stride[kN] + ow * prm.y_stride[kW];
@@ -193,7 +189,7 @@ __global__ void __launch_bounds__(kThreads)
             }
         });
     }
-    store_block_sums<K * K, kChannels>(prm, acc, blockIdx.x, 0, partial);
+    store_block_sums<K * K, false>(prm, acc, blockIdx.x, 0, partial);
 }
 
 // The taps a block of the generic kernel accumulates: kGenericTaps consecutive ones of the r x s filter.
@@ -267,50 +263,58 @@ __global__ void filter_grad_finalize_kernel(DepthwiseParams prm, int64_t slices,
     static_cast<T*>(prm.filter)[offset] = Traits::from_float(v);
 }
 
-template <DType D, int K, bool kChannels>
+template <DType D, int K>
 void launch_strip(const DepthwiseParams& p, const FilterGradGrid& grid, dim3 blocks, float* partial,
                   cudaStream_t stream) {
     if (p.stride_h == 1) {
-        filter_grad_strip_kernel<D, K, 1, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        filter_grad_strip_kernel<D, K, 1><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
     } else {
-        filter_grad_strip_kernel<D, K, 2, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        filter_grad_strip_kernel<D, K, 2><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
     }
 }
 
-template <DType D, bool kChannels>
-cudaError_t launch_partial(const DepthwiseParams& p, const FilterGradGrid& grid, float* partial,
-                           cudaStream_t stream) {
+// The plane strip kernel or the generic one; returns the slices written through *slices.
+template <DType D>
+cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
+    const FilterGradGrid grid = make_grid(p);
+    if (grid.groups * grid.tap_chunks > 0x7fffffff) return cudaErrorInvalidConfiguration;
     const dim3 blocks(static_cast<unsigned>(grid.groups * grid.tap_chunks), static_cast<unsigned>(grid.slices));
     if (!grid.strip) {
-        filter_grad_generic_kernel<D, kChannels><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        if (grid.channels) {
+            filter_grad_generic_kernel<D, true><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        } else {
+            filter_grad_generic_kernel<D, false><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
+        }
     } else if (p.r == 3) {
-        launch_strip<D, 3, kChannels>(p, grid, blocks, partial, stream);
+        launch_strip<D, 3>(p, grid, blocks, partial, stream);
     } else if (p.r == 5) {
-        launch_strip<D, 5, kChannels>(p, grid, blocks, partial, stream);
+        launch_strip<D, 5>(p, grid, blocks, partial, stream);
     } else {
-        launch_strip<D, 7, kChannels>(p, grid, blocks, partial, stream);
+        launch_strip<D, 7>(p, grid, blocks, partial, stream);
     }
+    *slices = grid.slices;
     return cudaGetLastError();
 }
 
 template <DType D>
 cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream) {
-    const FilterGradGrid grid = make_grid(p);
-    if (grid.groups * grid.tap_chunks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-    const cudaError_t status = grid.channels ? launch_partial<D, true>(p, grid, partial, stream)
-                                             : launch_partial<D, false>(p, grid, partial, stream);
+    int64_t slices = 0;
+    const cudaError_t status = filter_grad_nhwc_tiles_apply(p) ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
+                                                               : launch_partial<D>(p, partial, &slices, stream);
     if (status != cudaSuccess) return status;
     constexpr int kFinalizeThreads = 128;
     const int64_t outputs = p.k * p.r * p.s;
     filter_grad_finalize_kernel<D><<<static_cast<unsigned>((outputs + kFinalizeThreads - 1) / kFinalizeThreads),
-                                     kFinalizeThreads, 0, stream>>>(p, grid.slices, partial);
+                                     kFinalizeThreads, 0, stream>>>(p, slices, partial);
     return cudaGetLastError();
 }
 
 }  // namespace
 
 size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
-    return static_cast<size_t>(make_grid(params).slices * params.k * params.r * params.s) * sizeof(float);
+    const int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_max_slices(params)
+                                                                : make_grid(params).slices;
+    return static_cast<size_t>(slices * params.k * params.r * params.s) * sizeof(float);
 }
 
 cudaError_t depthwise_filter_grad(const DepthwiseParams& params, void* workspace, cudaStream_t stream) {

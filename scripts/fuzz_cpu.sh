@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/cuda/bin"
-if [ -z "${CUDACXX:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then export CUDACXX=/usr/local/cuda/bin/nvcc; fi
 CLANGXX=${CLANGXX:-$(command -v clang++-14 || command -v clang++)}
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDWSHIM_BUILD_FUZZER=ON -DCMAKE_CXX_COMPILER="$CLANGXX" \
   -DCMAKE_CUDA_HOST_COMPILER="$(command -v g++)" -DCMAKE_CUDA_ARCHITECTURES=90 ${CMAKE_ARGS:-}

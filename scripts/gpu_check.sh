@@ -9,8 +9,6 @@
 #                     fwd,dgrad,wgrad picks directions); BENCH=0 skips them, TORCH_BENCH=0 PyTorch's side,
 #                     HOOK_BENCH=0 the hook's bench
 #   CTEST_EXCLUDE     ctest -E regex (e.g. '^python$' to leave the Python suite to PYTEST_FILES)
-#   GPU_TEST_SHARDS   run ctest's `gpu` test as this many gtest shards at once instead (its float64 references
-#                     are CPU-bound; default 1: inside ctest)
 #   PYTEST_FILES      test files under tests/python to run directly with pytest (PYTEST_K: their -k expression)
 #   FUZZ_CONFIGS      configs per API and shard for the long differential-fuzzer run (0: none)
 #   FUZZ_SHARDS       processes with consecutive seeds running the fuzzer at once (default 1)
@@ -32,23 +30,10 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | t
 OUT="$OUT" bash scripts/gpu_build.sh || { cp "$OUT"/configure.log "$OUT"/build.log "$DEST"/ 2>/dev/null; exit 1; }
 export DWSHIM_TEST_REPORT="$OUT/test_report.txt"
 
-shards=${GPU_TEST_SHARDS:-1}
-exclude=${CTEST_EXCLUDE:-}
-[ "$shards" -gt 1 ] && exclude="${exclude:+$exclude|}^gpu\$"
-ctest --test-dir build --output-on-failure -V --timeout "${CTEST_TIMEOUT:-1500}" ${exclude:+-E "$exclude"} \
-  >"$OUT/ctest.log" 2>&1
+# ctest runs the GPU tests' shards (tests/CMakeLists.txt) at once.
+ctest --test-dir build --output-on-failure -V -j"$(nproc)" --timeout "${CTEST_TIMEOUT:-1500}" \
+  ${CTEST_EXCLUDE:+-E "$CTEST_EXCLUDE"} >"$OUT/ctest.log" 2>&1
 ctest_rc=$?
-if [ "$shards" -gt 1 ]; then
-  pids=()
-  for shard in $(seq 0 $((shards - 1))); do
-    DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$shard timeout "${CTEST_TIMEOUT:-1500}" \
-      build/tests/dwshim_gpu_tests --gtest_filter=-EnvDisable*.* >"$OUT/gpu-shard-$shard.log" 2>&1 &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid" || ctest_rc=1; done
-  cat "$OUT"/gpu-shard-*.log >>"$OUT/ctest.log"
-  grep -h "tests ran\|PASSED\|FAILED" "$OUT"/gpu-shard-*.log
-fi
 pytest_rc=0
 if [ -n "${PYTEST_FILES:-}" ]; then
   files=()

@@ -5,8 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/cuda/bin"
-# The standard prefix's CUDA, also where another nvcc sits beside the host compiler (CMake looks there first).
-if [ -z "${CUDACXX:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then export CUDACXX=/usr/local/cuda/bin/nvcc; fi
 # The sanitizers instrument host code only, so the kernels are built for one architecture.
 for sanitizers in address,undefined thread; do
   build="build-sanitize-${sanitizers%%,*}"

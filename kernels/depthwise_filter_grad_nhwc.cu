@@ -1,0 +1,260 @@
+// Filter-gradient partial sums for channels-innermost data. A thread owns a vector of CV adjacent channels (one
+// 4- or 8-byte load per pixel where the layout allows, else one channel) and walks tiles of V output rows x QT
+// output columns over its block's slice of bands. Per input column under a tile it loads the L input rows once
+// and feeds every tap and output column that reads them from registers, so a tile costs
+// ((QT - 1) * S + K) * L + V * QT vector loads for K * K * V * QT * CV products: few load instructions per
+// product, which is what bounds this reduction (one 2-byte channel per lane and a column per thread ran at 18% of
+// the floor, bench/NOTES.md g4). Lanes take consecutive channel vectors, so each warp load covers whole
+// contiguous pixels; position lanes take neighbouring tiles, whose shared input columns then hit in L1.
+#include "depthwise_filter_grad_nhwc.h"
+
+#include <algorithm>
+
+#include "depthwise_backward.h"
+#include "dtype_traits.cuh"
+#include "filter_grad_partials.cuh"
+
+namespace dwshim {
+namespace {
+
+constexpr int kMaxThreads = 256;
+constexpr int kMaxVectorsPerBlock = 64;  // channel vectors side by side in a block
+constexpr int kReduceValues = 8;         // sums reduced per round through shared memory
+
+constexpr int kTileRows = 4;  // output rows of a tile
+constexpr int kTileCols = 2;  // output columns of a tile
+
+// Within about 100 registers of accumulators, dy values and one input column.
+template <int K, int S, int CV>
+struct TileShape {
+    static constexpr int V = kTileRows, QT = kTileCols;
+    static constexpr int L = (V - 1) * S + K;    // input rows under the tile
+    static constexpr int CW = (QT - 1) * S + K;  // input columns under the tile
+    static_assert(K * K * CV + V * QT * CV + L * CV <= 112, "register budget");
+};
+
+// Widest channel vector per filter size: 8 bytes at 3x3, 4 bytes at 5x5, one value at 7x7 (its 49 taps of
+// accumulators leave no room for more).
+template <typename T, int K>
+constexpr int kMaxChannelVector = std::max(1, (K == 3 ? 8 : K == 5 ? 4 : 0) / static_cast<int>(sizeof(T)));
+
+struct TileGrid {
+    int cv = 1;               // channels per thread
+    int vectors = 1;          // channel vectors per block
+    int position_lanes = 1;   // threads per channel vector
+    int64_t groups = 1;       // blocks across the channels
+    int tiles_per_row = 1;
+    FilterGradSlices bands;
+};
+
+TileGrid make_tile_grid(const DepthwiseParams& p, int cv) {
+    TileGrid g;
+    g.cv = cv;
+    const int64_t vectors = (p.k + cv - 1) / cv;
+    g.groups = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
+    g.vectors = static_cast<int>((vectors + g.groups - 1) / g.groups);
+    g.position_lanes = std::max(1, kMaxThreads / g.vectors);
+    g.tiles_per_row = static_cast<int>((p.q + kTileCols - 1) / kTileCols);
+    g.bands = make_filter_grad_slices(p, kTileRows, g.groups);
+    return g;
+}
+
+template <DType D, int CV>
+__device__ __forceinline__ void load_channels(const typename DTypeTraits<D>::Storage* ptr, float (&out)[CV]) {
+    using Traits = DTypeTraits<D>;
+    using T = typename Traits::Storage;
+    if constexpr (CV == 1) {
+        out[0] = Traits::load(ptr);
+    } else if constexpr (CV * sizeof(T) == 4) {
+        const unsigned int raw = __ldg(reinterpret_cast<const unsigned int*>(ptr));
+        const T* v = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+        for (int c = 0; c < CV; ++c) out[c] = Traits::to_float(v[c]);
+    } else {
+        static_assert(CV * sizeof(T) == 8, "4- or 8-byte vectors");
+        const uint2 raw = __ldg(reinterpret_cast<const uint2*>(ptr));
+        const T* v = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+        for (int c = 0; c < CV; ++c) out[c] = Traits::to_float(v[c]);
+    }
+}
+
+// Two blocks per SM at most 128 registers a thread: more warps in flight to cover the load latency.
+template <DType D, int K, int S, int CV>
+__global__ void __launch_bounds__(kMaxThreads, 2)
+    filter_grad_nhwc_tile_kernel(DepthwiseParams prm, TileGrid grid, float* partial) {
+    using T = typename DTypeTraits<D>::Storage;
+    using Shape = TileShape<K, S, CV>;
+    constexpr int V = Shape::V, QT = Shape::QT, L = Shape::L, CW = Shape::CW;
+    const int tid = threadIdx.x;
+    const int vector = tid % grid.vectors, lane = tid / grid.vectors;
+    const int64_t k0 = (static_cast<int64_t>(blockIdx.x) * grid.vectors + vector) * CV;
+    float acc[K * K * CV];
+#pragma unroll
+    for (int u = 0; u < K * K * CV; ++u) acc[u] = 0.0f;
+    const int64_t band_begin = blockIdx.y * grid.bands.bands_per_slice;
+    const int64_t band_end = min(prm.n * grid.bands.bands_per_image, band_begin + grid.bands.bands_per_slice);
+    if (k0 < prm.k) {
+        const T* x_plane = static_cast<const T*>(prm.x) + (k0 / prm.multiplier) * prm.x_stride[kC];
+        const T* dy_plane = static_cast<const T*>(prm.y) + k0 * prm.y_stride[kC];
+        const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w);
+        const int p = static_cast<int>(prm.p), q = static_cast<int>(prm.q);
+        const int bands_per_image = static_cast<int>(grid.bands.bands_per_image);
+        const int items = static_cast<int>(band_end - band_begin) * grid.tiles_per_row;
+        for (int item = lane; item < items; item += grid.position_lanes) {
+            const int band = static_cast<int>(band_begin) + item / grid.tiles_per_row;
+            const int ow0 = (item % grid.tiles_per_row) * QT;
+            const int n = band / bands_per_image;
+            const int oh0 = (band - n * bands_per_image) * V;
+            const T* dy_image = dy_plane + n * prm.y_stride[kN];
+            float g[QT][V][CV];
+#pragma unroll
+            for (int jq = 0; jq < QT; ++jq)
+#pragma unroll
+                for (int j = 0; j < V; ++j) {
+                    if (oh0 + j < p && ow0 + jq < q) {
+                        load_channels<D, CV>(dy_image + (oh0 + j) * prm.y_stride[kH] + (ow0 + jq) * prm.y_stride[kW],
+                                             g[jq][j]);
+                    } else {
+#pragma unroll
+                        for (int c = 0; c < CV; ++c) g[jq][j][c] = 0.0f;
+                    }
+                }
+            const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
+            unsigned rows_inside = 0;
+#pragma unroll
+            for (int j = 0; j < L; ++j) {
+                rows_inside |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
+            }
+            const T* x_image = x_plane + n * prm.x_stride[kN];
+            const int iw0 = ow0 * S - static_cast<int>(prm.pad_w);
+#pragma unroll
+            for (int col = 0; col < CW; ++col) {
+                if (static_cast<unsigned>(iw0 + col) >= static_cast<unsigned>(w)) continue;
+                const T* x_column = x_image + (iw0 + col) * prm.x_stride[kW];
+                float column[L][CV];
+#pragma unroll
+                for (int j = 0; j < L; ++j) {
+                    if ((rows_inside >> j) & 1u) {
+                        load_channels<D, CV>(x_column + (ih0 + j) * prm.x_stride[kH], column[j]);
+                    } else {
+#pragma unroll
+                        for (int c = 0; c < CV; ++c) column[j][c] = 0.0f;
+                    }
+                }
+#pragma unroll
+                for (int jq = 0; jq < QT; ++jq) {
+                    const int fs = col - jq * S;  // the filter column joining this input and output column
+                    if (fs < 0 || fs >= K) continue;
+#pragma unroll
+                    for (int fr = 0; fr < K; ++fr)
+#pragma unroll
+                        for (int j = 0; j < V; ++j)
+#pragma unroll
+                            for (int c = 0; c < CV; ++c)
+                                acc[(fr * K + fs) * CV + c] += g[jq][j][c] * column[j * S + fr][c];
+                }
+            }
+        }
+    }
+    // Adds each sum over the position lanes of its channel vector in lane order, kReduceValues at a time.
+    __shared__ float sums[kReduceValues][kMaxThreads];
+    const int taps = K * K;
+    const int outputs = kReduceValues * grid.vectors;
+#pragma unroll
+    for (int base = 0; base < K * K * CV; base += kReduceValues) {
+#pragma unroll
+        for (int v = 0; v < kReduceValues; ++v) {
+            if (base + v < K * K * CV) sums[v][tid] = acc[base + v];
+        }
+        __syncthreads();  // every thread's sums of this round are in place
+        for (int o = tid; o < outputs; o += blockDim.x) {
+            const int v = o / grid.vectors, owner = o % grid.vectors;
+            const int u = base + v;
+            const int64_t channel = (static_cast<int64_t>(blockIdx.x) * grid.vectors + owner) * CV + u % CV;
+            if (u >= K * K * CV || channel >= prm.k) continue;
+            float total = 0.0f;
+            for (int l = 0; l < grid.position_lanes; ++l) total += sums[v][l * grid.vectors + owner];
+            partial[(static_cast<int64_t>(blockIdx.y) * prm.k + channel) * taps + u / CV] = total;
+        }
+        __syncthreads();  // read before the next round overwrites it
+    }
+}
+
+// Whether every pixel's CV channels are one aligned vector load in x and dy.
+template <typename T>
+bool channel_vectors_fit(const DepthwiseParams& p, int cv) {
+    if (cv == 1) return true;
+    const auto aligned = [cv](const void* ptr) {
+        return reinterpret_cast<uintptr_t>(ptr) % (static_cast<uintptr_t>(cv) * sizeof(T)) == 0;
+    };
+    const auto strides_fit = [cv](const int64_t (&s)[4]) {
+        return s[kC] == 1 && s[kN] % cv == 0 && s[kH] % cv == 0 && s[kW] % cv == 0;
+    };
+    return p.multiplier == 1 && p.k % cv == 0 && strides_fit(p.x_stride) && strides_fit(p.y_stride) &&
+           aligned(p.x) && aligned(p.y);
+}
+
+template <DType D, int K, int S, int CV>
+cudaError_t launch_tiles(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
+    const TileGrid grid = make_tile_grid(p, CV);
+    if (grid.groups > 0x7fffffff) return cudaErrorInvalidConfiguration;
+    const dim3 blocks(static_cast<unsigned>(grid.groups), static_cast<unsigned>(grid.bands.slices));
+    const int threads = grid.vectors * grid.position_lanes;
+    filter_grad_nhwc_tile_kernel<D, K, S, CV><<<blocks, threads, 0, stream>>>(p, grid, partial);
+    *slices = grid.bands.slices;
+    return cudaGetLastError();
+}
+
+template <DType D, int K, int S>
+cudaError_t launch_vector(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
+    using T = typename DTypeTraits<D>::Storage;
+    constexpr int kWide = kMaxChannelVector<T, K>;
+    if (kWide > 1 && channel_vectors_fit<T>(p, kWide)) return launch_tiles<D, K, S, kWide>(p, partial, slices, stream);
+    return launch_tiles<D, K, S, 1>(p, partial, slices, stream);
+}
+
+template <DType D, int K>
+cudaError_t launch_stride(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
+    return p.stride_h == 1 ? launch_vector<D, K, 1>(p, partial, slices, stream)
+                           : launch_vector<D, K, 2>(p, partial, slices, stream);
+}
+
+template <DType D>
+cudaError_t launch_size(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
+    switch (p.r) {
+        case 3:
+            return launch_stride<D, 3>(p, partial, slices, stream);
+        case 5:
+            return launch_stride<D, 5>(p, partial, slices, stream);
+        default:
+            return launch_stride<D, 7>(p, partial, slices, stream);
+    }
+}
+
+}  // namespace
+
+bool filter_grad_nhwc_tiles_apply(const DepthwiseParams& p) {
+    // The kernel counts a slice's tiles in 32-bit integers.
+    return p.y_stride[kC] < p.y_stride[kW] && filter_grad_strip_applies(p) && p.n * p.p * p.q < (int64_t{1} << 31);
+}
+
+int64_t filter_grad_nhwc_tiles_max_slices(const DepthwiseParams& p) {
+    int64_t slices = 0;
+    for (const int cv : {1, 2, 4}) slices = std::max(slices, make_tile_grid(p, cv).bands.slices);
+    return slices;
+}
+
+cudaError_t filter_grad_nhwc_tiles(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
+    switch (p.dtype) {
+        case DType::kFloat:
+            return launch_size<DType::kFloat>(p, partial, slices, stream);
+        case DType::kHalf:
+            return launch_size<DType::kHalf>(p, partial, slices, stream);
+        case DType::kBFloat16:
+            return launch_size<DType::kBFloat16>(p, partial, slices, stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+}  // namespace dwshim
