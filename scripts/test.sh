@@ -20,7 +20,7 @@ set +e
 ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" 2>&1 | tee "$BUILD/ctest-last.log"
 rc=${PIPESTATUS[0]}
 set -e
-counts=$(grep -E "tests passed, [0-9]+ tests failed" "$BUILD/ctest-last.log" | tail -1)
+counts=$(grep -E "% tests passed" "$BUILD/ctest-last.log" | tail -1 || true)
 skipped=$(grep -c "(Skipped)" "$BUILD/ctest-last.log" || true)
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)
 echo "dwshim tests: ${counts:-ctest did not finish}; $skipped skipped; ${gpu:+GPU tests on $gpu}${gpu:-no GPU, GPU tests skipped}"
