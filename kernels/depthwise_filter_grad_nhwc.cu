@@ -21,22 +21,30 @@ constexpr int kMaxThreads = 256;
 constexpr int kMaxVectorsPerBlock = 64;  // channel vectors side by side in a block
 constexpr int kReduceValues = 8;         // sums reduced per round through shared memory
 
-constexpr int kTileRows = 4;  // output rows of a tile
-constexpr int kTileCols = 2;  // output columns of a tile
+// Output rows and columns of a tile. Larger tiles load fewer input rows and columns twice (a tile reads
+// ((QT - 1) * S + K) * ((V - 1) * S + K) input pixels for V * QT outputs): with 4 x 2 tiles at stride 1 the
+// kernel was bound by L2 throughput (81% of peak, KB84 fp32 NHWC 3.34 ms under ncu, H200).
+constexpr int tile_rows(int stride) {
+    return stride == 1 ? 8 : 4;
+}
+// As wide as the registers allow without spilling (ptxas, sm_90, at most 128 registers a thread).
+constexpr int tile_cols(int k, int stride, int cv) {
+    return stride == 2 ? 2 : k == 7 ? 2 : k == 3 && cv == 2 ? 3 : 4;
+}
 
 // Within about 100 registers of accumulators, dy values and one input column.
 template <int K, int S, int CV>
 struct TileShape {
-    static constexpr int V = kTileRows, QT = kTileCols;
+    static constexpr int V = tile_rows(S), QT = tile_cols(K, S, CV);
     static constexpr int L = (V - 1) * S + K;    // input rows under the tile
     static constexpr int CW = (QT - 1) * S + K;  // input columns under the tile
     static_assert(K * K * CV + V * QT * CV + L * CV <= 112, "register budget");
 };
 
-// Widest channel vector per filter size: 8 bytes at 3x3, 4 bytes at 5x5, one value at 7x7 (its 49 taps of
-// accumulators leave no room for more).
-template <typename T, int K>
-constexpr int kMaxChannelVector = std::max(1, (K == 3 ? 8 : K == 5 ? 4 : 0) / static_cast<int>(sizeof(T)));
+// Channels per thread: two at 3x3 (8- or 4-byte loads), one from 5x5 on, where the accumulators of more taps
+// leave no room.
+template <int K>
+constexpr int kMaxChannelVector = K == 3 ? 2 : 1;
 
 struct TileGrid {
     int cv = 1;               // channels per thread
@@ -54,8 +62,10 @@ TileGrid make_tile_grid(const DepthwiseParams& p, int cv) {
     g.groups = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
     g.vectors = static_cast<int>((vectors + g.groups - 1) / g.groups);
     g.position_lanes = std::max(1, kMaxThreads / g.vectors);
-    g.tiles_per_row = static_cast<int>((p.q + kTileCols - 1) / kTileCols);
-    g.bands = make_filter_grad_slices(p, kTileRows, g.groups);
+    const int stride = static_cast<int>(p.stride_h);
+    const int cols = tile_cols(static_cast<int>(p.r), stride, cv);
+    g.tiles_per_row = static_cast<int>((p.q + cols - 1) / cols);
+    g.bands = make_filter_grad_slices(p, tile_rows(stride), g.groups);
     return g;
 }
 
@@ -209,7 +219,7 @@ cudaError_t launch_tiles(const DepthwiseParams& p, float* partial, int64_t* slic
 template <DType D, int K, int S>
 cudaError_t launch_vector(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
     using T = typename DTypeTraits<D>::Storage;
-    constexpr int kWide = kMaxChannelVector<T, K>;
+    constexpr int kWide = kMaxChannelVector<K>;
     if (kWide > 1 && channel_vectors_fit<T>(p, kWide)) return launch_tiles<D, K, S, kWide>(p, partial, slices, stream);
     return launch_tiles<D, K, S, 1>(p, partial, slices, stream);
 }
@@ -241,7 +251,7 @@ bool filter_grad_nhwc_tiles_apply(const DepthwiseParams& p) {
 
 int64_t filter_grad_nhwc_tiles_max_slices(const DepthwiseParams& p) {
     int64_t slices = 0;
-    for (const int cv : {1, 2, 4}) slices = std::max(slices, make_tile_grid(p, cv).bands.slices);
+    for (const int cv : {1, kMaxChannelVector<3>}) slices = std::max(slices, make_tile_grid(p, cv).bands.slices);
     return slices;
 }
 

@@ -69,7 +69,8 @@ if [ "${BENCH:-1}" != 0 ]; then
   [ "${TORCH_BENCH:-1}" != 0 ] && timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_torch.py --cases "$CASES" ${BENCH_ARGS:---case kb84 --dtype f32 --layout nchw} \
     --csv "$OUT/bench_torch.csv" >"$OUT/bench_torch.log" 2>&1
 fi
-for mode in ${TRAIN_BENCH//,/ }; do
+train_modes=${TRAIN_BENCH:-}
+for mode in ${train_modes//,/ }; do
   timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_train.py --mode "$mode" --csv "$OUT/bench_train-$mode.csv" \
     >>"$OUT/bench_train.log" 2>&1
 done
