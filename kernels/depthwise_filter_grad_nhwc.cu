@@ -69,23 +69,26 @@ TileGrid make_tile_grid(const DepthwiseParams& p, int cv) {
     return g;
 }
 
+// CV adjacent channels of one pixel, widened to fp32. Two 2-byte values are unpacked from one 32-bit word with
+// integer operations: element-wise __nv_bfloat16 conversions made KB84 bf16 NHWC 4.98 ms against 3.33 for fp16.
 template <DType D, int CV>
 __device__ __forceinline__ void load_channels(const typename DTypeTraits<D>::Storage* ptr, float (&out)[CV]) {
-    using Traits = DTypeTraits<D>;
-    using T = typename Traits::Storage;
+    static_assert(CV == 1 || CV == 2, "one or two channels");
     if constexpr (CV == 1) {
-        out[0] = Traits::load(ptr);
-    } else if constexpr (CV * sizeof(T) == 4) {
-        const unsigned int raw = __ldg(reinterpret_cast<const unsigned int*>(ptr));
-        const T* v = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int c = 0; c < CV; ++c) out[c] = Traits::to_float(v[c]);
+        out[0] = DTypeTraits<D>::load(ptr);
+    } else if constexpr (D == DType::kFloat) {
+        const float2 v = __ldg(reinterpret_cast<const float2*>(ptr));
+        out[0] = v.x;
+        out[1] = v.y;
     } else {
-        static_assert(CV * sizeof(T) == 8, "4- or 8-byte vectors");
-        const uint2 raw = __ldg(reinterpret_cast<const uint2*>(ptr));
-        const T* v = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int c = 0; c < CV; ++c) out[c] = Traits::to_float(v[c]);
+        const unsigned int raw = __ldg(reinterpret_cast<const unsigned int*>(ptr));  // element 0 in the low half
+        if constexpr (D == DType::kBFloat16) {
+            out[0] = __uint_as_float(raw << 16);
+            out[1] = __uint_as_float(raw & 0xffff0000u);
+        } else {
+            out[0] = __half2float(__ushort_as_half(static_cast<unsigned short>(raw & 0xffffu)));
+            out[1] = __half2float(__ushort_as_half(static_cast<unsigned short>(raw >> 16)));
+        }
     }
 }
 

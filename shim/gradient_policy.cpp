@@ -79,17 +79,22 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (p.multiplier > 1) return true;
     if (p.dtype == DType::kFloat) {
         // NCHW: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111
-        // vs 0.226, convnext7 0.71 vs 4.77). NHWC: 7x7 (convnext7 0.70 vs 11.6), 3x3 at stride 2 (mbv2_s2 0.149 vs
-        // 0.182) and large inputs (KB84 4.52 vs 69.7); it loses on small 3x3 at stride 1 (mbv2_56 0.101 vs 0.070)
-        // and 5x5 at stride 2 (effnet_k5s2 0.29 vs 0.16).
-        return !nhwc || p.r == 7 || (p.r == 3 && p.stride_h == 2) || x_elements(p) >= kLargeInput;
+        // vs 0.226, convnext7 0.71 vs 4.77). NHWC (the tile kernel, run 2026-12-01e): every case through the
+        // legacy API (KB84 2.35 vs 134.9, mbv2_56 0.068 vs 0.085, effnet_k5s2 0.179 vs 0.203); through the backend
+        // 7x7 (convnext7 0.63 vs 11.6), 3x3 at stride 2 (mbv2_s2 0.115 vs 0.181) and large inputs (KB84 2.35 vs
+        // 70.1), not small 3x3 at stride 1 (mbv2_56 0.068 vs 0.064) or 5x5 at stride 2 (effnet_k5s2 0.179 vs
+        // 0.159).
+        return !nhwc || api == Api::kLegacy || p.r == 7 || (p.r == 3 && p.stride_h == 2) ||
+               x_elements(p) >= kLargeInput;
     }
     if (api == Api::kLegacy) {
         // The legacy API's 2-byte gradients are slow: NCHW every case (KB84 f16 4.90 vs 45.9, effnet_k5s2 f16
-        // 0.133 vs 0.146, convnext7 bf16 0.83 vs 4.14); NHWC bf16 every case (mbv2_s2 0.246 vs 1.13) and fp16
-        // at stride 1 (mbv2_56 0.100 vs 0.113, convnext7 0.95 vs 4.42), not at stride 2 (mbv2_s2 f16 0.246 vs
-        // 0.092, effnet_k5s2 0.190 vs 0.140).
-        return !nhwc || p.dtype == DType::kBFloat16 || p.stride_h == 1;
+        // 0.133 vs 0.146, convnext7 bf16 0.83 vs 4.14); NHWC bf16 every case (run 2026-12-01e: mbv2_56 0.135 vs
+        // 0.621, mbv2_s2 0.194 vs 1.128, effnet_k5s2 0.299 vs 0.727) and fp16 at stride 1 from 5x5 on or on
+        // large inputs (convnext7 0.83 vs 4.46, KB84 3.33 vs 55.3), not small 3x3 (mbv2_56 f16 0.093 vs 0.085)
+        // nor at stride 2 (mbv2_s2 f16 0.164 vs 0.077, effnet_k5s2 0.300 vs 0.144).
+        return !nhwc || p.dtype == DType::kBFloat16 ||
+               (p.stride_h == 1 && (p.r > 3 || x_elements(p) >= kLargeInput));
     }
     // Backend, 2-byte types: NCHW 3x3 at stride 2 (mbv2_s2 f16 0.155 vs 0.203), in bf16 (mbv2_56 0.099 vs 0.113)
     // or on large inputs (KB84 f16 4.90 vs 5.73); cuDNN wins small fp16 3x3 (mbv2_56 0.101 vs 0.094), 5x5 and 7x7

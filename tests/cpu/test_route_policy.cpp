@@ -162,8 +162,12 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      gradient(strided, data, nhwc), routed, not_faster});
     cases.push_back({"wgrad, NCHW fp32 3x3: faster on both APIs", gradient(measured_size(CUDNN_DATA_FLOAT), filter),
                      routed, routed});
-    cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: cuDNN is faster",
-                     gradient(measured_size(CUDNN_DATA_FLOAT), filter, nhwc), not_faster, not_faster});
+    cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: faster than cuDNN's legacy algorithms only",
+                     gradient(measured_size(CUDNN_DATA_FLOAT), filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, small NHWC fp16 3x3 at stride 1: cuDNN is faster", gradient(same, filter, nhwc),
+                     not_faster, not_faster});
+    cases.push_back({"wgrad, NHWC fp16 7x7 at stride 1: faster than cuDNN's legacy algorithms only",
+                     gradient(with_filter(same, 7), filter, nhwc), routed, not_faster});
     cases.push_back({"wgrad, NHWC fp32 3x3 at stride 2: faster on both APIs", gradient(strided, filter, nhwc),
                      routed, routed});
     cases.push_back({"wgrad, NHWC bf16 3x3: faster than cuDNN's legacy algorithms only",
