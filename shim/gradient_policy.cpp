@@ -2,7 +2,8 @@
 // an H200 with cuDNN 9.19 and PyTorch 2.11: dwshim against cuDNN legacy (its Find's best) and cuDNN backend (the
 // first heuristic plan) in one process (bench/results/2026-12-01b-h200-gradients-cudnn.csv, the numbers quoted,
 // ms), PyTorch's convolution_backward (2026-12-01a-h200-gradients-pytorch.csv); run 2026-12-01c repeats both in
-// one call with the same kernels and agrees. For the backend API the competitor is the faster of the heuristic
+// one call with the same kernels and agrees. The NHWC filter gradient's tile kernel was measured in runs
+// 2026-12-01e and f (2026-12-01f-h200-wgrad-{cudnn,pytorch}.csv, both in one call). For the backend API the competitor is the faster of the heuristic
 // plan and the plan PyTorch builds, since dwshim-run replaces whichever plan the program built. A class of calls
 // is routed only where every suite case of it wins; cases that tie or lose keep the real cuDNN. PyTorch's own
 // NCHW kernels (Api::kTorchNative) are not replaced for the gradients yet.
@@ -79,27 +80,27 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (p.multiplier > 1) return true;
     if (p.dtype == DType::kFloat) {
         // NCHW: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111
-        // vs 0.226, convnext7 0.71 vs 4.77). NHWC (the tile kernel, run 2026-12-01e): every case through the
-        // legacy API (KB84 2.35 vs 134.9, mbv2_56 0.068 vs 0.085, effnet_k5s2 0.179 vs 0.203); through the backend
-        // 7x7 (convnext7 0.63 vs 11.6), 3x3 at stride 2 (mbv2_s2 0.115 vs 0.181) and large inputs (KB84 2.35 vs
-        // 70.1), not small 3x3 at stride 1 (mbv2_56 0.068 vs 0.064) or 5x5 at stride 2 (effnet_k5s2 0.179 vs
-        // 0.159).
+        // vs 0.226, convnext7 0.71 vs 4.77). NHWC (the tile kernel, run 2026-12-01f): every case through the
+        // legacy API (KB84 2.41 vs 135.1, mbv2_56 0.068 vs 0.110, effnet_k5s2 0.176 vs 0.180); through the backend
+        // 7x7 (convnext7 0.62 vs 11.5), 3x3 at stride 2 (mbv2_s2 0.120 vs 0.189) and large inputs (KB84 2.41 vs
+        // 69.8), not small 3x3 at stride 1 (mbv2_56 0.068 vs 0.070, 0.064 in run 2026-12-01e: a tie) or 5x5 at
+        // stride 2 (effnet_k5s2 0.176 vs 0.159).
         return !nhwc || api == Api::kLegacy || p.r == 7 || (p.r == 3 && p.stride_h == 2) ||
                x_elements(p) >= kLargeInput;
     }
     if (api == Api::kLegacy) {
-        // The legacy API's 2-byte gradients are slow: NCHW every case (KB84 f16 4.90 vs 45.9, effnet_k5s2 f16
-        // 0.133 vs 0.146, convnext7 bf16 0.83 vs 4.14); NHWC bf16 every case (run 2026-12-01e: mbv2_56 0.135 vs
-        // 0.621, mbv2_s2 0.194 vs 1.128, effnet_k5s2 0.299 vs 0.727) and fp16 at stride 1 from 5x5 on or on
-        // large inputs (convnext7 0.83 vs 4.46, KB84 3.33 vs 55.3), not small 3x3 (mbv2_56 f16 0.093 vs 0.085)
-        // nor at stride 2 (mbv2_s2 f16 0.164 vs 0.077, effnet_k5s2 0.300 vs 0.144).
+        // The legacy API's 2-byte gradients are slow: NCHW every case (KB84 f16 4.87 vs 45.3, effnet_k5s2 f16
+        // 0.131 vs 0.134, convnext7 bf16 0.83 vs 4.21); NHWC bf16 every case (run 2026-12-01f: mbv2_56 0.092 vs
+        // 0.636, mbv2_s2 0.165 vs 1.153, effnet_k5s2 0.292 vs 0.679, KB84 3.25 vs 55.2) and fp16 at stride 1
+        // from 5x5 on or on large inputs (convnext7 0.82 vs 4.51, KB84 3.27 vs 55.3), not small 3x3 (mbv2_56 f16
+        // 0.093 vs 0.090) nor at stride 2 (mbv2_s2 f16 0.163 vs 0.113, effnet_k5s2 0.291 vs 0.125).
         return !nhwc || p.dtype == DType::kBFloat16 ||
                (p.stride_h == 1 && (p.r > 3 || x_elements(p) >= kLargeInput));
     }
     // Backend, 2-byte types: NCHW 3x3 at stride 2 (mbv2_s2 f16 0.155 vs 0.203), in bf16 (mbv2_56 0.099 vs 0.113)
     // or on large inputs (KB84 f16 4.90 vs 5.73); cuDNN wins small fp16 3x3 (mbv2_56 0.101 vs 0.094), 5x5 and 7x7
     // (effnet_k5s2 bf16 0.131 vs 0.100, convnext7 f16 0.83 vs 0.37). NHWC: PyTorch's plans win every case
-    // (KB84 bf16 5.69 vs 2.38, convnext7 bf16 0.94 vs 0.32).
+    // (run 2026-12-01f: KB84 bf16 3.25 vs 2.51, mbv2_56 bf16 0.092 vs 0.058, convnext7 bf16 0.81 vs 0.33).
     return !nhwc && p.r == 3 &&
            (p.stride_h == 2 || p.dtype == DType::kBFloat16 || x_elements(p) >= kLargeInput);
 }
