@@ -14,7 +14,7 @@ constexpr int kTile = 64;  // output rows and columns per block
 constexpr int kRowsPerThread = 8;
 constexpr int kColsPerThread = 4;
 constexpr int kColGroups = kTile / kColsPerThread;
-constexpr int kThreads = (kTile / kRowsPerThread) * kColGroups;
+constexpr int kLargeFilterThreads = (kTile / kRowsPerThread) * kColGroups;
 constexpr int kTapGroup = 4;
 constexpr size_t kMaxSharedBytes = 48 * 1024;
 
@@ -42,8 +42,8 @@ size_t shared_bytes(const DepthwiseParams& p) {
 }
 
 template <DType D, bool kFused>
-__global__ void __launch_bounds__(kThreads) depthwise_large_filter_kernel(DepthwiseParams prm, PlaneGrid grid,
-                                                                            SharedLayout layout) {
+__global__ void __launch_bounds__(kLargeFilterThreads)
+    depthwise_large_filter_kernel(DepthwiseParams prm, PlaneGrid grid, SharedLayout layout) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     extern __shared__ float4 shared_storage[];
@@ -56,7 +56,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_large_filter_kernel(Depthw
     const T* x = static_cast<const T*>(prm.x) + tile.n * prm.x_stride[kN] +
                  (tile.k / prm.multiplier) * prm.x_stride[kC];
     const int in_cols = kTile + S - 1;
-    for (int e = threadIdx.x; e < layout.rows * layout.pitch; e += kThreads) {
+    for (int e = threadIdx.x; e < layout.rows * layout.pitch; e += kLargeFilterThreads) {
         const int i = e / layout.pitch, j = e % layout.pitch;
         const int64_t ih = oh0 - prm.pad_h + i, iw = ow0 - prm.pad_w + j;
         float v = 0.0f;
@@ -66,7 +66,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_large_filter_kernel(Depthw
         tile_in[e] = v;
     }
     const T* filter = static_cast<const T*>(prm.filter) + tile.k * R * S;
-    for (int e = threadIdx.x; e < R * layout.taps; e += kThreads) {
+    for (int e = threadIdx.x; e < R * layout.taps; e += kLargeFilterThreads) {
         const int r = e / layout.taps, s = e % layout.taps;
         const int tr = prm.flip ? R - 1 - r : r, ts = prm.flip ? S - 1 - s : s;
         weights[e] = s < S ? Traits::load(filter + tr * S + ts) : 0.0f;
@@ -126,7 +126,7 @@ cudaError_t launch_depthwise_large_filter(const DepthwiseParams& params, cudaStr
     if (!make_plane_grid(params, kTile, kTile, &grid)) return cudaErrorInvalidConfiguration;
     const auto kernel = needs_fused_epilogue(params) ? depthwise_large_filter_kernel<D, true>
                                                      : depthwise_large_filter_kernel<D, false>;
-    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, shared_bytes(params), stream>>>(params, grid,
+    kernel<<<static_cast<unsigned>(grid.blocks), kLargeFilterThreads, shared_bytes(params), stream>>>(params, grid,
                                                                                           shared_layout(params));
     return cudaGetLastError();
 }

@@ -13,7 +13,7 @@ constexpr int kMaxThreads = 128;  // columns per block: the warps that cover a r
 // Output rows per block: 64 at 7x7, whose K - 1 halo rows per band are 19% of a 32-row band (H100 convnext7
 // f16 0.45 -> 0.40 ms); 32 otherwise (at 64: mbv2_s2 f16 0.084 -> 0.089, mult2 f32 0.117 -> 0.124).
 template <int K>
-constexpr int kBandRows = K >= 7 ? 64 : 32;
+constexpr int kNchwRowsBandRows = K >= 7 ? 64 : 32;
 
 template <DType D, int K, int S, bool kFused>
 __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(DepthwiseParams prm, PlaneGrid grid) {
@@ -42,8 +42,8 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
         col_ok[s] = iw >= 0 && iw < prm.w;
     }
 
-    const int64_t oh_begin = tile.band * kBandRows<K>;
-    const int64_t oh_end = oh_begin + kBandRows<K> < prm.p ? oh_begin + kBandRows<K> : prm.p;
+    const int64_t oh_begin = tile.band * kNchwRowsBandRows<K>;
+    const int64_t oh_end = oh_begin + kNchwRowsBandRows<K> < prm.p ? oh_begin + kNchwRowsBandRows<K> : prm.p;
     // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
     // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete. With
     // kPrefetch, the rows of step o + 1 are loaded before step o's arithmetic (two steps' loads in flight); fp32
@@ -116,7 +116,7 @@ cudaError_t launch_depthwise_nchw_rows(const DepthwiseParams& params, cudaStream
     // Whole warps that cover an output row (56 columns: 64 threads, not 128 with 72 idle).
     const int threads = static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
     PlaneGrid grid;
-    if (!make_plane_grid(params, threads, kBandRows<K>, &grid)) return cudaErrorInvalidConfiguration;
+    if (!make_plane_grid(params, threads, kNchwRowsBandRows<K>, &grid)) return cudaErrorInvalidConfiguration;
     return params.stride_h == 1 ? launch_with_stride<D, K, 1>(params, grid, threads, stream)
                                 : launch_with_stride<D, K, 2>(params, grid, threads, stream);
 }

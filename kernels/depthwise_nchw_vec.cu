@@ -16,12 +16,12 @@ namespace dwshim {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kThreads = 32 * kWarps;
+constexpr int kNchwVecThreads = 32 * kWarps;
 // Output rows per warp, and input rows of a warp in shared memory (kStages - 1 in flight while one is used).
 // Measured on KB84 (H100, ms; bench/NOTES.md v13): fp32 bands of 16 rows 3.00 vs 3.14 at 32 and 3.40 at 8, ring
 // 12 2.96 vs 16 3.00 and 8 2.98; fp16 bands of 32 with a ring of 8 1.70 vs 1.90 at 3 and 1.95 at 12.
 template <typename T>
-constexpr int kBandRows = sizeof(T) == 4 ? 16 : 32;
+constexpr int kNchwVecBandRows = sizeof(T) == 4 ? 16 : 32;
 template <typename T>
 constexpr int kStages = sizeof(T) == 4 ? 12 : 8;
 
@@ -75,7 +75,7 @@ __device__ __forceinline__ void store_row_vectors(const DepthwiseParams& prm, co
 }
 
 template <DType D, int K, bool kFused>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kNchwVecThreads)
     depthwise_nchw_vec_kernel(DepthwiseParams prm, PlaneGrid grid, int warps_across) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
@@ -85,7 +85,7 @@ __global__ void __launch_bounds__(kThreads)
     __shared__ float staging[kWarps][kSegment + kSegment / kPad];
     constexpr int kHalo = (K - 1 + V - 1) / V;  // vectors past a warp's segment that its last lane needs
     constexpr int kRing = kStages<T>;
-    constexpr int kBand = kBandRows<T>;
+    constexpr int kBand = kNchwVecBandRows<T>;
     // ring[t % kRing][warp]: input row t's vectors, one per lane, then the halo vectors (copied by lane 31).
     __shared__ uint4 ring[kRing][kWarps][32 + kHalo];
 
@@ -193,14 +193,14 @@ __global__ void __launch_bounds__(kThreads)
     wait_copies<0>();  // the copies issued past the band (zero fills) complete before the ring goes away
 }
 
-int64_t vector_elems(DType dtype) {
+int64_t nchw_vector_elems(DType dtype) {
     return dtype == DType::kFloat ? 4 : 8;
 }
 
 }  // namespace
 
 bool nchw_vec_applies(const DepthwiseParams& p) {
-    const int64_t v = vector_elems(p.dtype);
+    const int64_t v = nchw_vector_elems(p.dtype);
     const bool size_instantiated = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
     return size_instantiated && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.dil_h == 1 &&
            p.stride_w == 1 && p.dil_w == 1 && p.pad_w == 0 && p.w % v == 0 && p.x_stride[kH] % v == 0 &&
@@ -215,18 +215,18 @@ template <DType D, int K>
 cudaError_t launch_depthwise_nchw_vec(const DepthwiseParams& params, cudaStream_t stream) {
     // The fewest warps (1, 2 or 4) that span a row; the block's other warps take the next bands down, so no warp
     // idles on rows narrower than the block (KB84 fp16: 510 columns, 256 per warp).
-    const int64_t segment = 32 * vector_elems(params.dtype);
+    const int64_t segment = 32 * nchw_vector_elems(params.dtype);
     int warps_across = 1;
     while (warps_across < kWarps && warps_across * segment < params.q) warps_across *= 2;
     PlaneGrid grid;
-    const int band_rows = kBandRows<typename DTypeTraits<D>::Storage>;
+    const int band_rows = kNchwVecBandRows<typename DTypeTraits<D>::Storage>;
     if (!make_plane_grid(params, warps_across * segment, kWarps / warps_across * band_rows, &grid)) {
         return cudaErrorInvalidConfiguration;
     }
     // The plain kernel of 2-byte types does not read a residual (store_row_vectors).
     const bool fused = needs_fused_epilogue(params) || params.residual != nullptr;
     const auto kernel = fused ? depthwise_nchw_vec_kernel<D, K, true> : depthwise_nchw_vec_kernel<D, K, false>;
-    kernel<<<static_cast<unsigned>(grid.blocks), kThreads, 0, stream>>>(params, grid, warps_across);
+    kernel<<<static_cast<unsigned>(grid.blocks), kNchwVecThreads, 0, stream>>>(params, grid, warps_across);
     return cudaGetLastError();
 }
 

@@ -15,7 +15,7 @@
 namespace dwshim {
 namespace {
 
-constexpr int kThreads = 128;
+constexpr int kNhwcVecThreads = 128;
 // Channel vectors one block covers. Lanes with the same vector read the same weights, so fewer vectors per warp
 // means fewer shared-memory wavefronts per weight read: worth it from 5 x 5 on, where weights are read the most
 // (H100, NHWC fp16 convnext7 0.78 ms at 8 vs 1.00 at 32), not at 3 x 3 (KB84 fp32 3.26 ms at 8 vs 3.01 at 32).
@@ -49,7 +49,7 @@ template <int K, int S, int V>
 struct StripShape {
     static constexpr int kSharedBytes = 48 * 1024;
     static constexpr int kTapBytes = K * K * kMaxVectorsPerBlock<K> * 16;
-    static constexpr int kWindowRowBytes = kThreads * 16;  // one window vector of every thread
+    static constexpr int kWindowRowBytes = kNhwcVecThreads * 16;  // one window vector of every thread
     static constexpr int M = (K + S - 1) / S;
     static constexpr int kByAccumulators = 64 / (M * V);
     static constexpr int kByRegisters = (48 / V - K) / S + 1;
@@ -77,7 +77,7 @@ struct StripGrid {
 };
 
 template <DType D, int K, int S, bool kFused>
-__global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseParams prm, StripGrid grid) {
+__global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(DepthwiseParams prm, StripGrid grid) {
     using Io = VectorIo<D>;
     using T = typename Io::T;
     constexpr int V = Io::V;
@@ -88,7 +88,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
     constexpr int kRingRows = Shape::kRingRows;
     __shared__ __align__(16) T taps[K * K][kMaxVectorsPerBlock<K> * V];
     // ring[t % kRingRows][j][thread]: window vector j of the thread's input row t, copied by the thread itself.
-    __shared__ uint4 ring[kRingRows][kWindow][kThreads];
+    __shared__ uint4 ring[kRingRows][kWindow][kNhwcVecThreads];
 
     const int channels_in_block = grid.vectors_per_block * V;
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * channels_in_block;
@@ -201,7 +201,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_nhwc_vec_kernel(DepthwiseP
     wait_copies<0>();  // the copies issued past the band (zero fills) complete before the ring goes away
 }
 
-int vector_elems(DType dtype) {
+int nhwc_vector_elems(DType dtype) {
     return dtype == DType::kFloat ? 4 : 8;
 }
 
@@ -209,10 +209,10 @@ int vector_elems(DType dtype) {
 // as kMaxBandRows while the launch has enough threads, shorter (more halo rows re-read) for small problems.
 bool make_strip_grid(const DepthwiseParams& p, int max_vectors_per_block, int cols_per_strip, StripGrid* g,
                      int64_t* channel_blocks) {
-    const int64_t vectors = p.c / vector_elems(p.dtype);
+    const int64_t vectors = p.c / nhwc_vector_elems(p.dtype);
     *channel_blocks = (vectors + max_vectors_per_block - 1) / max_vectors_per_block;
     g->vectors_per_block = static_cast<int>((vectors + *channel_blocks - 1) / *channel_blocks);
-    g->strips_per_block = kThreads / g->vectors_per_block;
+    g->strips_per_block = kNhwcVecThreads / g->vectors_per_block;
     g->col_strips = (p.q + cols_per_strip - 1) / cols_per_strip;
     const auto strips_with = [&](int64_t rows) { return p.n * ((p.p + rows - 1) / rows) * g->col_strips; };
     g->band_rows = kMaxBandRows;
@@ -235,14 +235,14 @@ cudaError_t launch_with_stride(const DepthwiseParams& params, cudaStream_t strea
     const dim3 launch_grid(static_cast<unsigned>(blocks), static_cast<unsigned>(channel_blocks));
     const auto kernel = needs_fused_epilogue(params) ? depthwise_nhwc_vec_kernel<D, K, S, true>
                                                      : depthwise_nhwc_vec_kernel<D, K, S, false>;
-    kernel<<<launch_grid, kThreads, 0, stream>>>(params, grid);
+    kernel<<<launch_grid, kNhwcVecThreads, 0, stream>>>(params, grid);
     return cudaGetLastError();
 }
 
 }  // namespace
 
 bool nhwc_vec_applies(const DepthwiseParams& p) {
-    const int64_t v = vector_elems(p.dtype);
+    const int64_t v = nhwc_vector_elems(p.dtype);
     const bool size_instantiated = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
     const bool stride_instantiated = p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2);
     return size_instantiated && stride_instantiated && p.dil_h == 1 && p.dil_w == 1 && p.multiplier == 1 &&
