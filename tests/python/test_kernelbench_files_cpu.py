@@ -1,0 +1,95 @@
+"""The generated KernelBench files (kernelbench/level1, scripts/make_kernelbench.py): up to date with kernels/,
+clean under KernelBench's static rules, drawing the same parameters as each problem's Model, and their CUDA
+source compiling where an nvcc is installed."""
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "kernelbench"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import make_kernelbench  # noqa: E402
+import static_rules  # noqa: E402
+
+
+def test_generated_files_are_current_and_obey_the_rules(capsys):
+    assert make_kernelbench.main(["--check"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, found", [
+    ("from dwshim.kb84 import ModelNew\n", "no __global__ kernel definition"),
+    ("__global__ void k() { threadIdx.x; }\nload_inline\nclass M:\n    pass\n", "the word 'pass' (inheritance bypass)"),
+    ("__global__ void k() { threadIdx.x; }\nload_inline\ntry:\n    x = 1\nexcept Exception:\n    x = 2\n",
+     "try/except (fallback bypass)"),
+    ("__global__ void k() { threadIdx.x; }\nload_inline\nimport threading\n", "threads or processes"),
+])
+def test_rules_reject_what_kernelbench_rejects(text, found):
+    assert found in static_rules.check(text)[0]
+
+
+@pytest.mark.parametrize("code, found", [
+    ("y = F.conv2d(x, w)", "a functional op"),
+    ("self.c = torch.nn.Conv2d(3, 3, 3)", "a torch.nn compute layer"),
+    ("y = torch.conv2d(x, w)", "a torch compute op"),
+    ("s = torch.cuda.Stream()", "CUDA streams"),
+    ("__device__ void f(float v) { __float2half_rn(v); }", "an fp16 conversion"),
+])
+def test_rules_warn_where_kernelbench_warns(code, found):
+    text = "__global__ void k() { threadIdx.x; }\nload_inline\n" + code + "\n"
+    assert static_rules.check(text) == ([], [found])
+
+
+def test_rules_ignore_comments():
+    text = "__global__ void k() { threadIdx.x; }  // pass\nload_inline  # try: F.conv2d(x)\n"
+    assert static_rules.check(text) == ([], [])
+
+
+def _load_without_compiling(path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    import torch.utils.cpp_extension
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load_inline", lambda **kwargs: None)
+    spec = importlib.util.spec_from_file_location("kernelbench_file", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("number", sorted(make_kernelbench.PROBLEMS))
+def test_model_new_draws_models_parameters(number, monkeypatch):
+    torch = pytest.importorskip("torch")
+    import kernelbench_problems
+
+    module = _load_without_compiling(make_kernelbench.path_of(number), monkeypatch)
+    model_class, init_inputs, _ = kernelbench_problems.PROBLEMS[number]
+    for bias in (False, True):
+        args = init_inputs + [bias]
+        torch.manual_seed(42)
+        reference = model_class(*args)
+        torch.manual_seed(42)
+        ours = module.ModelNew(*args)
+        assert ours.conv2d.weight.shape == reference.conv2d.weight.shape
+        assert torch.equal(ours.conv2d.weight, reference.conv2d.weight)
+        if bias:
+            assert torch.equal(ours.conv2d.bias, reference.conv2d.bias)
+        else:
+            assert ours.conv2d.bias is None and reference.conv2d.bias is None
+        assert ours.conv2d.stride == reference.conv2d.stride
+        assert ours.conv2d.padding == reference.conv2d.padding
+        assert ours.conv2d.dilation == reference.conv2d.dilation
+
+
+def test_kernel_source_compiles(tmp_path):
+    nvcc = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if os.path.exists("/usr/local/cuda/bin/nvcc") else None)
+    if nvcc is None:
+        pytest.skip("no nvcc")
+    source = tmp_path / "kernels.cu"
+    assert make_kernelbench.main(["--kernels-only", str(source)]) == 0
+    done = subprocess.run([nvcc, "-std=c++17", "-arch=sm_90", "-c", str(source), "-o", str(tmp_path / "k.o")],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert done.returncode == 0, done.stdout[-3000:]
