@@ -144,7 +144,6 @@ __global__ void __launch_bounds__(kThreads)
     using T = typename Traits::Storage;
     constexpr int V = kBandRows;
     constexpr int L = (V - 1) * S + K;  // input rows under a band of V output rows
-    static_assert(L <= 32, "row masks are 32-bit");
     const int64_t k = blockIdx.x;
     float acc[K * K];
 #pragma unroll
@@ -166,11 +165,7 @@ __global__ void __launch_bounds__(kThreads)
                 g[j] = oh0 + j < p ? Traits::load(dy_column + (oh0 + j) * prm.y_stride[kH]) : 0.0f;
             }
             const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
-            unsigned rows_inside = 0;
-#pragma unroll
-            for (int j = 0; j < L; ++j) {
-                rows_inside |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
-            }
+            const unsigned rows_inside = rows_inside_mask<L>(ih0, h);
             const T* x_image = x_plane + n * prm.x_stride[kN];
 #pragma unroll
             for (int fs = 0; fs < K; ++fs) {

@@ -134,11 +134,7 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
                     }
                 }
             const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
-            unsigned rows_inside = 0;
-#pragma unroll
-            for (int j = 0; j < L; ++j) {
-                rows_inside |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
-            }
+            const unsigned rows_inside = rows_inside_mask<L>(ih0, h);
             const T* x_image = x_plane + n * prm.x_stride[kN];
             const int iw0 = ow0 * S - static_cast<int>(prm.pad_w);
 #pragma unroll

@@ -32,4 +32,14 @@ inline FilterGradSlices make_filter_grad_slices(const DepthwiseParams& p, int64_
     return s;
 }
 
+// Bit j set where input row ih0 + j lies inside the image (0 <= row < h), for the L rows under a band or tile.
+template <int L>
+__device__ __forceinline__ unsigned rows_inside_mask(int ih0, int h) {
+    static_assert(L <= 32, "row masks are 32-bit");
+    unsigned mask = 0;
+#pragma unroll
+    for (int j = 0; j < L; ++j) mask |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
+    return mask;
+}
+
 }  // namespace dwshim

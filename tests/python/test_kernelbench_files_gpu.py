@@ -17,18 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import kernelbench_problems  # noqa: E402
 import make_kernelbench  # noqa: E402
 
-
-def _median_ms(fn, inputs, repeats=20):
-    times = []
-    for _ in range(repeats + 3):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn(*inputs)
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    times = sorted(times[3:])
-    return times[len(times) // 2]
+from dwshim import _timing  # noqa: E402
 
 
 @pytest.mark.parametrize("number", sorted(make_kernelbench.PROBLEMS))
@@ -51,8 +40,8 @@ def test_generated_file_passes_kernelbench_eval(number):
             output = model_new(*inputs)
             assert output.shape == expected.shape
             assert torch.allclose(output, expected, atol=1e-4, rtol=1e-4), (output - expected).abs().max().item()
-        reference_ms = _median_ms(model, inputs)
-        new_ms = _median_ms(model_new, inputs)
+        reference_ms = _timing.median_ms(lambda: model(*inputs))
+        new_ms = _timing.median_ms(lambda: model_new(*inputs))
     line = "KernelBench %d (generated file): Model %.3f ms, ModelNew %.3f ms, speedup %.2fx" % (
         number, reference_ms, new_ms, reference_ms / new_ms)
     print(line)

@@ -10,20 +10,8 @@ if not torch.cuda.is_available():
 
 import kernelbench_84 as problem  # noqa: E402
 
+from dwshim import _timing  # noqa: E402
 from dwshim.kb84 import ModelNew  # noqa: E402
-
-
-def _median_ms(fn, inputs, repeats=10):
-    times = []
-    for _ in range(repeats + 2):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn(*inputs)
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    times = sorted(times[2:])
-    return times[len(times) // 2]
 
 
 def test_model_new_passes_kernelbench_84():
@@ -41,8 +29,8 @@ def test_model_new_passes_kernelbench_84():
             output = model_new(*inputs)
             assert output.shape == expected.shape
             assert torch.allclose(output, expected, atol=1e-4, rtol=1e-4), (output - expected).abs().max().item()
-        reference_ms = _median_ms(model, inputs)
-        new_ms = _median_ms(model_new, inputs)
+        reference_ms = _timing.median_ms(lambda: model(*inputs))
+        new_ms = _timing.median_ms(lambda: model_new(*inputs))
     line = "KernelBench 84: Model %.3f ms, ModelNew %.3f ms, speedup %.2fx" % (reference_ms, new_ms,
                                                                              reference_ms / new_ms)
     print(line)
