@@ -8,7 +8,7 @@
 #   BENCH_ARGS        arguments for bench_cudnn and bench_torch (default: KB84 fp32 NCHW forward; --op
 #                     fwd,dgrad,wgrad picks directions); BENCH=0 skips them, TORCH_BENCH=0 PyTorch's side,
 #                     HOOK_BENCH=0 the hook's bench
-#   CTEST_EXCLUDE     ctest -E regex (e.g. '^python$' to leave the Python suite to PYTEST_FILES)
+#   CTEST_EXCLUDE     ctest -E regex (e.g. '^python_test_' to leave the Python suite to PYTEST_FILES)
 #   PYTEST_FILES      test files under tests/python to run directly with pytest (PYTEST_K: their -k expression)
 #   FUZZ_CONFIGS      configs per API and shard for the long differential-fuzzer run (0: none)
 #   FUZZ_SHARDS       processes with consecutive seeds running the fuzzer at once (default 1)
