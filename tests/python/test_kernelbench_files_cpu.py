@@ -3,6 +3,7 @@ clean under KernelBench's static rules, drawing the same parameters as each prob
 source compiling where an nvcc is installed."""
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -85,11 +86,16 @@ def test_model_new_draws_models_parameters(number, monkeypatch):
 
 
 def test_kernel_source_compiles(tmp_path):
-    nvcc = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if os.path.exists("/usr/local/cuda/bin/nvcc") else None)
-    if nvcc is None:
+    # ctest passes the build's CUDA compiler, host compiler, flags and architecture; elsewhere CUDA's own nvcc.
+    nvcc = os.environ.get("DWSHIM_NVCC") or (
+        "/usr/local/cuda/bin/nvcc" if os.path.exists("/usr/local/cuda/bin/nvcc") else shutil.which("nvcc"))
+    if not nvcc:
         pytest.skip("no nvcc")
     source = tmp_path / "kernels.cu"
     assert make_kernelbench.main(["--kernels-only", str(source)]) == 0
-    done = subprocess.run([nvcc, "-std=c++17", "-arch=sm_90", "-c", str(source), "-o", str(tmp_path / "k.o")],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    command = [nvcc, "-std=c++17", "-arch=sm_%s" % (os.environ.get("DWSHIM_CUDA_ARCH") or "90"), "-c", str(source),
+               "-o", str(tmp_path / "kernels.o")] + shlex.split(os.environ.get("DWSHIM_NVCC_FLAGS", ""))
+    if os.environ.get("DWSHIM_NVCC_HOST"):
+        command += ["-ccbin", os.environ["DWSHIM_NVCC_HOST"]]
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert done.returncode == 0, done.stdout[-3000:]
