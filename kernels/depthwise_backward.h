@@ -18,8 +18,8 @@ bool data_grad_fits(const DepthwiseParams& params);
 cudaError_t depthwise_data_grad(const DepthwiseParams& params, cudaStream_t stream);
 
 // dw = alpha * sum over n, p, q (dy * x) + residual_scale * residual, in a fixed order: bitwise reproducible.
-// The strip kernel takes 3x3, 5x5 and 7x7 filters at equal strides 1 or 2 without dilation; the rest runs on
-// the generic one.
+// 3x3, 5x5 and 7x7 filters at equal strides 1 or 2 without dilation run on the fast kernels (NHWC tiles, NCHW
+// strips); the rest runs on the generic one.
 bool filter_grad_strip_applies(const DepthwiseParams& params);
 size_t filter_grad_workspace_bytes(const DepthwiseParams& params);
 cudaError_t depthwise_filter_grad(const DepthwiseParams& params, void* workspace, cudaStream_t stream);

@@ -47,7 +47,6 @@ template <int K>
 constexpr int kMaxChannelVector = K == 3 ? 2 : 1;
 
 struct TileGrid {
-    int cv = 1;               // channels per thread
     int vectors = 1;          // channel vectors per block
     int position_lanes = 1;   // threads per channel vector
     int64_t groups = 1;       // blocks across the channels
@@ -57,7 +56,6 @@ struct TileGrid {
 
 TileGrid make_tile_grid(const DepthwiseParams& p, int cv) {
     TileGrid g;
-    g.cv = cv;
     const int64_t vectors = (p.k + cv - 1) / cv;
     g.groups = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
     g.vectors = static_cast<int>((vectors + g.groups - 1) / g.groups);
@@ -105,17 +103,16 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
     float acc[K * K * CV];
 #pragma unroll
     for (int u = 0; u < K * K * CV; ++u) acc[u] = 0.0f;
-    const int64_t band_begin = blockIdx.y * grid.bands.bands_per_slice;
-    const int64_t band_end = min(prm.n * grid.bands.bands_per_image, band_begin + grid.bands.bands_per_slice);
+    const BandRange bands = slice_bands(grid.bands, prm.n, blockIdx.y);
     if (k0 < prm.k) {
         const T* x_plane = static_cast<const T*>(prm.x) + (k0 / prm.multiplier) * prm.x_stride[kC];
         const T* dy_plane = static_cast<const T*>(prm.y) + k0 * prm.y_stride[kC];
         const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w);
         const int p = static_cast<int>(prm.p), q = static_cast<int>(prm.q);
         const int bands_per_image = static_cast<int>(grid.bands.bands_per_image);
-        const int items = static_cast<int>(band_end - band_begin) * grid.tiles_per_row;
+        const int items = static_cast<int>(bands.end - bands.begin) * grid.tiles_per_row;
         for (int item = lane; item < items; item += grid.position_lanes) {
-            const int band = static_cast<int>(band_begin) + item / grid.tiles_per_row;
+            const int band = static_cast<int>(bands.begin) + item / grid.tiles_per_row;
             const int ow0 = (item % grid.tiles_per_row) * QT;
             const int n = band / bands_per_image;
             const int oh0 = (band - n * bands_per_image) * V;
