@@ -24,8 +24,8 @@ _TORCH_OPS = ("mm", "bmm", "matmul", "einsum", "conv1d", "conv2d", "conv3d", "co
 _ERRORS = [
     (r"\btry\s*:|\bexcept\s*:|\bexcept\s+\w+", "try/except (fallback bypass)"),
     (r"\bpass\b", "the word 'pass' (inheritance bypass)"),
-    (r"torch\.cuda\.Event\.(record|elapsed_time)\s*=|torch\.cuda\.(synchronize|Event)\s*=|time\.(perf_counter|time)\s*=",
-     "a timing function reassigned"),
+    (r"torch\.cuda\.Event\.(record|elapsed_time)\s*=|torch\.cuda\.(synchronize|Event)\s*=|"
+     r"time\.(perf_counter|time)\s*=", "a timing function reassigned"),
     (r"import\s+threading|from\s+threading\s+import|threading\.Thread\s*\(|import\s+multiprocessing|"
      r"multiprocessing\.|concurrent\.futures|ThreadPoolExecutor|ProcessPoolExecutor", "threads or processes"),
     (r"_make_subclass|class\s+\w+.*\((torch\.)?Tensor\)|torch\.Tensor\.__new__", "a lazy tensor"),

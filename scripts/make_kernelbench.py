@@ -127,67 +127,60 @@ class DepthwiseConv2d(nn.Module):
 
 '''
 
-# Per problem: its KernelBench file name, and ModelNew with Model's constructor signature.
+_MODEL = '''
+class ModelNew(nn.Module):
+    def __init__(self, {signature}):
+        super(ModelNew, self).__init__()
+{comment}        self.conv2d = DepthwiseConv2d({conv_args})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2d(x)
+'''
+
+# Per problem: its KernelBench file name, title, Model's constructor signature and the DepthwiseConv2d arguments
+# (out channels, kernel, stride, padding, dilation, bias) that Model's nn.Conv2d gets.
 PROBLEMS = {
-    82: ("82_conv_depthwise_2D_square_input_square_kernel", "depthwise conv2d, square input, square kernel", '''
-class ModelNew(nn.Module):
-    def __init__(self, in_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = False):
-        super(ModelNew, self).__init__()
-        self.conv2d = DepthwiseConv2d(in_channels, (kernel_size, kernel_size), (stride, stride), (padding, padding),
-                                      (1, 1), bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2d(x)
-'''),
-    83: ("83_conv_depthwise_2D_square_input_asymmetric_kernel", "depthwise conv2d, square input, kernel k x 1", '''
-class ModelNew(nn.Module):
-    def __init__(self, in_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-                 bias: bool = False):
-        super(ModelNew, self).__init__()
-        self.conv2d = DepthwiseConv2d(in_channels, (kernel_size, 1), (stride, stride), (padding, padding),
-                                      (dilation, dilation), bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2d(x)
-'''),
-    84: ("84_conv_depthwise_2D_asymmetric_input_square_kernel", "depthwise conv2d, asymmetric input, square kernel",
-         '''
-class ModelNew(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                 bias: bool = False):
-        super(ModelNew, self).__init__()
-        self.conv2d = DepthwiseConv2d(out_channels, (kernel_size, kernel_size), (stride, stride), (padding, padding),
-                                      (1, 1), bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2d(x)
-'''),
-    85: ("85_conv_depthwise_2D_asymmetric_input_asymmetric_kernel",
-         "depthwise conv2d, asymmetric input, asymmetric kernel", '''
-class ModelNew(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size_h: int, kernel_size_w: int, stride_h: int = 1,
-                 stride_w: int = 1, padding_h: int = 0, padding_w: int = 0, dilation_h: int = 1, dilation_w: int = 1,
-                 groups: int = 1, bias: bool = False):
-        super(ModelNew, self).__init__()
-        # As Model: in_channels filters, one per channel, whatever out_channels and groups say.
-        self.conv2d = DepthwiseConv2d(in_channels, (kernel_size_h, kernel_size_w), (stride_h, stride_w),
-                                      (padding_h, padding_w), (dilation_h, dilation_w), bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2d(x)
-'''),
+    82: dict(name="82_conv_depthwise_2D_square_input_square_kernel",
+             title="depthwise conv2d, square input, square kernel",
+             signature="in_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = False",
+             conv_args="in_channels, (kernel_size, kernel_size), (stride, stride), (padding, padding),\n"
+                       "                                      (1, 1), bias"),
+    83: dict(name="83_conv_depthwise_2D_square_input_asymmetric_kernel",
+             title="depthwise conv2d, square input, kernel k x 1",
+             signature="in_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,\n"
+                       "                 bias: bool = False",
+             conv_args="in_channels, (kernel_size, 1), (stride, stride), (padding, padding),\n"
+                       "                                      (dilation, dilation), bias"),
+    84: dict(name="84_conv_depthwise_2D_asymmetric_input_square_kernel",
+             title="depthwise conv2d, asymmetric input, square kernel",
+             signature="in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,\n"
+                       "                 bias: bool = False",
+             conv_args="out_channels, (kernel_size, kernel_size), (stride, stride), (padding, padding),\n"
+                       "                                      (1, 1), bias"),
+    85: dict(name="85_conv_depthwise_2D_asymmetric_input_asymmetric_kernel",
+             title="depthwise conv2d, asymmetric input, asymmetric kernel",
+             signature="in_channels: int, out_channels: int, kernel_size_h: int, kernel_size_w: int, "
+                       "stride_h: int = 1,\n                 stride_w: int = 1, padding_h: int = 0, "
+                       "padding_w: int = 0, dilation_h: int = 1, dilation_w: int = 1,\n"
+                       "                 groups: int = 1, bias: bool = False",
+             comment="        # As Model: in_channels filters, one per channel, whatever out_channels and groups "
+                     "say.\n",
+             conv_args="in_channels, (kernel_size_h, kernel_size_w), (stride_h, stride_w),\n"
+                       "                                      (padding_h, padding_w), (dilation_h, dilation_w), bias"),
 }
 
 
-def render(number):
-    name, title, model = PROBLEMS[number]
-    cuda = cuda_source()
+def render(number, cuda):
+    problem = PROBLEMS[number]
     assert "\"\"\"" not in cuda, "the CUDA source goes into a triple-quoted string"
-    return _HEADER.format(number=number, title=title, cuda=cuda.strip("\n"), declaration=_DECLARATION) + model
+    model = _MODEL.format(signature=problem["signature"], comment=problem.get("comment", ""),
+                          conv_args=problem["conv_args"])
+    return _HEADER.format(number=number, title=problem["title"], cuda=cuda.strip("\n"),
+                          declaration=_DECLARATION) + model
 
 
 def path_of(number):
-    return os.path.join(OUT_DIR, PROBLEMS[number][0] + ".py")
+    return os.path.join(OUT_DIR, PROBLEMS[number]["name"] + ".py")
 
 
 def main(argv=None):
@@ -200,8 +193,9 @@ def main(argv=None):
             f.write(kernel_source())
         return 0
     failures = []
+    cuda = cuda_source()
     for number in sorted(PROBLEMS):
-        text, path = render(number), path_of(number)
+        text, path = render(number, cuda), path_of(number)
         if args.check:
             current = open(path).read() if os.path.exists(path) else None
             if current != text:
