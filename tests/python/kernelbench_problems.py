@@ -3,6 +3,8 @@ inputs and its input shape (written here from the problem statements; 84 is kern
 import torch
 import torch.nn as nn
 
+import kernelbench_84
+
 
 class Model82(nn.Module):
     def __init__(self, in_channels, kernel_size, stride=1, padding=0, bias=False):
@@ -24,16 +26,6 @@ class Model83(nn.Module):
         return self.conv2d(x)
 
 
-class Model84(nn.Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False):
-        super(Model84, self).__init__()
-        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size=(kernel_size, kernel_size), stride=stride,
-                                padding=padding, groups=in_channels, bias=bias)
-
-    def forward(self, x):
-        return self.conv2d(x)
-
-
 class Model85(nn.Module):
     def __init__(self, in_channels, out_channels, kernel_size_h, kernel_size_w, stride_h=1, stride_w=1, padding_h=0,
                  padding_w=0, dilation_h=1, dilation_w=1, groups=1, bias=False):
@@ -50,7 +42,7 @@ class Model85(nn.Module):
 PROBLEMS = {
     82: (Model82, [64, 3, 1, 0], (16, 64, 512, 512)),
     83: (Model83, [8, 3, 1, 0, 1], (64, 8, 512, 512)),
-    84: (Model84, [128, 128, 3, 1, 0], (64, 128, 256, 512)),
+    84: (kernelbench_84.Model, kernelbench_84.get_init_inputs(), (64, 128, 256, 512)),
     85: (Model85, [128, 128, 3, 7, 1, 1, 0, 0, 1, 1, 128], (32, 128, 128, 256)),
 }
 
