@@ -14,32 +14,18 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 from dwshim._timing import kernel_ms  # noqa: E402
+from dwshim._workloads import torchvision_training  # noqa: E402
 
 MODES = ("bf16-channels-last", "fp32-nchw")
 
 
 def train(name, mode, steps):
     import torch
-    import torch.nn.functional as F
-    import torchvision
 
     torch.manual_seed(0)
     torch.backends.cudnn.benchmark = False
-    model = getattr(torchvision.models, name)(num_classes=100).cuda()
     channels_last = mode == "bf16-channels-last"
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    images = torch.randn(64, 3, 224, 224, device="cuda").contiguous(memory_format=fmt)
-    labels = torch.randint(0, 100, (64,), device="cuda")
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=channels_last):
-            loss = F.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        return loss
+    _, _, step = torchvision_training(name, 64, channels_last, bf16=channels_last)
 
     warmup = [step().item() for _ in range(3)]
     torch.cuda.synchronize()

@@ -15,7 +15,7 @@ import json
 import subprocess
 import sys
 
-from . import _timing
+from . import _timing, _workloads
 
 STAGES = ("kb84", "kb84-modelnew", "model")
 
@@ -36,7 +36,6 @@ def _profiled_ms(fn, steps):
 def _child(args):
     import torch
     import torch.nn as nn
-    import torch.nn.functional as F
 
     torch.manual_seed(0)
     if args.child in ("kb84", "kb84-modelnew"):
@@ -51,25 +50,12 @@ def _child(args):
         x = torch.randn(64, 128, 256, 512, device="cuda")
         with torch.no_grad():
             return {"ms": _timing.median_ms(lambda: model(x))}
-    import torchvision
-
-    fmt = torch.channels_last if args.layout == "nhwc" else torch.contiguous_format
     low = args.dtype == "bf16"
-    model = getattr(torchvision.models, args.model)(num_classes=100).cuda().to(memory_format=fmt)
-    images = torch.randn(args.batch, 3, 224, 224, device="cuda").contiguous(memory_format=fmt)
-    labels = torch.randint(0, 100, (args.batch,), device="cuda")
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model, images, train = _workloads.torchvision_training(args.model, args.batch, args.layout == "nhwc", low)
 
     def infer():
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=low):
             model(images)
-
-    def train():
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=low):
-            loss = F.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
 
     model.eval()
     inference = _profiled_ms(infer, args.steps)
