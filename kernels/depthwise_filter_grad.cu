@@ -39,9 +39,11 @@ struct FilterGradGrid {
     bool strip = false;     // the strip kernel, else the generic one
     int col_lanes = 32;     // plane mapping: lanes along an output row (32 to kThreads, a power of two)
     int band_rows = 1;      // output rows per band
-    int64_t groups = 0;     // channel sets: k (plane) or ceil(k / 32) (channels)
+    int64_t bands_per_image = 0;
+    int64_t groups = 0;  // channel sets: k (plane) or ceil(k / 32) (channels)
     int64_t tap_chunks = 1;
-    FilterGradSlices bands;
+    int64_t slices = 1;
+    int64_t bands_per_slice = 1;
 };
 
 }  // namespace
@@ -65,7 +67,10 @@ FilterGradGrid make_grid(const DepthwiseParams& p) {
     g.band_rows = g.strip ? kBandRows : 1;
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
     g.tap_chunks = g.strip ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
-    g.bands = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks);
+    const FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks);
+    g.bands_per_image = slices.bands_per_image;
+    g.bands_per_slice = slices.bands_per_slice;
+    g.slices = slices.slices;
     return g;
 }
 
@@ -73,16 +78,16 @@ FilterGradGrid make_grid(const DepthwiseParams& p) {
 // lanes along the columns and rows of lanes along the bands; in the channels mapping the items in (band,
 // column) order, every kPositionLanes-th one per lane.
 template <bool kChannels, typename Body>
-__device__ __forceinline__ void for_each_item(const FilterGradGrid& grid, int64_t q, BandRange bands,
-                                              Body&& body) {
+__device__ __forceinline__ void for_each_item(const FilterGradGrid& grid, int64_t q, int64_t band_begin,
+                                              int64_t band_end, Body&& body) {
     const int tid = threadIdx.x;
     if (kChannels) {
-        int64_t band = bands.begin, ow = tid / kTileChannels;
+        int64_t band = band_begin, ow = tid / kTileChannels;
         while (ow >= q) {
             ow -= q;
             ++band;
         }
-        while (band < bands.end) {
+        while (band < band_end) {
             body(band, ow);
             ow += kPositionLanes;
             while (ow >= q) {
@@ -92,7 +97,7 @@ __device__ __forceinline__ void for_each_item(const FilterGradGrid& grid, int64_
         }
     } else {
         const int band_lanes = kThreads / grid.col_lanes;
-        for (int64_t band = bands.begin + tid / grid.col_lanes; band < bands.end; band += band_lanes) {
+        for (int64_t band = band_begin + tid / grid.col_lanes; band < band_end; band += band_lanes) {
             for (int64_t ow = tid % grid.col_lanes; ow < q; ow += grid.col_lanes) body(band, ow);
         }
     }
@@ -139,17 +144,19 @@ __global__ void __launch_bounds__(kThreads)
     using T = typename Traits::Storage;
     constexpr int V = kBandRows;
     constexpr int L = (V - 1) * S + K;  // input rows under a band of V output rows
+    static_assert(L <= 32, "row masks are 32-bit");
     const int64_t k = blockIdx.x;
     float acc[K * K];
 #pragma unroll
     for (int u = 0; u < K * K; ++u) acc[u] = 0.0f;
-    const BandRange bands = slice_bands(grid.bands, prm.n, blockIdx.y);
+    const int64_t band_begin = blockIdx.y * grid.bands_per_slice;
+    const int64_t band_end = min(prm.n * grid.bands_per_image, band_begin + grid.bands_per_slice);
     if (k < prm.k) {
         const T* x_plane = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
         const T* dy_plane = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
-        const int bands_per_image = static_cast<int>(grid.bands.bands_per_image);
+        const int bands_per_image = static_cast<int>(grid.bands_per_image);
         const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w), p = static_cast<int>(prm.p);
-        for_each_item<false>(grid, prm.q, bands, [&](int64_t band, int64_t ow) {
+        for_each_item<false>(grid, prm.q, band_begin, band_end, [&](int64_t band, int64_t ow) {
             const int n = static_cast<int>(band) / bands_per_image;
             const int oh0 = (static_cast<int>(band) - n * bands_per_image) * V;
             const T* dy_column = dy_plane + n * prm.y_stride[kN] + ow * prm.y_stride[kW];
@@ -159,7 +166,11 @@ __global__ void __launch_bounds__(kThreads)
                 g[j] = oh0 + j < p ? Traits::load(dy_column + (oh0 + j) * prm.y_stride[kH]) : 0.0f;
             }
             const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
-            const unsigned rows_inside = rows_inside_mask<L>(ih0, h);
+            unsigned rows_inside = 0;
+#pragma unroll
+            for (int j = 0; j < L; ++j) {
+                rows_inside |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
+            }
             const T* x_image = x_plane + n * prm.x_stride[kN];
 #pragma unroll
             for (int fs = 0; fs < K; ++fs) {
@@ -209,11 +220,12 @@ __global__ void __launch_bounds__(kThreads)
     float acc[kGenericTaps];
 #pragma unroll
     for (int u = 0; u < kGenericTaps; ++u) acc[u] = 0.0f;
-    const BandRange bands = slice_bands(grid.bands, prm.n, blockIdx.y);
+    const int64_t band_begin = blockIdx.y * grid.bands_per_slice;
+    const int64_t band_end = min(prm.n * grid.bands_per_image, band_begin + grid.bands_per_slice);
     if (k < prm.k) {
         const T* x_plane = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
         const T* dy_plane = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
-        for_each_item<kChannels>(grid, prm.q, bands, [&](int64_t row, int64_t ow) {
+        for_each_item<kChannels>(grid, prm.q, band_begin, band_end, [&](int64_t row, int64_t ow) {
             const int64_t n = row / prm.p, oh = row % prm.p;  // bands are single rows here
             const float g = Traits::load(dy_plane + n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW]);
             const int64_t ih0 = oh * prm.stride_h - prm.pad_h;
@@ -282,7 +294,7 @@ template <DType D>
 cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
     const FilterGradGrid grid = make_grid(p);
     if (grid.groups * grid.tap_chunks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-    const dim3 blocks(static_cast<unsigned>(grid.groups * grid.tap_chunks), static_cast<unsigned>(grid.bands.slices));
+    const dim3 blocks(static_cast<unsigned>(grid.groups * grid.tap_chunks), static_cast<unsigned>(grid.slices));
     if (!grid.strip) {
         if (grid.channels) {
             filter_grad_generic_kernel<D, true><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
@@ -296,7 +308,7 @@ cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* sl
     } else {
         launch_strip<D, 7>(p, grid, blocks, partial, stream);
     }
-    *slices = grid.bands.slices;
+    *slices = grid.slices;
     return cudaGetLastError();
 }
 
@@ -317,7 +329,7 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
 
 size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
     const int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_max_slices(params)
-                                                                : make_grid(params).bands.slices;
+                                                                : make_grid(params).slices;
     return static_cast<size_t>(slices * params.k * params.r * params.s) * sizeof(float);
 }
 

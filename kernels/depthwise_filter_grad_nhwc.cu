@@ -47,6 +47,7 @@ template <int K>
 constexpr int kMaxChannelVector = K == 3 ? 2 : 1;
 
 struct TileGrid {
+    int cv = 1;               // channels per thread
     int vectors = 1;          // channel vectors per block
     int position_lanes = 1;   // threads per channel vector
     int64_t groups = 1;       // blocks across the channels
@@ -56,6 +57,7 @@ struct TileGrid {
 
 TileGrid make_tile_grid(const DepthwiseParams& p, int cv) {
     TileGrid g;
+    g.cv = cv;
     const int64_t vectors = (p.k + cv - 1) / cv;
     g.groups = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
     g.vectors = static_cast<int>((vectors + g.groups - 1) / g.groups);
@@ -103,16 +105,17 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
     float acc[K * K * CV];
 #pragma unroll
     for (int u = 0; u < K * K * CV; ++u) acc[u] = 0.0f;
-    const BandRange bands = slice_bands(grid.bands, prm.n, blockIdx.y);
+    const int64_t band_begin = blockIdx.y * grid.bands.bands_per_slice;
+    const int64_t band_end = min(prm.n * grid.bands.bands_per_image, band_begin + grid.bands.bands_per_slice);
     if (k0 < prm.k) {
         const T* x_plane = static_cast<const T*>(prm.x) + (k0 / prm.multiplier) * prm.x_stride[kC];
         const T* dy_plane = static_cast<const T*>(prm.y) + k0 * prm.y_stride[kC];
         const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w);
         const int p = static_cast<int>(prm.p), q = static_cast<int>(prm.q);
         const int bands_per_image = static_cast<int>(grid.bands.bands_per_image);
-        const int items = static_cast<int>(bands.end - bands.begin) * grid.tiles_per_row;
+        const int items = static_cast<int>(band_end - band_begin) * grid.tiles_per_row;
         for (int item = lane; item < items; item += grid.position_lanes) {
-            const int band = static_cast<int>(bands.begin) + item / grid.tiles_per_row;
+            const int band = static_cast<int>(band_begin) + item / grid.tiles_per_row;
             const int ow0 = (item % grid.tiles_per_row) * QT;
             const int n = band / bands_per_image;
             const int oh0 = (band - n * bands_per_image) * V;
@@ -131,7 +134,11 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
                     }
                 }
             const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
-            const unsigned rows_inside = rows_inside_mask<L>(ih0, h);
+            unsigned rows_inside = 0;
+#pragma unroll
+            for (int j = 0; j < L; ++j) {
+                rows_inside |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
+            }
             const T* x_image = x_plane + n * prm.x_stride[kN];
             const int iw0 = ow0 * S - static_cast<int>(prm.pad_w);
 #pragma unroll

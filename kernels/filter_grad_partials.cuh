@@ -32,24 +32,4 @@ inline FilterGradSlices make_filter_grad_slices(const DepthwiseParams& p, int64_
     return s;
 }
 
-// The bands [begin, end) of slice `slice` of n images.
-struct BandRange {
-    int64_t begin, end;
-};
-__device__ __forceinline__ BandRange slice_bands(const FilterGradSlices& s, int64_t n, int64_t slice) {
-    const int64_t begin = slice * s.bands_per_slice;
-    const int64_t end = begin + s.bands_per_slice;
-    return {begin, end < n * s.bands_per_image ? end : n * s.bands_per_image};
-}
-
-// Bit j set where input row ih0 + j lies inside the image (0 <= row < h), for the L rows under a band or tile.
-template <int L>
-__device__ __forceinline__ unsigned rows_inside_mask(int ih0, int h) {
-    static_assert(L <= 32, "row masks are 32-bit");
-    unsigned mask = 0;
-#pragma unroll
-    for (int j = 0; j < L; ++j) mask |= (static_cast<unsigned>(ih0 + j) < static_cast<unsigned>(h) ? 1u : 0u) << j;
-    return mask;
-}
-
 }  // namespace dwshim
