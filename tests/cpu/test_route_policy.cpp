@@ -168,6 +168,11 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      not_faster, not_faster});
     cases.push_back({"wgrad, NHWC fp16 7x7 at stride 1: faster than cuDNN's legacy algorithms only",
                      gradient(with_filter(same, 7), filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, NHWC fp16 5x5 at stride 1: not measured", gradient(with_filter(same, 5), filter, nhwc),
+                     not_faster, not_faster});
+    cases.push_back({"wgrad, NHWC fp32 5x5 at stride 1: not measured",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 5), filter, nhwc), not_faster,
+                     not_faster});
     cases.push_back({"wgrad, NHWC fp32 3x3 at stride 2: faster on both APIs", gradient(strided, filter, nhwc),
                      routed, routed});
     cases.push_back({"wgrad, NHWC bf16 3x3: faster than cuDNN's legacy algorithms only",
