@@ -3,8 +3,9 @@
 // first heuristic plan) in one process (bench/results/2026-12-01b-h200-gradients-cudnn.csv, the numbers quoted,
 // ms), PyTorch's convolution_backward (2026-12-01a-h200-gradients-pytorch.csv); run 2026-12-01c repeats both in
 // one call with the same kernels and agrees. The NHWC filter gradient's tile kernel was measured in runs
-// 2026-12-01e and f (2026-12-01f-h200-wgrad-{cudnn,pytorch}.csv, both in one call). For the backend API the competitor is the faster of the heuristic
-// plan and the plan PyTorch builds, since dwshim-run replaces whichever plan the program built. A class of calls
+// 2026-12-01e and f (2026-12-01f-h200-wgrad-{cudnn,pytorch}.csv, both in one call). For the backend API the
+// competitor is the faster of the heuristic plan and the plan PyTorch builds, since dwshim-run replaces whichever
+// plan the program built. A class of calls
 // is routed only where every suite case of it wins; cases that tie or lose keep the real cuDNN. PyTorch's own
 // NCHW kernels (Api::kTorchNative) are not replaced for the gradients yet.
 #include "gradient_policy.h"
@@ -80,7 +81,7 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (p.multiplier > 1) return true;
     if (p.dtype == DType::kFloat) {
         // NCHW: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111
-        // vs 0.226, convnext7 0.71 vs 4.77). NHWC (the tile kernel, run 2026-12-01f): every case through the
+        // vs 0.226, convnext7 0.71 vs 4.77). NHWC (the tile kernel, run 2026-12-01f): every suite case through the
         // legacy API (KB84 2.41 vs 135.1, mbv2_56 0.068 vs 0.110, effnet_k5s2 0.176 vs 0.180); through the backend
         // 7x7 (convnext7 0.62 vs 11.5), 3x3 at stride 2 (mbv2_s2 0.120 vs 0.189) and large inputs (KB84 2.41 vs
         // 69.8), not small 3x3 at stride 1 (mbv2_56 0.068 vs 0.070, 0.064 in run 2026-12-01e: a tie) or 5x5 at
