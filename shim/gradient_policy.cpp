@@ -5,9 +5,8 @@
 // one call with the same kernels and agrees. The NHWC filter gradient's tile kernel was measured in runs
 // 2026-12-01e and f (2026-12-01f-h200-wgrad-{cudnn,pytorch}.csv, both in one call). For the backend API the
 // competitor is the faster of the heuristic plan and the plan PyTorch builds, since dwshim-run replaces whichever
-// plan the program built. A class of calls
-// is routed only where every suite case of it wins; cases that tie or lose keep the real cuDNN. PyTorch's own
-// NCHW kernels (Api::kTorchNative) are not replaced for the gradients yet.
+// plan the program built. A class of calls is routed only where every suite case of it wins; cases that tie or
+// lose keep the real cuDNN. PyTorch's own NCHW kernels (Api::kTorchNative) are not replaced for the gradients yet.
 #include "gradient_policy.h"
 
 #include "kernels/depthwise_backward.h"
