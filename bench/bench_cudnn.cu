@@ -97,6 +97,16 @@ void fill(void* ptr, int64_t elements, cudnnDataType_t dtype, uint32_t seed) {
     CHECK_CUDA(cudaGetLastError());
 }
 
+// Keeps the GPU busy for about `cycles` clock cycles.
+__global__ void delay_kernel(long long cycles) {
+    const long long start = clock64();
+    while (clock64() - start < cycles) {
+    }
+}
+
+// Median GPU time of body() in ms: each timed call is queued behind a 1 ms delay kernel, so the host work of the
+// call (descriptor reads, plan lookups, launches) overlaps the delay and the events time the GPU work alone, as in
+// a program whose GPU is busy. Small cases were otherwise timed at the host's pace (bench/NOTES.md, 2026-12-02).
 template <typename Fn>
 float median_ms(Fn&& body, int repeats) {
     cudaEvent_t start, stop;
@@ -105,6 +115,8 @@ float median_ms(Fn&& body, int repeats) {
     for (int i = 0; i < 3; ++i) body();
     std::vector<float> times;
     for (int i = 0; i < repeats; ++i) {
+        delay_kernel<<<1, 1>>>(2000000);
+        CHECK_CUDA(cudaGetLastError());
         CHECK_CUDA(cudaEventRecord(start));
         body();
         CHECK_CUDA(cudaEventRecord(stop));

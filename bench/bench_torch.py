@@ -50,8 +50,8 @@ def time_case(name, op, dtype_name, layout, v, copy_gbps):
         y = F.conv2d(x, weight, None, *geometry, c)
         nbytes = (x.numel() + y.numel() + weight.numel()) * x.element_size()
         if op == "fwd":
-            ours = median_ms(lambda: depthwise_conv2d(x, weight, None, *geometry))
-            theirs = [median_ms(lambda: F.conv2d(x, weight, None, *geometry, c))]
+            ours = median_ms(lambda: depthwise_conv2d(x, weight, None, *geometry), gpu_only=True)
+            theirs = [median_ms(lambda: F.conv2d(x, weight, None, *geometry, c), gpu_only=True)]
         else:
             dy = torch.randn_like(y)
             mask = [op == "dgrad", op == "wgrad", False]
@@ -60,7 +60,7 @@ def time_case(name, op, dtype_name, layout, v, copy_gbps):
             for benchmark in (False, True):
                 torch.backends.cudnn.benchmark = benchmark
                 theirs.append(median_ms(lambda: torch.ops.aten.convolution_backward(
-                    dy, x, weight, None, *geometry, False, (0, 0), c, mask)))
+                    dy, x, weight, None, *geometry, False, (0, 0), c, mask), gpu_only=True))
             torch.backends.cudnn.benchmark = False
         if len(theirs) == 1:
             theirs.append(theirs[0])

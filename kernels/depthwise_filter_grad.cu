@@ -7,8 +7,11 @@
 //      partial[slice][k][tap];
 //   2. finalize: per (k, tap), groups of slices added in a fixed order, then alpha, beta and the dtype applied.
 // Partial-sum kernels, chosen by filter and dy's layout so that a warp's loads are contiguous:
-//   NHWC tiles (channels innermost; 3x3, 5x5, 7x7 at equal strides 1 or 2, no dilation): channel vectors per
-//     lane over tiles of output rows and columns (depthwise_filter_grad_nhwc.cu);
+//   NHWC ring (channels innermost; 3x3, 5x5, 7x7 at equal strides 1 or 2, no dilation, one filter per channel,
+//     aligned channel vectors): channel vectors per lane fed through per-thread rings of asynchronous copies
+//     (depthwise_filter_grad_nhwc_ring.cu);
+//   NHWC tiles (the same filters with a channel multiplier or 2-byte tensors at odd channel offsets): one channel
+//     per lane over tiles of output rows and columns (depthwise_filter_grad_nhwc.cu);
 //   plane strip (row-contiguous layouts such as NCHW, the same filters): one channel per block, lanes along the
 //     output row; a thread takes one output column of a band of kBandRows rows and per filter column loads the
 //     input column under the band once, feeding every tap of that column from registers (K * (kBandRows - 1) *
@@ -315,8 +318,9 @@ cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* sl
 template <DType D>
 cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream) {
     int64_t slices = 0;
-    const cudaError_t status = filter_grad_nhwc_tiles_apply(p) ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
-                                                               : launch_partial<D>(p, partial, &slices, stream);
+    const cudaError_t status = filter_grad_nhwc_ring_aligned(p) ? filter_grad_nhwc_ring(p, partial, &slices, stream)
+                               : filter_grad_nhwc_tiles_apply(p) ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
+                                                                 : launch_partial<D>(p, partial, &slices, stream);
     if (status != cudaSuccess) return status;
     const int64_t outputs = p.k * p.r * p.s;
     filter_grad_finalize_kernel<D>
@@ -328,8 +332,10 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
 }  // namespace
 
 size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
-    const int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_max_slices(params)
-                                                                : make_grid(params).slices;
+    int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_slices(params)
+                                                          : make_grid(params).slices;
+    // The tensors' addresses, unknown to a workspace query, decide between the ring and the tile kernel.
+    if (filter_grad_nhwc_ring_applies(params)) slices = std::max(slices, filter_grad_nhwc_ring_max_slices(params));
     return static_cast<size_t>(slices * params.k * params.r * params.s) * sizeof(float);
 }
 

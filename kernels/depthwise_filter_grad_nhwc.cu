@@ -1,11 +1,10 @@
-// Filter-gradient partial sums for channels-innermost data. A thread owns a vector of CV adjacent channels (one
-// 4- or 8-byte load per pixel where the layout allows, else one channel) and walks tiles of V output rows x QT
-// output columns over its block's slice of bands. Per input column under a tile it loads the L input rows once
-// and feeds every tap and output column that reads them from registers, so a tile costs
-// ((QT - 1) * S + K) * L + V * QT vector loads for K * K * V * QT * CV products: few load instructions per
-// product, which is what bounds this reduction (one 2-byte channel per lane and a column per thread ran at 18% of
-// the floor, bench/NOTES.md g4). Lanes take consecutive channel vectors, so each warp load covers whole
-// contiguous pixels; position lanes take neighbouring tiles, whose shared input columns then hit in L1.
+// Filter-gradient partial sums for channels-innermost data that the ring kernel does not take (a channel
+// multiplier, or 2-byte tensors whose channels do not pair into aligned 32-bit words). A thread owns one channel
+// and walks tiles of V output rows x QT output columns over its block's slice of bands. Per input column under a
+// tile it loads the L input rows once and feeds every tap and output column that reads them from registers, so a
+// tile costs ((QT - 1) * S + K) * L + V * QT loads for K * K * V * QT products. Lanes take consecutive channels,
+// so each warp load covers contiguous channels of a pixel; position lanes take neighbouring tiles, whose shared
+// input columns then hit in L1.
 #include "depthwise_filter_grad_nhwc.h"
 
 #include <algorithm>
@@ -18,7 +17,7 @@ namespace dwshim {
 namespace {
 
 constexpr int kMaxThreads = 256;
-constexpr int kMaxVectorsPerBlock = 64;  // channel vectors side by side in a block
+constexpr int kMaxVectorsPerBlock = 64;  // channels side by side in a block
 constexpr int kReduceValues = 8;         // sums reduced per round through shared memory
 
 // Output rows and columns of a tile. Larger tiles load fewer input rows and columns twice (a tile reads
@@ -28,88 +27,58 @@ constexpr int tile_rows(int stride) {
     return stride == 1 ? 8 : 4;
 }
 // As wide as the registers allow without spilling (ptxas, sm_90, at most 128 registers a thread).
-constexpr int tile_cols(int k, int stride, int cv) {
-    return stride == 2 ? 2 : k == 7 ? 2 : k == 3 && cv == 2 ? 3 : 4;
+constexpr int tile_cols(int k, int stride) {
+    return stride == 2 || k == 7 ? 2 : 4;
 }
 
 // Within about 100 registers of accumulators, dy values and one input column.
-template <int K, int S, int CV>
+template <int K, int S>
 struct TileShape {
-    static constexpr int V = tile_rows(S), QT = tile_cols(K, S, CV);
+    static constexpr int V = tile_rows(S), QT = tile_cols(K, S);
     static constexpr int L = (V - 1) * S + K;    // input rows under the tile
     static constexpr int CW = (QT - 1) * S + K;  // input columns under the tile
-    static_assert(K * K * CV + V * QT * CV + L * CV <= 112, "register budget");
+    static_assert(K * K + V * QT + L <= 112, "register budget");
 };
 
-// Channels per thread: two at 3x3 (8- or 4-byte loads), one from 5x5 on, where the accumulators of more taps
-// leave no room.
-template <int K>
-constexpr int kMaxChannelVector = K == 3 ? 2 : 1;
-
 struct TileGrid {
-    int cv = 1;               // channels per thread
-    int vectors = 1;          // channel vectors per block
-    int position_lanes = 1;   // threads per channel vector
+    int vectors = 1;          // channels per block
+    int position_lanes = 1;   // threads per channel
     int64_t groups = 1;       // blocks across the channels
     int tiles_per_row = 1;
     FilterGradSlices bands;
 };
 
-TileGrid make_tile_grid(const DepthwiseParams& p, int cv) {
+TileGrid make_tile_grid(const DepthwiseParams& p) {
     TileGrid g;
-    g.cv = cv;
-    const int64_t vectors = (p.k + cv - 1) / cv;
-    g.groups = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
-    g.vectors = static_cast<int>((vectors + g.groups - 1) / g.groups);
+    g.groups = (p.k + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
+    g.vectors = static_cast<int>((p.k + g.groups - 1) / g.groups);
     g.position_lanes = std::max(1, kMaxThreads / g.vectors);
     const int stride = static_cast<int>(p.stride_h);
-    const int cols = tile_cols(static_cast<int>(p.r), stride, cv);
+    const int cols = tile_cols(static_cast<int>(p.r), stride);
     g.tiles_per_row = static_cast<int>((p.q + cols - 1) / cols);
     g.bands = make_filter_grad_slices(p, tile_rows(stride), g.groups);
     return g;
 }
 
-// CV adjacent channels of one pixel, widened to fp32. Two 2-byte values are unpacked from one 32-bit word with
-// integer operations: element-wise __nv_bfloat16 conversions made KB84 bf16 NHWC 4.98 ms against 3.33 for fp16.
-template <DType D, int CV>
-__device__ __forceinline__ void load_channels(const typename DTypeTraits<D>::Storage* ptr, float (&out)[CV]) {
-    static_assert(CV == 1 || CV == 2, "one or two channels");
-    if constexpr (CV == 1) {
-        out[0] = DTypeTraits<D>::load(ptr);
-    } else if constexpr (D == DType::kFloat) {
-        const float2 v = __ldg(reinterpret_cast<const float2*>(ptr));
-        out[0] = v.x;
-        out[1] = v.y;
-    } else {
-        const unsigned int raw = __ldg(reinterpret_cast<const unsigned int*>(ptr));  // element 0 in the low half
-        if constexpr (D == DType::kBFloat16) {
-            out[0] = __uint_as_float(raw << 16);
-            out[1] = __uint_as_float(raw & 0xffff0000u);
-        } else {
-            out[0] = __half2float(__ushort_as_half(static_cast<unsigned short>(raw & 0xffffu)));
-            out[1] = __half2float(__ushort_as_half(static_cast<unsigned short>(raw >> 16)));
-        }
-    }
-}
-
 // Two blocks per SM at most 128 registers a thread: more warps in flight to cover the load latency.
-template <DType D, int K, int S, int CV>
+template <DType D, int K, int S>
 __global__ void __launch_bounds__(kMaxThreads, 2)
     filter_grad_nhwc_tile_kernel(DepthwiseParams prm, TileGrid grid, float* partial) {
-    using T = typename DTypeTraits<D>::Storage;
-    using Shape = TileShape<K, S, CV>;
+    using Traits = DTypeTraits<D>;
+    using T = typename Traits::Storage;
+    using Shape = TileShape<K, S>;
     constexpr int V = Shape::V, QT = Shape::QT, L = Shape::L, CW = Shape::CW;
     const int tid = threadIdx.x;
     const int vector = tid % grid.vectors, lane = tid / grid.vectors;
-    const int64_t k0 = (static_cast<int64_t>(blockIdx.x) * grid.vectors + vector) * CV;
-    float acc[K * K * CV];
+    const int64_t k = static_cast<int64_t>(blockIdx.x) * grid.vectors + vector;
+    float acc[K * K];
 #pragma unroll
-    for (int u = 0; u < K * K * CV; ++u) acc[u] = 0.0f;
+    for (int u = 0; u < K * K; ++u) acc[u] = 0.0f;
     const int64_t band_begin = blockIdx.y * grid.bands.bands_per_slice;
     const int64_t band_end = min(prm.n * grid.bands.bands_per_image, band_begin + grid.bands.bands_per_slice);
-    if (k0 < prm.k) {
-        const T* x_plane = static_cast<const T*>(prm.x) + (k0 / prm.multiplier) * prm.x_stride[kC];
-        const T* dy_plane = static_cast<const T*>(prm.y) + k0 * prm.y_stride[kC];
+    if (k < prm.k) {
+        const T* x_plane = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
+        const T* dy_plane = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
         const int h = static_cast<int>(prm.h), w = static_cast<int>(prm.w);
         const int p = static_cast<int>(prm.p), q = static_cast<int>(prm.q);
         const int bands_per_image = static_cast<int>(grid.bands.bands_per_image);
@@ -120,18 +89,14 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
             const int n = band / bands_per_image;
             const int oh0 = (band - n * bands_per_image) * V;
             const T* dy_image = dy_plane + n * prm.y_stride[kN];
-            float g[QT][V][CV];
+            float g[QT][V];
 #pragma unroll
             for (int jq = 0; jq < QT; ++jq)
 #pragma unroll
                 for (int j = 0; j < V; ++j) {
-                    if (oh0 + j < p && ow0 + jq < q) {
-                        load_channels<D, CV>(dy_image + (oh0 + j) * prm.y_stride[kH] + (ow0 + jq) * prm.y_stride[kW],
-                                             g[jq][j]);
-                    } else {
-#pragma unroll
-                        for (int c = 0; c < CV; ++c) g[jq][j][c] = 0.0f;
-                    }
+                    g[jq][j] = oh0 + j < p && ow0 + jq < q
+                                   ? Traits::load(dy_image + (oh0 + j) * prm.y_stride[kH] + (ow0 + jq) * prm.y_stride[kW])
+                                   : 0.0f;
                 }
             const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
             unsigned rows_inside = 0;
@@ -145,15 +110,10 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
             for (int col = 0; col < CW; ++col) {
                 if (static_cast<unsigned>(iw0 + col) >= static_cast<unsigned>(w)) continue;
                 const T* x_column = x_image + (iw0 + col) * prm.x_stride[kW];
-                float column[L][CV];
+                float column[L];
 #pragma unroll
                 for (int j = 0; j < L; ++j) {
-                    if ((rows_inside >> j) & 1u) {
-                        load_channels<D, CV>(x_column + (ih0 + j) * prm.x_stride[kH], column[j]);
-                    } else {
-#pragma unroll
-                        for (int c = 0; c < CV; ++c) column[j][c] = 0.0f;
-                    }
+                    column[j] = (rows_inside >> j) & 1u ? Traits::load(x_column + (ih0 + j) * prm.x_stride[kH]) : 0.0f;
                 }
 #pragma unroll
                 for (int jq = 0; jq < QT; ++jq) {
@@ -162,75 +122,49 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
 #pragma unroll
                     for (int fr = 0; fr < K; ++fr)
 #pragma unroll
-                        for (int j = 0; j < V; ++j)
-#pragma unroll
-                            for (int c = 0; c < CV; ++c)
-                                acc[(fr * K + fs) * CV + c] += g[jq][j][c] * column[j * S + fr][c];
+                        for (int j = 0; j < V; ++j) acc[fr * K + fs] += g[jq][j] * column[j * S + fr];
                 }
             }
         }
     }
-    // Adds each sum over the position lanes of its channel vector in lane order, kReduceValues at a time.
+    // Adds each sum over the position lanes of its channel in lane order, kReduceValues at a time.
     __shared__ float sums[kReduceValues][kMaxThreads];
-    const int taps = K * K;
     const int outputs = kReduceValues * grid.vectors;
 #pragma unroll
-    for (int base = 0; base < K * K * CV; base += kReduceValues) {
+    for (int base = 0; base < K * K; base += kReduceValues) {
 #pragma unroll
         for (int v = 0; v < kReduceValues; ++v) {
-            if (base + v < K * K * CV) sums[v][tid] = acc[base + v];
+            if (base + v < K * K) sums[v][tid] = acc[base + v];
         }
         __syncthreads();  // every thread's sums of this round are in place
         for (int o = tid; o < outputs; o += blockDim.x) {
             const int v = o / grid.vectors, owner = o % grid.vectors;
-            const int u = base + v;
-            const int64_t channel = (static_cast<int64_t>(blockIdx.x) * grid.vectors + owner) * CV + u % CV;
-            if (u >= K * K * CV || channel >= prm.k) continue;
+            const int tap = base + v;
+            const int64_t channel = static_cast<int64_t>(blockIdx.x) * grid.vectors + owner;
+            if (tap >= K * K || channel >= prm.k) continue;
             float total = 0.0f;
             for (int l = 0; l < grid.position_lanes; ++l) total += sums[v][l * grid.vectors + owner];
-            partial[(static_cast<int64_t>(blockIdx.y) * prm.k + channel) * taps + u / CV] = total;
+            partial[(static_cast<int64_t>(blockIdx.y) * prm.k + channel) * (K * K) + tap] = total;
         }
         __syncthreads();  // read before the next round overwrites it
     }
 }
 
-// Whether every pixel's CV channels are one aligned vector load in x and dy.
-template <typename T>
-bool channel_vectors_fit(const DepthwiseParams& p, int cv) {
-    if (cv == 1) return true;
-    const auto aligned = [cv](const void* ptr) {
-        return reinterpret_cast<uintptr_t>(ptr) % (static_cast<uintptr_t>(cv) * sizeof(T)) == 0;
-    };
-    const auto strides_fit = [cv](const int64_t (&s)[4]) {
-        return s[kC] == 1 && s[kN] % cv == 0 && s[kH] % cv == 0 && s[kW] % cv == 0;
-    };
-    return p.multiplier == 1 && p.k % cv == 0 && strides_fit(p.x_stride) && strides_fit(p.y_stride) &&
-           aligned(p.x) && aligned(p.y);
-}
-
-template <DType D, int K, int S, int CV>
+template <DType D, int K, int S>
 cudaError_t launch_tiles(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    const TileGrid grid = make_tile_grid(p, CV);
+    const TileGrid grid = make_tile_grid(p);
     if (grid.groups > 0x7fffffff) return cudaErrorInvalidConfiguration;
     const dim3 blocks(static_cast<unsigned>(grid.groups), static_cast<unsigned>(grid.bands.slices));
     const int threads = grid.vectors * grid.position_lanes;
-    filter_grad_nhwc_tile_kernel<D, K, S, CV><<<blocks, threads, 0, stream>>>(p, grid, partial);
+    filter_grad_nhwc_tile_kernel<D, K, S><<<blocks, threads, 0, stream>>>(p, grid, partial);
     *slices = grid.bands.slices;
     return cudaGetLastError();
 }
 
-template <DType D, int K, int S>
-cudaError_t launch_vector(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    using T = typename DTypeTraits<D>::Storage;
-    constexpr int kWide = kMaxChannelVector<K>;
-    if (kWide > 1 && channel_vectors_fit<T>(p, kWide)) return launch_tiles<D, K, S, kWide>(p, partial, slices, stream);
-    return launch_tiles<D, K, S, 1>(p, partial, slices, stream);
-}
-
 template <DType D, int K>
 cudaError_t launch_stride(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    return p.stride_h == 1 ? launch_vector<D, K, 1>(p, partial, slices, stream)
-                           : launch_vector<D, K, 2>(p, partial, slices, stream);
+    return p.stride_h == 1 ? launch_tiles<D, K, 1>(p, partial, slices, stream)
+                           : launch_tiles<D, K, 2>(p, partial, slices, stream);
 }
 
 template <DType D>
@@ -252,10 +186,8 @@ bool filter_grad_nhwc_tiles_apply(const DepthwiseParams& p) {
     return p.y_stride[kC] < p.y_stride[kW] && filter_grad_strip_applies(p) && p.n * p.p * p.q < (int64_t{1} << 31);
 }
 
-int64_t filter_grad_nhwc_tiles_max_slices(const DepthwiseParams& p) {
-    int64_t slices = 0;
-    for (const int cv : {1, kMaxChannelVector<3>}) slices = std::max(slices, make_tile_grid(p, cv).bands.slices);
-    return slices;
+int64_t filter_grad_nhwc_tiles_slices(const DepthwiseParams& p) {
+    return make_tile_grid(p).bands.slices;
 }
 
 cudaError_t filter_grad_nhwc_tiles(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {

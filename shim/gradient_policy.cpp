@@ -2,14 +2,15 @@
 // an H200 with cuDNN 9.19 and PyTorch 2.11: dwshim against cuDNN legacy (its Find's best) and cuDNN backend (the
 // first heuristic plan) in one process (bench/results/2026-12-01b-h200-gradients-cudnn.csv, the numbers quoted,
 // ms), PyTorch's convolution_backward (2026-12-01a-h200-gradients-pytorch.csv); run 2026-12-01c repeats both in
-// one call with the same kernels and agrees. The NHWC filter gradient's tile kernel was measured in runs
-// 2026-12-01e and f (2026-12-01f-h200-wgrad-{cudnn,pytorch}.csv, both in one call). For the backend API the
+// one call with the same kernels and agrees. The NHWC filter gradient's ring kernel was measured in run
+// 2026-12-02a (2026-12-02a-h200-wgrad-nhwc-{cudnn,pytorch}.csv, both in one call). For the backend API the
 // competitor is the faster of the heuristic plan and the plan PyTorch builds, since dwshim-run replaces whichever
 // plan the program built. A class of calls is routed only where every suite case of it wins; cases that tie or
 // lose keep the real cuDNN. PyTorch's own NCHW kernels (Api::kTorchNative) are not replaced for the gradients yet.
 #include "gradient_policy.h"
 
 #include "kernels/depthwise_backward.h"
+#include "kernels/depthwise_filter_grad_nhwc.h"
 #include "kernels/depthwise_forward.h"
 
 namespace dwshim {
@@ -68,9 +69,28 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     return api == Api::kLegacy && channels_innermost(p.x_stride) && (p.dtype == DType::kFloat || p.r >= 5);
 }
 
+// The NHWC ring kernel (one filter per channel, channels pairing into 32-bit words), run 2026-12-02a. Legacy:
+// every suite case, by 1.2x to 60x (KB84 bf16 1.30 vs 54.6, mbv2_s2 f16 0.067 vs 0.078, effnet_k5s2 f32 0.087 vs
+// 0.183, convnext7 f16 0.38 vs 4.45); 5x5 at stride 1 and 7x7 at stride 2 were not measured. Backend, against
+// the faster of cuDNN's heuristic plan and PyTorch's: fp32 every case (KB84 2.35 vs 69.9, mbv2_s2 0.100 vs
+// 0.183, effnet_k5s2 0.087 vs 0.158, convnext7 0.50 vs 11.6) but small 3x3 at stride 1 (mbv2_56 0.067 vs 0.067:
+// a tie); 2-byte 3x3 at stride 1 (KB84 f16 1.32 vs 2.52, mbv2_56 bf16 0.041 vs 0.073, f16 0.041 vs 0.062), bf16
+// 3x3 at stride 2 (mbv2_s2 0.070 vs 0.094) and fp16 5x5 at stride 2 (effnet_k5s2 0.073 vs 0.099); cuDNN's plans
+// win fp16 3x3 at stride 2 (mbv2_s2 0.067 vs 0.056), bf16 5x5 at stride 2 (effnet_k5s2 0.071 vs 0.062) and 7x7
+// in 2-byte types (convnext7 bf16 0.38 vs 0.31: the kernel issues about 650 instructions per 224 products there).
+bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
+    const bool s1 = p.stride_h == 1;
+    if (!(p.r == 3 || (p.r == 5 && !s1) || (p.r == 7 && s1))) return false;  // not measured
+    if (api == Api::kLegacy) return true;
+    if (p.dtype == DType::kFloat) return !(p.r == 3 && s1) || x_elements(p) >= kLargeInput;
+    const bool bf16 = p.dtype == DType::kBFloat16;
+    return p.r == 3 ? s1 || bf16 : p.r == 5 && !s1 && !bf16;
+}
+
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (api == Api::kTorchNative || x_elements(p) < kSmallestMeasured) return false;
     const bool nhwc = channels_innermost(p.y_stride);
+    if (filter_grad_nhwc_ring_applies(p)) return ring_filter_grad_faster(api, p);
     if (!filter_grad_strip_applies(p)) {
         // The generic kernel: only replk31 fp32 NHWC was measured faster (76.8 vs 221.4 legacy and backend,
         // PyTorch 221.7); NCHW and 2-byte types lose (replk31 f32 NCHW 64.8 vs 18.9, bf16 NHWC 78.8 vs 31.9).
@@ -78,35 +98,19 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     }
     // A channel multiplier: every case (mult2 f32 0.150 vs 1.20 backend / 0.51 PyTorch, bf16 NHWC 0.202 vs 3.66).
     if (p.multiplier > 1) return true;
-    if (p.dtype == DType::kFloat) {
-        // NCHW: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111
-        // vs 0.226, convnext7 0.71 vs 4.77). NHWC (the tile kernel, run 2026-12-01f): every suite case through the
-        // legacy API (KB84 2.41 vs 135.1, mbv2_56 0.068 vs 0.110, effnet_k5s2 0.176 vs 0.180); through the backend
-        // 7x7 (convnext7 0.62 vs 11.5), 3x3 at stride 2 (mbv2_s2 0.120 vs 0.189) and large inputs (KB84 2.41 vs
-        // 69.8), not small 3x3 at stride 1 (mbv2_56 0.068 vs 0.070, 0.064 in run 2026-12-01e: a tie) or 5x5 at
-        // stride 2 (effnet_k5s2 0.176 vs 0.159).
-        // Legacy: only the filter and stride pairs the suite measured (5x5 at stride 1 and 7x7 at stride 2 were
-        // not).
-        const bool measured = p.r == 3 || (p.r == 5 && p.stride_h == 2) || (p.r == 7 && p.stride_h == 1);
-        return !nhwc || (api == Api::kLegacy && measured) || p.r == 7 || (p.r == 3 && p.stride_h == 2) ||
-               x_elements(p) >= kLargeInput;
-    }
-    if (api == Api::kLegacy) {
-        // The legacy API's 2-byte gradients are slow: NCHW every case (KB84 f16 4.87 vs 45.3, effnet_k5s2 f16
-        // 0.131 vs 0.134, convnext7 bf16 0.83 vs 4.21); NHWC bf16 every case (run 2026-12-01f: mbv2_56 0.092 vs
-        // 0.636, mbv2_s2 0.165 vs 1.153, effnet_k5s2 0.292 vs 0.679, KB84 3.25 vs 55.2) and fp16 at stride 1
-        // at 7x7 or on large 3x3 inputs (convnext7 0.82 vs 4.51, KB84 3.27 vs 55.3), not small 3x3 (mbv2_56 f16
-        // 0.093 vs 0.090) nor at stride 2 (mbv2_s2 f16 0.163 vs 0.113, effnet_k5s2 0.291 vs 0.125); 5x5 at stride
-        // 1 was not measured.
-        return !nhwc || p.dtype == DType::kBFloat16 ||
-               (p.stride_h == 1 && (p.r == 7 || (p.r == 3 && x_elements(p) >= kLargeInput)));
-    }
-    // Backend, 2-byte types: NCHW 3x3 at stride 2 (mbv2_s2 f16 0.155 vs 0.203), in bf16 (mbv2_56 0.099 vs 0.113)
-    // or on large inputs (KB84 f16 4.90 vs 5.73); cuDNN wins small fp16 3x3 (mbv2_56 0.101 vs 0.094), 5x5 and 7x7
-    // (effnet_k5s2 bf16 0.131 vs 0.100, convnext7 f16 0.83 vs 0.37). NHWC: PyTorch's plans win every case
-    // (run 2026-12-01f: KB84 bf16 3.25 vs 2.51, mbv2_56 bf16 0.092 vs 0.058, convnext7 bf16 0.81 vs 0.33).
-    return !nhwc && p.r == 3 &&
-           (p.stride_h == 2 || p.dtype == DType::kBFloat16 || x_elements(p) >= kLargeInput);
+    // The NHWC tile kernel with one filter per channel serves only 2-byte tensors whose channels do not pair into
+    // 32-bit words (odd channel counts): one channel per thread, not measured.
+    if (nhwc) return false;
+    // NCHW fp32: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111 vs
+    // 0.226, convnext7 0.71 vs 4.77).
+    if (p.dtype == DType::kFloat) return true;
+    // The legacy API's 2-byte NCHW gradients are slow: every case (KB84 f16 4.87 vs 45.3, effnet_k5s2 f16 0.131
+    // vs 0.134, convnext7 bf16 0.83 vs 4.21).
+    if (api == Api::kLegacy) return true;
+    // Backend, 2-byte types, NCHW: 3x3 at stride 2 (mbv2_s2 f16 0.155 vs 0.203), in bf16 (mbv2_56 0.099 vs
+    // 0.113) or on large inputs (KB84 f16 4.90 vs 5.73); cuDNN wins small fp16 3x3 (mbv2_56 0.101 vs 0.094), 5x5
+    // and 7x7 (effnet_k5s2 bf16 0.131 vs 0.100, convnext7 f16 0.83 vs 0.37).
+    return p.r == 3 && (p.stride_h == 2 || p.dtype == DType::kBFloat16 || x_elements(p) >= kLargeInput);
 }
 
 }  // namespace dwshim

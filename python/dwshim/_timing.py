@@ -1,8 +1,10 @@
 """GPU timing shared by dwshim-demo and the benchmarks: CUDA-event medians and profiler kernel time."""
 
 
-def median_ms(fn, repeats=20):
-    """Median time of fn() in ms from CUDA events, after 3 warm-up calls."""
+def median_ms(fn, repeats=20, gpu_only=False):
+    """Median time of fn() in ms from CUDA events, after 3 warm-up calls. With gpu_only, each timed call is queued
+    behind a 1 ms GPU delay, so its host work overlaps the delay and the events time the GPU work alone (as in a
+    program whose GPU is busy); without it, host work that leaves the GPU idle counts too."""
     import torch
 
     for _ in range(3):
@@ -10,6 +12,8 @@ def median_ms(fn, repeats=20):
     times = []
     for _ in range(repeats):
         start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        if gpu_only:
+            torch.cuda._sleep(2000000)
         start.record()
         fn()
         stop.record()

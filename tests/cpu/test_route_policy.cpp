@@ -164,8 +164,16 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      routed, routed});
     cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: faster than cuDNN's legacy algorithms only",
                      gradient(measured_size(CUDNN_DATA_FLOAT), filter, nhwc), routed, not_faster});
-    cases.push_back({"wgrad, small NHWC fp16 3x3 at stride 1: cuDNN is faster", gradient(same, filter, nhwc),
-                     not_faster, not_faster});
+    cases.push_back({"wgrad, small NHWC fp16 3x3 at stride 1 (ring kernel): faster on both APIs",
+                     gradient(same, filter, nhwc), routed, routed});
+    ConvCase strided_half = strided;
+    strided_half.dtype = CUDNN_DATA_HALF;
+    cases.push_back({"wgrad, NHWC fp16 3x3 at stride 2: faster than cuDNN's legacy algorithms only",
+                     gradient(strided_half, filter, nhwc), routed, not_faster});
+    ConvCase odd_channels = same;
+    odd_channels.c = 143;
+    cases.push_back({"wgrad, NHWC fp16 with odd channels (tile kernel): not measured",
+                     gradient(odd_channels, filter, nhwc), not_faster, not_faster});
     cases.push_back({"wgrad, NHWC fp16 7x7 at stride 1: faster than cuDNN's legacy algorithms only",
                      gradient(with_filter(same, 7), filter, nhwc), routed, not_faster});
     cases.push_back({"wgrad, NHWC fp16 5x5 at stride 1: not measured", gradient(with_filter(same, 5), filter, nhwc),
@@ -175,8 +183,8 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      not_faster});
     cases.push_back({"wgrad, NHWC fp32 3x3 at stride 2: faster on both APIs", gradient(strided, filter, nhwc),
                      routed, routed});
-    cases.push_back({"wgrad, NHWC bf16 3x3: faster than cuDNN's legacy algorithms only",
-                     gradient(same_bf16, filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, NHWC bf16 3x3: faster on both APIs", gradient(same_bf16, filter, nhwc), routed,
+                     routed});
     cases.push_back({"wgrad, NCHW fp16 3x3 at stride 1, small: faster than cuDNN's legacy algorithms only",
                      gradient(same, filter), routed, not_faster});
     cases.push_back({"wgrad with a channel multiplier: faster on both APIs", gradient(mult2, filter, nhwc), routed,

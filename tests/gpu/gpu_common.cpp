@@ -384,6 +384,20 @@ ConvCase random_gradient_backend_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_gradient_nhwc_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_nhwc_vec_case(rng);
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    cc.beta = betas[pick(0, 3)];
+    // Channel counts that take the narrow channel vector (even, not a multiple of 4) or none (odd), and tensors
+    // starting one element past an aligned address.
+    const int channels = pick(0, 3);
+    if (channels == 0) cc.c = 4 * pick(0, 30) + 2;
+    if (channels == 1) cc.c = 2 * pick(0, 30) + 1;
+    cc.misalign = pick(0, 3) == 0 ? 1 : 0;
+    return cc;
+}
+
 void check_random_gradient_cases(int count, ConvCase (*generate)(std::mt19937*), dwshim::Direction direction,
                                  const GradientRunner& run, double min_compared) {
     const unsigned seed = test_seed();

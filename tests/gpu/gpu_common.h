@@ -115,6 +115,9 @@ struct GradientCase {
 // quarter of the time, the backend one pads asymmetrically a third of the time.
 ConvCase random_gradient_legacy_case(std::mt19937* rng);
 ConvCase random_gradient_backend_case(std::mt19937* rng);
+// Channels-innermost 3x3 / 5x5 / 7x7 at stride 1 or 2 (the NHWC gradient kernels), some with channel counts or
+// addresses that rule out the wide channel vectors.
+ConvCase random_gradient_nhwc_case(std::mt19937* rng);
 
 // Runs a gradient case through dwshim (`ours`) or the real cuDNN; returns the written tensor's logical
 // elements, or an empty vector when the real cuDNN cannot run the case.
