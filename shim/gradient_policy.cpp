@@ -2,11 +2,13 @@
 // an H200 with cuDNN 9.19 and PyTorch 2.11: dwshim against cuDNN legacy (its Find's best) and cuDNN backend (the
 // first heuristic plan) in one process (bench/results/2026-12-01b-h200-gradients-cudnn.csv, the numbers quoted,
 // ms), PyTorch's convolution_backward (2026-12-01a-h200-gradients-pytorch.csv); run 2026-12-01c repeats both in
-// one call with the same kernels and agrees. The NHWC filter gradient's ring kernel was measured in run
-// 2026-12-02a (2026-12-02a-h200-wgrad-nhwc-{cudnn,pytorch}.csv, both in one call). For the backend API the
-// competitor is the faster of the heuristic plan and the plan PyTorch builds, since dwshim-run replaces whichever
-// plan the program built. A class of calls is routed only where every suite case of it wins; cases that tie or
-// lose keep the real cuDNN. PyTorch's own NCHW kernels (Api::kTorchNative) are not replaced for the gradients yet.
+// one call with the same kernels and agrees. Run 2026-12-02b (2026-12-02b-h200-gradients-nhwc-*.csv) measured
+// the NHWC gradients again with the NHWC filter gradient's ring kernel, timing GPU work alone (earlier runs
+// counted host work that left the GPU idle), and its numbers replace the earlier ones where quoted. For the
+// backend API the competitor is the faster of the heuristic plan and the plan PyTorch builds, since dwshim-run
+// replaces whichever plan the program built. A class of calls is routed only where every measured case of it
+// wins; cases that tie or lose keep the real cuDNN. PyTorch's own NCHW kernels (Api::kTorchNative) are not
+// replaced for the gradients yet.
 #include "gradient_policy.h"
 
 #include "kernels/depthwise_backward.h"
@@ -33,13 +35,17 @@ int64_t x_elements(const DepthwiseParams& p) {
 // Stride 1, one filter per channel: the forward kernels compute it (data_grad_as_forward).
 bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
     switch (select_path(forward)) {
-        case KernelPath::kNhwcVec:
-            // Legacy: every case (KB84 f32 2.17 vs 50.1, mbv2_56 f16 0.044 vs 0.072, convnext7 bf16 0.68 vs
-            // 10.2). Backend: every case but small fp16 3x3 (mbv2_56 f16 0.043 vs 0.042 heuristic plan; KB84 f16
-            // 1.57 vs 51.3 and PyTorch 3.44; convnext7 f16 0.64 vs 10.1 and PyTorch 0.94; bf16 mbv2_56 0.040 vs
-            // PyTorch 0.066).
-            return api == Api::kLegacy || forward.dtype != DType::kHalf || forward.r == 7 ||
-                   x_elements(forward) >= kLargeInput;
+        case KernelPath::kNhwcVec: {
+            // GPU time, run 2026-12-02b (dwshim vs cuDNN legacy / backend plan / PyTorch's plan). fp16 only at
+            // 7x7 or on large inputs (KB84 1.55 vs 51.3 / 51.3 / 3.42, convnext7 0.63 vs 10.1 / 10.1 / 0.91):
+            // cuDNN's legacy fp16 algorithms win small 3x3 and 5x5 (mbv2_56 0.040 vs 0.029, k5s1 0.163 vs
+            // 0.078). bf16 every case (mbv2_56 0.035 vs 0.370 / 0.370 / 0.050, k5s1 0.169 vs 1.74 / 1.74 / 0.177).
+            // fp32 every case through the legacy API (mbv2_56 0.050 vs 0.458); through the backend but small 3x3,
+            // a tie with PyTorch's plan (mbv2_56 0.050 vs 0.049; k5s1 0.122 vs 0.184, convnext7 0.48 vs 1.02).
+            const bool large = x_elements(forward) >= kLargeInput;
+            if (forward.dtype == DType::kHalf) return forward.r == 7 || large;
+            return api == Api::kLegacy || forward.dtype == DType::kBFloat16 || forward.r != 3 || large;
+        }
         case KernelPath::kNchwVec:
         case KernelPath::kNchwRows:
             // fp32 everywhere (KB84 3.24 vs 13.7 legacy / 13.6 backend / 18.8 PyTorch; mbv2_56 0.062 vs 0.196;
@@ -69,21 +75,22 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     return api == Api::kLegacy && channels_innermost(p.x_stride) && (p.dtype == DType::kFloat || p.r >= 5);
 }
 
-// The NHWC ring kernel (one filter per channel, channels pairing into 32-bit words), run 2026-12-02a. Legacy:
-// every suite case, by 1.2x to 60x (KB84 bf16 1.30 vs 54.6, mbv2_s2 f16 0.067 vs 0.078, effnet_k5s2 f32 0.087 vs
-// 0.183, convnext7 f16 0.38 vs 4.45); 5x5 at stride 1 and 7x7 at stride 2 were not measured. Backend, against
-// the faster of cuDNN's heuristic plan and PyTorch's: fp32 every case (KB84 2.35 vs 69.9, mbv2_s2 0.100 vs
-// 0.183, effnet_k5s2 0.087 vs 0.158, convnext7 0.50 vs 11.6) but small 3x3 at stride 1 (mbv2_56 0.067 vs 0.067:
-// a tie); 2-byte 3x3 at stride 1 (KB84 f16 1.32 vs 2.52, mbv2_56 bf16 0.041 vs 0.073, f16 0.041 vs 0.062), bf16
-// 3x3 at stride 2 (mbv2_s2 0.070 vs 0.094) and fp16 5x5 at stride 2 (effnet_k5s2 0.073 vs 0.099); cuDNN's plans
-// win fp16 3x3 at stride 2 (mbv2_s2 0.067 vs 0.056), bf16 5x5 at stride 2 (effnet_k5s2 0.071 vs 0.062) and 7x7
-// in 2-byte types (convnext7 bf16 0.38 vs 0.31: the kernel issues about 650 instructions per 224 products there).
+// The NHWC ring kernel (one filter per channel, channels pairing into 32-bit words), GPU time in run 2026-12-02b
+// (dwshim vs cuDNN legacy / backend plan / PyTorch's plan; every filter size at strides 1 and 2). Legacy: every
+// case (KB84 bf16 1.23 vs 55.2, effnet_k5s2 f16 0.070 vs 0.090, k5s1 f32 0.126 vs 0.146, k7s2 bf16 0.194 vs
+// 5.11) but small fp32 3x3 at stride 1 (mbv2_56 0.061 vs 0.058) and fp16 3x3 at stride 2 (mbv2_s2 0.064 vs
+// 0.048). Backend: fp32 every case (KB84 2.32 vs 69.2 / 134.8, k5s1 0.126 vs 0.149 / 0.147, convnext7 0.50 vs
+// 11.5 / 34.7) but small 3x3 at stride 1 (mbv2_56 0.061 vs 0.061 / 0.058); 2-byte 3x3 at stride 1 (KB84 f16
+// 1.26 vs 13.6 / 2.38, mbv2_56 f16 0.037 vs 0.056 / 0.053, bf16 0.037 vs 0.276 / 0.040), bf16 3x3 at stride 2
+// (mbv2_s2 0.067 vs 0.639 / 0.078) and fp16 5x5 at stride 2 (effnet_k5s2 0.070 vs 0.093 / 0.090). PyTorch's plans
+// win fp16 3x3 at stride 2 (mbv2_s2 0.064 vs 0.049), bf16 5x5 at stride 2 (effnet_k5s2 0.068 vs 0.046), 2-byte
+// 5x5 at stride 1 (k5s1 bf16 0.138 vs 0.116) and 2-byte 7x7 (convnext7 bf16 0.370 vs 0.297, k7s2 0.194 vs 0.154:
+// the kernel issues about 650 instructions per 224 products there).
 bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
-    const bool s1 = p.stride_h == 1;
-    if (!(p.r == 3 || (p.r == 5 && !s1) || (p.r == 7 && s1))) return false;  // not measured
-    if (api == Api::kLegacy) return true;
-    if (p.dtype == DType::kFloat) return !(p.r == 3 && s1) || x_elements(p) >= kLargeInput;
+    const bool s1 = p.stride_h == 1, small = x_elements(p) < kLargeInput;
+    if (p.dtype == DType::kFloat) return !(p.r == 3 && s1 && small);
     const bool bf16 = p.dtype == DType::kBFloat16;
+    if (api == Api::kLegacy) return !(p.r == 3 && !s1 && !bf16);
     return p.r == 3 ? s1 || bf16 : p.r == 5 && !s1 && !bf16;
 }
 

@@ -703,7 +703,7 @@ DWSHIM_INSTANTIATE_NCHW_ROWS(DType::kFloat)
 // are coalesced too (16-byte vectors for 2-byte types), whatever the output row's alignment.
 #include <cstdint>
 
-// 16-byte global-to-shared copies that need no registers while in flight (cp.async, sm_80 and later), with a
+// Global-to-shared copies that need no registers while in flight (cp.async, sm_80 and later), with a
 // synchronous fallback for older GPUs. A thread may read back only what it copied itself after waiting. The
 // copies allocate in L1 (.ca): neighbouring warps read each other's edge vectors (KB84 fp32 3.31 ms vs 3.42 with
 // .cg, H100).
@@ -734,6 +734,26 @@ __device__ __forceinline__ void copy_16_async(void* target, const void* source, 
 #else
     (void)keep_in_l2;
     *static_cast<uint4*>(target) = valid ? __ldg(static_cast<const uint4*>(source)) : make_uint4(0, 0, 0, 0);
+#endif
+}
+
+// Copies kBytes (4, 8 or 16) from `source` to `target`, or writes zeros when !valid (source is then not read).
+template <int kBytes>
+__device__ __forceinline__ void copy_async(void* target, const void* source, bool valid) {
+    static_assert(kBytes == 4 || kBytes == 8 || kBytes == 16, "cp.async copies 4, 8 or 16 bytes");
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const unsigned shared_address = static_cast<unsigned>(__cvta_generic_to_shared(target));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(shared_address), "l"(source), "n"(kBytes),
+                 "r"(valid ? kBytes : 0)
+                 : "memory");
+#else
+    if constexpr (kBytes == 16) {
+        *static_cast<uint4*>(target) = valid ? __ldg(static_cast<const uint4*>(source)) : make_uint4(0, 0, 0, 0);
+    } else if constexpr (kBytes == 8) {
+        *static_cast<uint2*>(target) = valid ? __ldg(static_cast<const uint2*>(source)) : make_uint2(0, 0);
+    } else {
+        *static_cast<unsigned*>(target) = valid ? __ldg(static_cast<const unsigned*>(source)) : 0u;
+    }
 #endif
 }
 

@@ -145,8 +145,10 @@ std::vector<PolicyCase> gradient_policy_cases() {
     small.n = 2;
     cases.push_back({"dgrad below the smallest measured input", gradient(small, data, nhwc), not_faster, not_faster});
     cases.push_back({"wgrad below the smallest measured input", gradient(small, filter), not_faster, not_faster});
-    cases.push_back({"dgrad on the NHWC vector path, small 3x3 fp16: a tie with cuDNN's backend plan",
-                     gradient(same, data, nhwc), routed, not_faster});
+    cases.push_back({"dgrad on the NHWC vector path, small 3x3 fp16: cuDNN is faster on both APIs",
+                     gradient(same, data, nhwc), not_faster, not_faster});
+    cases.push_back({"dgrad on the NHWC vector path, small 3x3 fp32: a tie with PyTorch's backend plan",
+                     gradient(measured_size(CUDNN_DATA_FLOAT), data, nhwc), routed, not_faster});
     ConvCase same_bf16 = same;
     same_bf16.dtype = CUDNN_DATA_BFLOAT16;
     cases.push_back({"dgrad on the NHWC vector path, small 3x3 bf16: faster on both APIs",
@@ -162,25 +164,24 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      gradient(strided, data, nhwc), routed, not_faster});
     cases.push_back({"wgrad, NCHW fp32 3x3: faster on both APIs", gradient(measured_size(CUDNN_DATA_FLOAT), filter),
                      routed, routed});
-    cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: faster than cuDNN's legacy algorithms only",
-                     gradient(measured_size(CUDNN_DATA_FLOAT), filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: cuDNN is faster on both APIs",
+                     gradient(measured_size(CUDNN_DATA_FLOAT), filter, nhwc), not_faster, not_faster});
     cases.push_back({"wgrad, small NHWC fp16 3x3 at stride 1 (ring kernel): faster on both APIs",
                      gradient(same, filter, nhwc), routed, routed});
     ConvCase strided_half = strided;
     strided_half.dtype = CUDNN_DATA_HALF;
-    cases.push_back({"wgrad, NHWC fp16 3x3 at stride 2: faster than cuDNN's legacy algorithms only",
-                     gradient(strided_half, filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, NHWC fp16 3x3 at stride 2: cuDNN is faster on both APIs",
+                     gradient(strided_half, filter, nhwc), not_faster, not_faster});
     ConvCase odd_channels = same;
     odd_channels.c = 143;
     cases.push_back({"wgrad, NHWC fp16 with odd channels (tile kernel): not measured",
                      gradient(odd_channels, filter, nhwc), not_faster, not_faster});
     cases.push_back({"wgrad, NHWC fp16 7x7 at stride 1: faster than cuDNN's legacy algorithms only",
                      gradient(with_filter(same, 7), filter, nhwc), routed, not_faster});
-    cases.push_back({"wgrad, NHWC fp16 5x5 at stride 1: not measured", gradient(with_filter(same, 5), filter, nhwc),
-                     not_faster, not_faster});
-    cases.push_back({"wgrad, NHWC fp32 5x5 at stride 1: not measured",
-                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 5), filter, nhwc), not_faster,
-                     not_faster});
+    cases.push_back({"wgrad, NHWC fp16 5x5 at stride 1: faster than cuDNN's legacy algorithms only",
+                     gradient(with_filter(same, 5), filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, NHWC fp32 5x5 at stride 1: faster on both APIs",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 5), filter, nhwc), routed, routed});
     cases.push_back({"wgrad, NHWC fp32 3x3 at stride 2: faster on both APIs", gradient(strided, filter, nhwc),
                      routed, routed});
     cases.push_back({"wgrad, NHWC bf16 3x3: faster on both APIs", gradient(same_bf16, filter, nhwc), routed,
