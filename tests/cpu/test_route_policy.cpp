@@ -160,8 +160,13 @@ std::vector<PolicyCase> gradient_policy_cases() {
     cases.push_back({"dgrad on the large-filter path", gradient(with_filter(same, 13), data, nhwc), routed, routed});
     cases.push_back({"dgrad at stride 2, NCHW fp32: the generic kernel loses", gradient(strided, data), not_faster,
                      not_faster});
-    cases.push_back({"dgrad at stride 2, NHWC fp32: faster than cuDNN's legacy algorithms only",
-                     gradient(strided, data, nhwc), routed, not_faster});
+    cases.push_back({"dgrad at stride 2, NHWC fp32 (strip kernel): faster on both APIs",
+                     gradient(strided, data, nhwc), routed, routed});
+    ConvCase strided_odd = strided;
+    strided_odd.c = 142;
+    cases.push_back({"dgrad at stride 2, NHWC fp32 without 16-byte channel vectors (generic kernel): faster than "
+                     "cuDNN's legacy algorithms only",
+                     gradient(strided_odd, data, nhwc), routed, not_faster});
     cases.push_back({"wgrad, NCHW fp32 3x3: faster on both APIs", gradient(measured_size(CUDNN_DATA_FLOAT), filter),
                      routed, routed});
     cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: cuDNN is faster on both APIs",

@@ -1,0 +1,178 @@
+// The data gradient at stride 2 for channels-innermost data (3x3, 5x5, 7x7, no dilation, one filter per channel,
+// 16-byte channel vectors). With u = iw + pad_w = 2a + b, dx column u gathers dy columns a - j through filter
+// columns b + 2j (and rows likewise), so a thread that owns one dx row, the dx columns of kPairs consecutive a
+// (both parities) and a 16-byte vector of channels loads each dy row's window of kPairs + J - 1 vectors once and
+// feeds every tap and output column from registers. The generic gather kernel it replaces loaded one value per
+// tap and output element and ran at 2-8% of the floor (bench/NOTES.md, 2026-12-02).
+#include "depthwise_data_grad_nhwc.h"
+
+#include <cstdint>
+
+#include "dtype_traits.cuh"
+
+namespace dwshim {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kMaxVectorsPerBlock = 32;
+constexpr int kPairs = 2;  // column pairs (a) per thread: 4 dx columns
+
+struct StridedGrid {
+    int vectors_per_block = 1;
+    int strips_per_block = 1;
+    int64_t col_strips = 1;  // strips of 2 * kPairs dx columns (counted from u = 0) across a row
+    int64_t strips = 0;      // images x rows x col_strips
+};
+
+template <DType D, int K>
+__global__ void __launch_bounds__(kThreads)
+    data_grad_nhwc_s2_kernel(DepthwiseParams prm, StridedGrid grid) {
+    using T = typename DTypeTraits<D>::Storage;
+    constexpr int V = 16 / static_cast<int>(sizeof(T));
+    constexpr int J = (K + 1) / 2;            // filter taps of one parity at most
+    constexpr int kWindow = kPairs + J - 1;  // dy columns under a strip
+    __shared__ __align__(16) T taps[K * K][kMaxVectorsPerBlock * V];
+
+    const int channels_in_block = grid.vectors_per_block * V;
+    const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * channels_in_block;
+    const T* filter = static_cast<const T*>(prm.filter);
+    for (int i = threadIdx.x; i < K * K * channels_in_block; i += blockDim.x) {
+        const int c = i / (K * K), tap = i % (K * K);
+        const int source_tap = prm.flip ? K * K - 1 - tap : tap;
+        taps[tap][c] = c_begin + c < prm.c ? filter[(c_begin + c) * K * K + source_tap] : filter[0];
+    }
+    __syncthreads();  // the filter slice is complete before any thread reads it
+
+    const int vec = threadIdx.x % grid.vectors_per_block;
+    const int64_t strip =
+        static_cast<int64_t>(blockIdx.x) * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
+    const int64_t c = c_begin + static_cast<int64_t>(vec) * V;
+    if (threadIdx.x >= grid.strips_per_block * grid.vectors_per_block || strip >= grid.strips || c >= prm.c) return;
+    const int a0 = static_cast<int>(strip % grid.col_strips) * kPairs;
+    const int64_t row = strip / grid.col_strips;
+    const int ih = static_cast<int>(row % prm.h);
+    const int64_t n = row / prm.h;
+
+    float acc[2 * kPairs][V];
+#pragma unroll
+    for (int t = 0; t < 2 * kPairs; ++t)
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[t][e] = 0.0f;
+    const int rows_u = ih + static_cast<int>(prm.pad_h);
+    const int row_parity = rows_u & 1, row_half = rows_u >> 1;
+    const int ow0 = a0 - (J - 1);  // dy column of window vector 0
+    const T* dy_image = static_cast<const T*>(prm.y) + n * prm.y_stride[kN] + c;
+#pragma unroll
+    for (int i = 0; i < J; ++i) {
+        const int fr = row_parity + 2 * i;
+        const int oh = row_half - i;
+        if (fr >= K || oh < 0) break;
+        if (oh >= prm.p) continue;
+        const T* dy_row = dy_image + oh * prm.y_stride[kH];
+        float window[kWindow][V];
+#pragma unroll
+        for (int m = 0; m < kWindow; ++m) {
+            const int ow = ow0 + m;
+            const uint4 raw = static_cast<unsigned>(ow) < prm.q
+                                  ? __ldg(reinterpret_cast<const uint4*>(dy_row + ow * prm.y_stride[kW]))
+                                  : make_uint4(0, 0, 0, 0);
+            widen_vector<D>(raw, window[m]);
+        }
+#pragma unroll
+        for (int fs = 0; fs < K; ++fs) {
+            float w[V];
+            widen_vector<D>(*reinterpret_cast<const uint4*>(&taps[fr * K + fs][vec * V]), w);
+            const int b = fs & 1, j = fs >> 1;
+#pragma unroll
+            for (int qa = 0; qa < kPairs; ++qa)
+#pragma unroll
+                for (int e = 0; e < V; ++e) acc[2 * qa + b][e] += window[qa - j + J - 1][e] * w[e];
+        }
+    }
+
+    T* dx = static_cast<T*>(prm.x);
+    const T* residual = static_cast<const T*>(prm.residual);
+#pragma unroll
+    for (int t = 0; t < 2 * kPairs; ++t) {
+        const int iw = 2 * a0 + t - static_cast<int>(prm.pad_w);
+        if (iw < 0 || iw >= prm.w) continue;
+        const int64_t offset = n * prm.x_stride[kN] + ih * prm.x_stride[kH] + iw * prm.x_stride[kW] + c;
+        float old[V];
+        if (residual != nullptr) widen_vector<D>(__ldg(reinterpret_cast<const uint4*>(residual + offset)), old);
+        uint4 out;
+        T* values = reinterpret_cast<T*>(&out);
+#pragma unroll
+        for (int e = 0; e < V; ++e) {
+            const float v = prm.alpha * acc[t][e] + (residual != nullptr ? prm.residual_scale * old[e] : 0.0f);
+            values[e] = DTypeTraits<D>::from_float(v);
+        }
+        *reinterpret_cast<uint4*>(dx + offset) = out;
+    }
+}
+
+int64_t vector_elems(DType dtype) {
+    return dtype == DType::kFloat ? 4 : 8;
+}
+
+template <DType D, int K>
+cudaError_t launch_size(const DepthwiseParams& p, cudaStream_t stream) {
+    StridedGrid grid;
+    const int64_t vectors = p.c / vector_elems(p.dtype);
+    const int64_t channel_blocks = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
+    grid.vectors_per_block = static_cast<int>((vectors + channel_blocks - 1) / channel_blocks);
+    grid.strips_per_block = kThreads / grid.vectors_per_block;
+    grid.col_strips = (p.w + p.pad_w + 2 * kPairs - 1) / (2 * kPairs);
+    grid.strips = p.n * p.h * grid.col_strips;
+    const int64_t blocks = (grid.strips + grid.strips_per_block - 1) / grid.strips_per_block;
+    if (blocks > 0x7fffffff || channel_blocks > 65535) return cudaErrorInvalidConfiguration;
+    data_grad_nhwc_s2_kernel<D, K>
+        <<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(channel_blocks)), kThreads, 0, stream>>>(p,
+                                                                                                               grid);
+    return cudaGetLastError();
+}
+
+template <DType D>
+cudaError_t launch_dtype(const DepthwiseParams& p, cudaStream_t stream) {
+    switch (p.r) {
+        case 3:
+            return launch_size<D, 3>(p, stream);
+        case 5:
+            return launch_size<D, 5>(p, stream);
+        default:
+            return launch_size<D, 7>(p, stream);
+    }
+}
+
+}  // namespace
+
+bool data_grad_nhwc_s2_applies(const DepthwiseParams& p) {
+    const int64_t v = vector_elems(p.dtype);
+    const auto strides_fit = [v](const int64_t (&s)[4]) {
+        return s[kC] == 1 && s[kN] % v == 0 && s[kH] % v == 0 && s[kW] % v == 0;
+    };
+    // Rows and columns are counted in 32-bit integers.
+    const bool fits = p.h + p.pad_h < (int64_t{1} << 30) && p.w + p.pad_w < (int64_t{1} << 30) &&
+                      p.p < (int64_t{1} << 30) && p.q < (int64_t{1} << 30);
+    return p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7) && p.stride_h == 2 && p.stride_w == 2 &&
+           p.dil_h == 1 && p.dil_w == 1 && p.multiplier == 1 && p.c % v == 0 && strides_fit(p.x_stride) &&
+           strides_fit(p.y_stride) && fits;
+}
+
+bool data_grad_nhwc_s2_aligned(const DepthwiseParams& p) {
+    const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+    return data_grad_nhwc_s2_applies(p) && aligned(p.x) && aligned(p.y) && aligned(p.residual);
+}
+
+cudaError_t data_grad_nhwc_s2(const DepthwiseParams& p, cudaStream_t stream) {
+    switch (p.dtype) {
+        case DType::kFloat:
+            return launch_dtype<DType::kFloat>(p, stream);
+        case DType::kHalf:
+            return launch_dtype<DType::kHalf>(p, stream);
+        case DType::kBFloat16:
+            return launch_dtype<DType::kBFloat16>(p, stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+}  // namespace dwshim
