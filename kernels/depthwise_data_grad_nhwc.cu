@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "channel_vector_strips.cuh"
 #include "dtype_traits.cuh"
 
 namespace dwshim {
@@ -33,23 +34,14 @@ __global__ void __launch_bounds__(kThreads)
     constexpr int kWindow = kPairs + J - 1;  // dy columns under a strip
     __shared__ __align__(16) T taps[K * K][kMaxVectorsPerBlock * V];
 
-    const int channels_in_block = grid.vectors_per_block * V;
-    const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * channels_in_block;
-    const T* filter = static_cast<const T*>(prm.filter);
-    for (int i = threadIdx.x; i < K * K * channels_in_block; i += blockDim.x) {
-        const int c = i / (K * K), tap = i % (K * K);
-        const int source_tap = prm.flip ? K * K - 1 - tap : tap;
-        taps[tap][c] = c_begin + c < prm.c ? filter[(c_begin + c) * K * K + source_tap] : filter[0];
-    }
-    __syncthreads();  // the filter slice is complete before any thread reads it
-
-    const int vec = threadIdx.x % grid.vectors_per_block;
-    const int64_t strip =
-        static_cast<int64_t>(blockIdx.x) * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
-    const int64_t c = c_begin + static_cast<int64_t>(vec) * V;
-    if (threadIdx.x >= grid.strips_per_block * grid.vectors_per_block || strip >= grid.strips || c >= prm.c) return;
-    const int a0 = static_cast<int>(strip % grid.col_strips) * kPairs;
-    const int64_t row = strip / grid.col_strips;
+    const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
+    stage_filter_taps<K>(prm, c_begin, grid.vectors_per_block * V, taps);
+    StripThread place;
+    if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
+    const int vec = place.vec;
+    const int64_t c = place.c;
+    const int a0 = static_cast<int>(place.strip % grid.col_strips) * kPairs;
+    const int64_t row = place.strip / grid.col_strips;
     const int ih = static_cast<int>(row % prm.h);
     const int64_t n = row / prm.h;
 

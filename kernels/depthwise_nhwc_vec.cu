@@ -10,6 +10,7 @@
 
 #include "depthwise_nhwc_vec.h"
 #include "async_copy.cuh"
+#include "channel_vector_strips.cuh"
 #include "epilogue.cuh"
 
 namespace dwshim {
@@ -90,25 +91,12 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
     // ring[t % kRingRows][j][thread]: window vector j of the thread's input row t, copied by the thread itself.
     __shared__ uint4 ring[kRingRows][kWindow][kNhwcVecThreads];
 
-    const int channels_in_block = grid.vectors_per_block * V;
-    const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * channels_in_block;
-    const T* filter = static_cast<const T*>(prm.filter);
-    for (int i = threadIdx.x; i < K * K * channels_in_block; i += blockDim.x) {
-        const int c = i / (K * K);
-        const int tap = i % (K * K);
-        const int r = tap / K, s = tap % K;
-        const int source_tap = prm.flip ? (K - 1 - r) * K + (K - 1 - s) : tap;
-        T value = filter[0];
-        if (c_begin + c < prm.c) value = filter[(c_begin + c) * K * K + source_tap];
-        taps[tap][c] = value;
-    }
-    __syncthreads();  // the filter slice is complete before any thread reads it
-
-    const int vec = threadIdx.x % grid.vectors_per_block;
-    const int64_t strip =
-        static_cast<int64_t>(blockIdx.x) * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
-    const int64_t c = c_begin + static_cast<int64_t>(vec) * V;
-    if (threadIdx.x >= grid.strips_per_block * grid.vectors_per_block || strip >= grid.strips || c >= prm.c) return;
+    const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
+    stage_filter_taps<K>(prm, c_begin, grid.vectors_per_block * V, taps);
+    StripThread place;
+    if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
+    const int vec = place.vec;
+    const int64_t strip = place.strip, c = place.c;
     const int64_t ow0 = (strip % grid.col_strips) * kCols;
     const int64_t band = (strip / grid.col_strips) % grid.bands;
     const int64_t n = strip / (grid.col_strips * grid.bands);
