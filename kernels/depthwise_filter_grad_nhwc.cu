@@ -94,9 +94,8 @@ __global__ void __launch_bounds__(kMaxThreads, 2)
             for (int jq = 0; jq < QT; ++jq)
 #pragma unroll
                 for (int j = 0; j < V; ++j) {
-                    g[jq][j] = oh0 + j < p && ow0 + jq < q
-                                   ? Traits::load(dy_image + (oh0 + j) * prm.y_stride[kH] + (ow0 + jq) * prm.y_stride[kW])
-                                   : 0.0f;
+                    const T* dy_pixel = dy_image + (oh0 + j) * prm.y_stride[kH] + (ow0 + jq) * prm.y_stride[kW];
+                    g[jq][j] = oh0 + j < p && ow0 + jq < q ? Traits::load(dy_pixel) : 0.0f;
                 }
             const int ih0 = oh0 * S - static_cast<int>(prm.pad_h);
             unsigned rows_inside = 0;

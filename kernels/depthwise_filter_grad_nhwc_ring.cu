@@ -151,7 +151,8 @@ __global__ void __launch_bounds__(kRingThreads, 4)
     __shared__ __align__(16) unsigned char shared[Shape::kBytes];
     // x_ring[slot][j][thread], dy_ring[slot][column][thread]: consecutive threads, consecutive vectors.
     auto x_ring = reinterpret_cast<Vec(*)[kWindow][kRingThreads]>(shared);
-    auto dy_ring = reinterpret_cast<Vec(*)[kCols][kRingThreads]>(shared + kXSlots * kWindow * kRingThreads * sizeof(Vec));
+    auto dy_ring =
+        reinterpret_cast<Vec(*)[kCols][kRingThreads]>(shared + kXSlots * kWindow * kRingThreads * sizeof(Vec));
 
     const int tid = threadIdx.x;
     const int vector = tid % grid.vectors, position = tid / grid.vectors;
@@ -355,12 +356,14 @@ bool filter_grad_nhwc_ring_aligned(const DepthwiseParams& p) {
 }
 
 int64_t filter_grad_nhwc_ring_max_slices(const DepthwiseParams& p) {
-    return with_shape(p, [&](auto d, auto k, auto s) { return max_slices<d.value, k.value, s.value>(p); });
+    return with_shape(p, [&](auto d, auto k, auto s) {
+        return max_slices<decltype(d)::value, decltype(k)::value, decltype(s)::value>(p);
+    });
 }
 
 cudaError_t filter_grad_nhwc_ring(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
     return with_shape(p, [&](auto d, auto k, auto s) {
-        return launch_vector<d.value, k.value, s.value>(p, partial, slices, stream);
+        return launch_vector<decltype(d)::value, decltype(k)::value, decltype(s)::value>(p, partial, slices, stream);
     });
 }
 
