@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "channel_vector_strips.cuh"
+#include "depthwise_nhwc_vec.h"
 #include "dtype_traits.cuh"
 
 namespace dwshim {
@@ -102,14 +103,11 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-int64_t vector_elems(DType dtype) {
-    return dtype == DType::kFloat ? 4 : 8;
-}
-
 template <DType D, int K>
 cudaError_t launch_size(const DepthwiseParams& p, cudaStream_t stream) {
+    constexpr int V = 16 / static_cast<int>(sizeof(typename DTypeTraits<D>::Storage));
     StridedGrid grid;
-    const int64_t vectors = p.c / vector_elems(p.dtype);
+    const int64_t vectors = p.c / V;
     const int64_t channel_blocks = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
     grid.vectors_per_block = static_cast<int>((vectors + channel_blocks - 1) / channel_blocks);
     grid.strips_per_block = kThreads / grid.vectors_per_block;
@@ -138,21 +136,15 @@ cudaError_t launch_dtype(const DepthwiseParams& p, cudaStream_t stream) {
 }  // namespace
 
 bool data_grad_nhwc_s2_applies(const DepthwiseParams& p) {
-    const int64_t v = vector_elems(p.dtype);
-    const auto strides_fit = [v](const int64_t (&s)[4]) {
-        return s[kC] == 1 && s[kN] % v == 0 && s[kH] % v == 0 && s[kW] % v == 0;
-    };
-    // Rows and columns are counted in 32-bit integers.
+    // The forward NHWC path's layout conditions (16-byte channel vectors in dx and dy, square 3/5/7, no dilation,
+    // multiplier 1) at stride 2; rows and columns are counted in 32-bit integers.
     const bool fits = p.h + p.pad_h < (int64_t{1} << 30) && p.w + p.pad_w < (int64_t{1} << 30) &&
                       p.p < (int64_t{1} << 30) && p.q < (int64_t{1} << 30);
-    return p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7) && p.stride_h == 2 && p.stride_w == 2 &&
-           p.dil_h == 1 && p.dil_w == 1 && p.multiplier == 1 && p.c % v == 0 && strides_fit(p.x_stride) &&
-           strides_fit(p.y_stride) && fits;
+    return p.stride_h == 2 && nhwc_vec_applies(p) && fits;
 }
 
 bool data_grad_nhwc_s2_aligned(const DepthwiseParams& p) {
-    const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
-    return data_grad_nhwc_s2_applies(p) && aligned(p.x) && aligned(p.y) && aligned(p.residual);
+    return data_grad_nhwc_s2_applies(p) && nhwc_vec_aligned(p) && reinterpret_cast<uintptr_t>(p.residual) % 16 == 0;
 }
 
 cudaError_t data_grad_nhwc_s2(const DepthwiseParams& p, cudaStream_t stream) {

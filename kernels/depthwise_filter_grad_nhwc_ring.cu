@@ -168,7 +168,7 @@ __global__ void __launch_bounds__(kRingThreads, 4)
             for (int e = 0; e < CV; ++e) acc[r][s][e] = 0.0f;
 
     const int64_t item_end = min(grid.items, (blockIdx.y + 1) * grid.items_per_slice);
-    if (k0 < prm.k && item_lane < grid.item_lanes && vector < grid.vectors) {
+    if (k0 < prm.k && item_lane < grid.item_lanes) {
         const T* x_channels = static_cast<const T*>(prm.x) + k0;
         const T* dy_channels = static_cast<const T*>(prm.y) + k0;
         for (int64_t item = blockIdx.y * grid.items_per_slice + item_lane; item < item_end; item += grid.item_lanes) {
@@ -274,15 +274,20 @@ __global__ void __launch_bounds__(kRingThreads, 4)
     }
 }
 
-// Whether every pixel's cv channels are one aligned vector in x and dy.
-bool vectors_fit(const DepthwiseParams& p, int cv, int64_t element_bytes) {
-    const auto aligned = [&](const void* ptr) {
-        return reinterpret_cast<uintptr_t>(ptr) % static_cast<uintptr_t>(cv * element_bytes) == 0;
-    };
+// Whether every pixel's cv channels are one vector in x and dy (channels and strides), and whether the tensors
+// start on such a vector's alignment.
+bool layout_fits(const DepthwiseParams& p, int cv) {
     const auto strides_fit = [cv](const int64_t (&s)[4]) {
         return s[kC] == 1 && s[kN] % cv == 0 && s[kH] % cv == 0 && s[kW] % cv == 0;
     };
-    return p.k % cv == 0 && strides_fit(p.x_stride) && strides_fit(p.y_stride) && aligned(p.x) && aligned(p.y);
+    return p.k % cv == 0 && strides_fit(p.x_stride) && strides_fit(p.y_stride);
+}
+
+bool addresses_fit(const DepthwiseParams& p, int64_t vector_bytes) {
+    const auto aligned = [vector_bytes](const void* ptr) {
+        return reinterpret_cast<uintptr_t>(ptr) % static_cast<uintptr_t>(vector_bytes) == 0;
+    };
+    return aligned(p.x) && aligned(p.y);
 }
 
 template <DType D, int K, int S, int CV>
@@ -300,7 +305,9 @@ template <DType D, int K, int S>
 cudaError_t launch_vector(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
     using T = typename DTypeTraits<D>::Storage;
     constexpr int kWide = kWideChannels<K>, kNarrow = kNarrowChannels<T>;
-    if (vectors_fit(p, kWide, sizeof(T))) return launch_ring<D, K, S, kWide>(p, partial, slices, stream);
+    if (layout_fits(p, kWide) && addresses_fit(p, kWide * sizeof(T))) {
+        return launch_ring<D, K, S, kWide>(p, partial, slices, stream);
+    }
     return launch_ring<D, K, S, kNarrow>(p, partial, slices, stream);
 }
 
@@ -340,19 +347,15 @@ int64_t element_bytes(DType dtype) {
 }  // namespace
 
 bool filter_grad_nhwc_ring_applies(const DepthwiseParams& p) {
-    // Multiplier 1 and the narrow vector (one 32-bit word of channels) in the layout, wherever the tensors start;
-    // the kernel counts rows and columns in 32-bit integers.
-    DepthwiseParams layout = p;
-    layout.x = layout.y = nullptr;
-    const int narrow = static_cast<int>(4 / element_bytes(p.dtype));
+    // Multiplier 1 and the narrow vector (one 32-bit word of channels) in the layout; the kernel counts rows and
+    // columns in 32-bit integers.
     return p.multiplier == 1 && p.y_stride[kC] < p.y_stride[kW] && filter_grad_strip_applies(p) &&
-           vectors_fit(layout, narrow, element_bytes(p.dtype)) && p.h < (int64_t{1} << 30) &&
+           layout_fits(p, static_cast<int>(4 / element_bytes(p.dtype))) && p.h < (int64_t{1} << 30) &&
            p.w < (int64_t{1} << 30);
 }
 
 bool filter_grad_nhwc_ring_aligned(const DepthwiseParams& p) {
-    return filter_grad_nhwc_ring_applies(p) && vectors_fit(p, static_cast<int>(4 / element_bytes(p.dtype)),
-                                                           element_bytes(p.dtype));
+    return filter_grad_nhwc_ring_applies(p) && addresses_fit(p, 4);
 }
 
 int64_t filter_grad_nhwc_ring_max_slices(const DepthwiseParams& p) {
