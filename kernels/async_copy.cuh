@@ -1,7 +1,7 @@
 // Global-to-shared copies that need no registers while in flight (cp.async, sm_80 and later), with a
-// synchronous fallback for older GPUs. A thread may read back only what it copied itself after waiting. The
-// copies allocate in L1 (.ca): neighbouring warps read each other's edge vectors (KB84 fp32 3.31 ms vs 3.42 with
-// .cg, H100).
+// synchronous fallback for older GPUs. A thread may read back only what it copied itself after waiting. By
+// default the copies allocate in L1 (.ca): neighbouring warps read each other's edge vectors (NCHW KB84 fp32 3.31
+// ms vs 3.42 with .cg, H100).
 #pragma once
 
 #include <cstdint>
@@ -10,17 +10,25 @@
 
 namespace dwshim {
 
+enum class L1Policy { kAllocate, kBypass };
+
 // Copies 16 bytes from `source` to `target`, or writes 16 zero bytes when !valid (source is then not read).
 // keep_in_l2 marks the line evict-last in L2: for rows that a neighbouring band reads again later (KB84 fp32 NCHW
 // 2.96 -> 2.92 ms, fp16 1.71 -> 1.67 on an H100, where the fp16 bands' halo rows otherwise came from DRAM twice).
+// L1Policy::kBypass copies through L2 only (.cg; keep_in_l2 is then ignored).
+template <L1Policy kL1 = L1Policy::kAllocate>
 __device__ __forceinline__ void copy_16_async(void* target, const void* source, bool valid, bool keep_in_l2 = false) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     const unsigned shared_address = static_cast<unsigned>(__cvta_generic_to_shared(target));
-    if (keep_in_l2) {
+    if (kL1 == L1Policy::kAllocate && keep_in_l2) {
         uint64_t policy;
         asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;\n" : "=l"(policy));
         asm volatile("cp.async.ca.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(shared_address),
                      "l"(source), "r"(valid ? 16 : 0), "l"(policy)
+                     : "memory");
+    } else if constexpr (kL1 == L1Policy::kBypass) {
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address), "l"(source),
+                     "r"(valid ? 16 : 0)
                      : "memory");
     } else {
         asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address), "l"(source),

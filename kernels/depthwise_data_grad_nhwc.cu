@@ -7,6 +7,7 @@
 #include "depthwise_data_grad_nhwc.h"
 
 #include <cstdint>
+#include <type_traits>
 
 #include "channel_vector_strips.cuh"
 #include "depthwise_nhwc_vec.h"
@@ -16,7 +17,17 @@ namespace dwshim {
 namespace {
 
 constexpr int kThreads = 128;
-constexpr int kMaxVectorsPerBlock = 32;
+// The filter slice: in the tensor's type, 32 vectors a block, at 3 x 3 (H200 mbv2_s2 bf16 0.087 ms, against 0.117
+// in fp32 at 16 vectors); in fp32, 128 channels a block (25 KiB at 7 x 7), from 5 x 5 on, where converting each
+// tap's weights at every read was a third of the instructions (effnet_k5s2 bf16 0.165 -> 0.102 ms).
+template <DType D, int K>
+struct FilterStaging {
+    using T = typename DTypeTraits<D>::Storage;
+    static constexpr int V = 16 / static_cast<int>(sizeof(T));
+    using TapT = std::conditional_t<K == 3, T, float>;
+    static constexpr int kVectors = K == 3 ? 32 : 128 / V;
+    using Slice = TapSlice<TapT, V, kVectors>;
+};
 constexpr int kPairs = 2;  // column pairs (a) per thread: 4 dx columns
 
 struct StridedGrid {
@@ -33,10 +44,11 @@ __global__ void __launch_bounds__(kThreads)
     constexpr int V = 16 / static_cast<int>(sizeof(T));
     constexpr int J = (K + 1) / 2;            // filter taps of one parity at most
     constexpr int kWindow = kPairs + J - 1;  // dy columns under a strip
-    __shared__ __align__(16) T taps[K * K][kMaxVectorsPerBlock * V];
+    using Staging = FilterStaging<D, K>;
+    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
-    stage_filter_taps<K>(prm, c_begin, grid.vectors_per_block * V, taps);
+    stage_filter_taps<D, K, typename Staging::TapT, V, Staging::kVectors>(prm, c_begin, grid.vectors_per_block * V, taps);
     StripThread place;
     if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
     const int vec = place.vec;
@@ -74,7 +86,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int fs = 0; fs < K; ++fs) {
             float w[V];
-            widen_vector<D>(*reinterpret_cast<const uint4*>(&taps[fr * K + fs][vec * V]), w);
+            load_tap<D, typename Staging::TapT, V, Staging::kVectors>(taps[fr * K + fs], vec, w);
             const int b = fs & 1, j = fs >> 1;
 #pragma unroll
             for (int qa = 0; qa < kPairs; ++qa)
@@ -108,7 +120,8 @@ cudaError_t launch_size(const DepthwiseParams& p, cudaStream_t stream) {
     constexpr int V = 16 / static_cast<int>(sizeof(typename DTypeTraits<D>::Storage));
     StridedGrid grid;
     const int64_t vectors = p.c / V;
-    const int64_t channel_blocks = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
+    constexpr int kVectors = FilterStaging<D, K>::kVectors;
+    const int64_t channel_blocks = (vectors + kVectors - 1) / kVectors;
     grid.vectors_per_block = static_cast<int>((vectors + channel_blocks - 1) / channel_blocks);
     grid.strips_per_block = kThreads / grid.vectors_per_block;
     grid.col_strips = (p.w + p.pad_w + 2 * kPairs - 1) / (2 * kPairs);

@@ -262,13 +262,26 @@ __device__ __forceinline__ void store_streaming(T* p, T v) {
     }
 }
 
-// The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..).
+// The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..). 2-byte values are
+// taken two to a 32-bit word (the lower half first): one instruction per value, where extracting each 16-bit
+// value first costs two (bf16: a shift or a mask; fp16: one HADD2.F32).
 template <DType D>
 __device__ __forceinline__ void widen_vector(const uint4& raw, float* out) {
-    using T = typename DTypeTraits<D>::Storage;
-    const T* values = reinterpret_cast<const T*>(&raw);
+    const unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
-    for (int j = 0; j < 16 / static_cast<int>(sizeof(T)); ++j) out[j] = DTypeTraits<D>::to_float(values[j]);
+    for (int j = 0; j < 4; ++j) {
+        if constexpr (D == DType::kFloat) {
+            out[j] = __uint_as_float(words[j]);
+            out[2 * j] = __uint_as_float(words[j] << 16);
+            out[2 * j + 1] = __uint_as_float(words[j] & 0xffff0000u);
+        } else {
+            __half2 pair;
+            memcpy(&pair, &words[j], sizeof pair);
+            const float2 wide = __half22float2(pair);
+            out[2 * j] = wide.x;
+            out[2 * j + 1] = wide.y;
+        }
+    }
 }
 
 }  // namespace dwshim
@@ -704,9 +717,9 @@ DWSHIM_INSTANTIATE_NCHW_ROWS(DType::kFloat)
 #include <cstdint>
 
 // Global-to-shared copies that need no registers while in flight (cp.async, sm_80 and later), with a
-// synchronous fallback for older GPUs. A thread may read back only what it copied itself after waiting. The
-// copies allocate in L1 (.ca): neighbouring warps read each other's edge vectors (KB84 fp32 3.31 ms vs 3.42 with
-// .cg, H100).
+// synchronous fallback for older GPUs. A thread may read back only what it copied itself after waiting. By
+// default the copies allocate in L1 (.ca): neighbouring warps read each other's edge vectors (NCHW KB84 fp32 3.31
+// ms vs 3.42 with .cg, H100).
 
 #include <cstdint>
 
@@ -714,17 +727,25 @@ DWSHIM_INSTANTIATE_NCHW_ROWS(DType::kFloat)
 
 namespace dwshim {
 
+enum class L1Policy { kAllocate, kBypass };
+
 // Copies 16 bytes from `source` to `target`, or writes 16 zero bytes when !valid (source is then not read).
 // keep_in_l2 marks the line evict-last in L2: for rows that a neighbouring band reads again later (KB84 fp32 NCHW
 // 2.96 -> 2.92 ms, fp16 1.71 -> 1.67 on an H100, where the fp16 bands' halo rows otherwise came from DRAM twice).
+// L1Policy::kBypass copies through L2 only (.cg; keep_in_l2 is then ignored).
+template <L1Policy kL1 = L1Policy::kAllocate>
 __device__ __forceinline__ void copy_16_async(void* target, const void* source, bool valid, bool keep_in_l2 = false) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     const unsigned shared_address = static_cast<unsigned>(__cvta_generic_to_shared(target));
-    if (keep_in_l2) {
+    if (kL1 == L1Policy::kAllocate && keep_in_l2) {
         uint64_t policy;
         asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;\n" : "=l"(policy));
         asm volatile("cp.async.ca.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(shared_address),
                      "l"(source), "r"(valid ? 16 : 0), "l"(policy)
+                     : "memory");
+    } else if constexpr (kL1 == L1Policy::kBypass) {
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address), "l"(source),
+                     "r"(valid ? 16 : 0)
                      : "memory");
     } else {
         asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address), "l"(source),
@@ -1007,9 +1028,10 @@ DWSHIM_INSTANTIATE_NCHW_VEC(DType::kFloat)
 // vector is read about once per band instead of K * K times. Lanes own consecutive channel vectors, so every load
 // and store instruction of a warp covers whole contiguous pixels. Input rows arrive through a per-thread ring in
 // shared memory filled by asynchronous copies, so rows ahead are in flight without holding registers. The
-// block's filter slice is staged in shared memory transposed to [tap][channel], so each tap's weights are one
-// vector read.
+// block's filter slice is staged in shared memory transposed to [tap][channel] (FilterStaging says in which
+// type), so each tap's weights are one or two vector reads.
 #include <cstdint>
+#include <type_traits>
 
 // What the channels-innermost kernels that give each thread a 16-byte channel vector over a strip of outputs
 // share (the forward's NHWC path, the stride-2 data gradient): the block's filter slice staged in shared memory
@@ -1019,11 +1041,25 @@ DWSHIM_INSTANTIATE_NCHW_VEC(DType::kFloat)
 
 namespace dwshim {
 
-// Stages filter[c_begin + c][tap] (rotated for true convolution) into taps[tap][c] for the block's `channels`
+// A block's filter slice in shared memory: taps[tap] holds kVectors channel vectors of V channels, stored as TapT
+// (fp32, or the tensor's own type), laid out as [V / kPerRead][kVectors][kPerRead] so that lanes reading the same
+// 16-byte part of consecutive vectors read consecutive 16 bytes: conflict-free, where [kVectors][V] in fp32 put
+// the vectors of a 2-byte type 32 bytes apart (4-way conflicts: KB84 bf16 NHWC 1.79 ms against 1.25 without).
+template <typename TapT, int V, int kVectors>
+struct TapSlice {
+    static constexpr int kPerRead = 16 / static_cast<int>(sizeof(TapT));
+    static constexpr int kValues = V * kVectors;
+    static __device__ __forceinline__ int index(int c) {
+        return ((c % V) / kPerRead * kVectors + c / V) * kPerRead + c % kPerRead;
+    }
+};
+
+// Stages filter[c_begin + c][tap] (rotated for true convolution) into the block's tap slices for its `channels`
 // channels; a channel past the tensor gets filter[0], which no thread reads. Ends with a barrier.
-template <int K, typename T, int kTapStride>
+template <DType D, int K, typename TapT, int V, int kVectors>
 __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, int64_t c_begin, int channels,
-                                                  T (*taps)[kTapStride]) {
+                                                  TapT (*taps)[TapSlice<TapT, V, kVectors>::kValues]) {
+    using T = typename DTypeTraits<D>::Storage;
     const T* filter = static_cast<const T*>(prm.filter);
     for (int i = threadIdx.x; i < K * K * channels; i += blockDim.x) {
         const int c = i / (K * K);
@@ -1032,9 +1068,25 @@ __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, in
         const int source_tap = prm.flip ? (K - 1 - r) * K + (K - 1 - s) : tap;
         T value = filter[0];
         if (c_begin + c < prm.c) value = filter[(c_begin + c) * K * K + source_tap];
-        taps[tap][c] = value;
+        if constexpr (sizeof(TapT) == sizeof(T)) {
+            taps[tap][TapSlice<TapT, V, kVectors>::index(c)] = value;
+        } else {
+            taps[tap][TapSlice<TapT, V, kVectors>::index(c)] = DTypeTraits<D>::to_float(value);
+        }
     }
     __syncthreads();  // the filter slice is complete before any thread reads it
+}
+
+// The V weights of channel vector `vec` in one tap's slice, as fp32.
+template <DType D, typename TapT, int V, int kVectors>
+__device__ __forceinline__ void load_tap(const TapT* slice, int vec, float (&w)[V]) {
+    constexpr int kPerRead = TapSlice<TapT, V, kVectors>::kPerRead;
+    constexpr DType kTapType = sizeof(TapT) == 4 ? DType::kFloat : D;
+#pragma unroll
+    for (int q = 0; q < V / kPerRead; ++q) {
+        widen_vector<kTapType>(*reinterpret_cast<const uint4*>(slice + (q * kVectors + vec) * kPerRead),
+                               &w[q * kPerRead]);
+    }
 }
 
 struct StripThread {
@@ -1060,11 +1112,22 @@ namespace dwshim {
 namespace {
 
 constexpr int kNhwcVecThreads = 128;
-// Channel vectors one block covers. Lanes with the same vector read the same weights, so fewer vectors per warp
-// means fewer shared-memory wavefronts per weight read: worth it from 5 x 5 on, where weights are read the most
-// (H100, NHWC fp16 convnext7 0.78 ms at 8 vs 1.00 at 32), not at 3 x 3 (KB84 fp32 3.26 ms at 8 vs 3.01 at 32).
-template <int K>
-constexpr int kMaxVectorsPerBlock = K <= 3 ? 32 : 8;
+// How a block stages its filter slice, and how many channel vectors it covers (lanes with the same vector read
+// the same weights, so fewer vectors per warp means fewer shared-memory wavefronts per weight read). fp32 weights
+// cost 2-byte types two 16-byte reads a tap instead of one plus V conversions: worth it at 3 x 3 stride 1, where
+// the conversions were most of the instructions (H200 KB84 bf16 1.49 -> 1.25 ms), not where more accumulators
+// and rows per thread leave the registers short (convnext7 bf16 0.60 ms with 2-byte weights, 0.77 with fp32;
+// effnet_k5s2 0.049 vs 0.066). From 5 x 5 on a block covers 8 vectors (H100, NHWC fp16 convnext7 0.78 ms at 8
+// vs 1.00 at 32); at 3 x 3, 32 for fp32 (KB84 3.01 ms vs 3.26 at 8), and for 2-byte types at stride 1, 8
+// (H200 mbv2_56 bf16 0.035 ms vs 0.044 at 16), at stride 2, 32.
+template <DType D, int K, int S>
+struct FilterStaging {
+    using T = typename DTypeTraits<D>::Storage;
+    static constexpr int V = 16 / static_cast<int>(sizeof(T));
+    using TapT = std::conditional_t<K == 3 && S == 1, float, T>;
+    static constexpr int kVectors = K == 3 && (V == 4 || S == 2) ? 32 : 8;
+    using Slice = TapSlice<TapT, V, kVectors>;
+};
 constexpr int kMaxBandRows = 64;  // H100 KB84 fp16 1.62 -> 1.55 ms, bf16 1.56 -> 1.51 vs 32 (NOTES v15)
 constexpr int kMinBandRows = 8;
 // Threads below which bands are shortened to give the GPU more to run (two waves of a 132-SM H100).
@@ -1074,9 +1137,6 @@ template <DType D>
 struct VectorIo {
     using T = typename DTypeTraits<D>::Storage;
     static constexpr int V = 16 / static_cast<int>(sizeof(T));
-    static __device__ __forceinline__ void load_shared(const T* p, float (&out)[V]) {
-        widen_vector<D>(*reinterpret_cast<const uint4*>(p), out);
-    }
     static __device__ __forceinline__ void store(T* p, const float (&in)[V]) {
         uint4 raw;
         T* v = reinterpret_cast<T*>(&raw);
@@ -1089,10 +1149,13 @@ struct VectorIo {
 // How much of the output one thread holds: M output rows (those one input row feeds) x kCols columns x V
 // channels of accumulators, within about 64 registers, and a window of kWindow input vectors per row, within
 // about 48 registers and small enough that two rows of windows fit in shared memory beside the filter slice.
-template <int K, int S, int V>
+template <DType D, int K, int S>
 struct StripShape {
+    using Staging = FilterStaging<D, K, S>;
+    static constexpr int V = Staging::V;
     static constexpr int kSharedBytes = 48 * 1024;
-    static constexpr int kTapBytes = K * K * kMaxVectorsPerBlock<K> * 16;
+    static constexpr int kTapBytes =
+        K * K * Staging::Slice::kValues * static_cast<int>(sizeof(typename Staging::TapT));
     static constexpr int kWindowRowBytes = kNhwcVecThreads * 16;  // one window vector of every thread
     static constexpr int M = (K + S - 1) / S;
     static constexpr int kByAccumulators = 64 / (M * V);
@@ -1125,17 +1188,19 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
     using Io = VectorIo<D>;
     using T = typename Io::T;
     constexpr int V = Io::V;
-    using Shape = StripShape<K, S, V>;
+    using Shape = StripShape<D, K, S>;
+    using Staging = typename Shape::Staging;
     constexpr int M = Shape::M;
     constexpr int kCols = Shape::kCols;
     constexpr int kWindow = Shape::kWindow;
     constexpr int kRingRows = Shape::kRingRows;
-    __shared__ __align__(16) T taps[K * K][kMaxVectorsPerBlock<K> * V];
+    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
     // ring[t % kRingRows][j][thread]: window vector j of the thread's input row t, copied by the thread itself.
     __shared__ uint4 ring[kRingRows][kWindow][kNhwcVecThreads];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
-    stage_filter_taps<K>(prm, c_begin, grid.vectors_per_block * V, taps);
+    stage_filter_taps<D, K, typename Staging::TapT, V, Staging::kVectors>(prm, c_begin, grid.vectors_per_block * V,
+                                                                          taps);
     StripThread place;
     if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
     const int vec = place.vec;
@@ -1156,8 +1221,10 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
 
     const int64_t oh_begin = band * grid.band_rows;
     const int64_t oh_end = oh_begin + grid.band_rows < prm.p ? oh_begin + grid.band_rows : prm.p;
-    // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
-    // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete.
+    // Step i loads input rows S * (oh_begin + i) + u - pad_h (u < S); such a row contributes filter row S * j + u
+    // to output row oh_begin + i - j, which accumulates in acc[(i - j) mod M]. After step i the slot of output
+    // row oh_begin + i - (M - 1) is complete: it is stored and cleared for the row that starts at step i + 1.
+    // Steps run in groups of M, so every slot index is a compile-time constant and no accumulator moves.
     float acc[M][kCols][V];
 #pragma unroll
     for (int j = 0; j < M; ++j)
@@ -1166,68 +1233,83 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
 #pragma unroll
             for (int e = 0; e < V; ++e) acc[j][t][e] = 0.0f;
 
-    const int64_t rows = S * (oh_end + M - 1 - oh_begin);  // input rows the band reads, the first at ih_begin
-    const int64_t ih_begin = S * oh_begin - prm.pad_h;
-    const auto fetch = [&](int64_t t) {  // starts the copies of input row ih_begin + t into its ring slot
-        const int64_t ih = ih_begin + t;
-        const bool row_ok = t < rows && ih >= 0 && ih < prm.h;
-        const T* row = x + ih * prm.x_stride[kH];
+    const int64_t steps = oh_end + M - 1 - oh_begin;
+    // Rows are fetched in order, so the next row's pointer and index advance by one row a fetch instead of being
+    // recomputed from 64-bit products (they were a fifth of the 2-byte 3 x 3 loop's instructions).
+    int64_t fetch_t = 0;
+    int64_t fetch_ih = S * oh_begin - prm.pad_h;
+    const T* fetch_row = x + fetch_ih * prm.x_stride[kH];
+    const int64_t rows = S * steps;  // input rows the band reads
+    const auto fetch = [&]() {  // starts the copies of input row fetch_t of the band into its ring slot
+        const bool row_ok = fetch_t < rows && static_cast<uint64_t>(fetch_ih) < static_cast<uint64_t>(prm.h);
+        const T* source = fetch_row;
 #pragma unroll
         for (int j = 0; j < kWindow; ++j) {
             const bool valid = row_ok && col_ok[j];
-            copy_16_async(&ring[t % kRingRows][j][threadIdx.x], valid ? row + j * prm.x_stride[kW] : prm.x, valid);
+            // Through L2 only: H200 KB84 bf16 1.23 ms vs 1.25 through L1, mbv2_56 0.029 vs 0.035, convnext7 fp32
+            // 0.46 vs 0.50 (fp32 KB84 within 0.5%).
+            copy_16_async<L1Policy::kBypass>(&ring[fetch_t % kRingRows][j][threadIdx.x], valid ? source : prm.x,
+                                             valid);
+            source += prm.x_stride[kW];
         }
         commit_copies();  // one group per row, empty past the band, so that the wait below counts rows
+        ++fetch_t;
+        ++fetch_ih;
+        fetch_row += prm.x_stride[kH];
     };
 #pragma unroll
-    for (int t = 0; t < kRingRows - 1; ++t) fetch(t);
+    for (int t = 0; t < kRingRows - 1; ++t) fetch();
+    // Offset in y of the strip's first column in the output row the next step completes.
+    int64_t out_row = n * prm.y_stride[kN] + (oh_begin - (M - 1)) * prm.y_stride[kH] + ow0 * prm.y_stride[kW] + c;
 
-    for (int64_t o = oh_begin; o < oh_end + M - 1; ++o) {
+    for (int64_t group = 0; group < steps; group += M) {
 #pragma unroll
-        for (int u = 0; u < S; ++u) {
-            const int64_t t = S * (o - oh_begin) + u;
-            wait_copies<kRingRows - 2>();  // row t has landed; later rows may still be in flight
-            float window[kWindow][V];
+        for (int phase = 0; phase < M; ++phase) {
+            const int64_t step = group + phase;
+            if (step >= steps) break;
 #pragma unroll
-            for (int j = 0; j < kWindow; ++j) widen_vector<D>(ring[t % kRingRows][j][threadIdx.x], window[j]);
-            fetch(t + kRingRows - 1);  // into the slot row t - 1 used, which this thread has already read
+            for (int u = 0; u < S; ++u) {
+                const int64_t t = S * step + u;
+                wait_copies<kRingRows - 2>();  // row t has landed; later rows may still be in flight
+                float window[kWindow][V];
 #pragma unroll
-            for (int j = 0; j < M; ++j) {
-                const int r = S * j + u;
-                if (r >= K) continue;
+                for (int j = 0; j < kWindow; ++j) widen_vector<D>(ring[t % kRingRows][j][threadIdx.x], window[j]);
+                fetch();  // row t + kRingRows - 1, into the slot row t - 1 used, which this thread has read
 #pragma unroll
-                for (int s = 0; s < K; ++s) {
-                    float w[V];
-                    Io::load_shared(&taps[r * K + s][vec * V], w);
+                for (int j = 0; j < M; ++j) {
+                    const int r = S * j + u;
+                    if (r >= K) continue;
+                    float(&sum)[kCols][V] = acc[(phase - j + M) % M];
 #pragma unroll
-                    for (int t = 0; t < kCols; ++t)
+                    for (int s = 0; s < K; ++s) {
+                        float w[V];
+                        load_tap<D, typename Staging::TapT, V, Staging::kVectors>(taps[r * K + s], vec, w);
 #pragma unroll
-                        for (int e = 0; e < V; ++e) acc[j][t][e] += window[t * S + s][e] * w[e];
+                        for (int t = 0; t < kCols; ++t)
+#pragma unroll
+                            for (int e = 0; e < V; ++e) sum[t][e] += window[t * S + s][e] * w[e];
+                    }
                 }
             }
-        }
-        const int64_t oh = o - (M - 1);
-        if (oh >= oh_begin) {
+            float(&done)[kCols][V] = acc[(phase + 1) % M];
+            if (step >= M - 1) {  // output row oh_begin + step - (M - 1) is in the band
+                int64_t offset = out_row;
 #pragma unroll
-            for (int t = 0; t < kCols; ++t) {
-                if (ow0 + t >= prm.q) break;
-                const int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + (ow0 + t) * prm.y_stride[kW] + c;
-                float out[V];
+                for (int t = 0; t < kCols; ++t) {
+                    if (ow0 + t >= prm.q) break;
+                    float out[V];
 #pragma unroll
-                for (int e = 0; e < V; ++e) out[e] = epilogue<D, kFused>(prm, acc[M - 1][t][e], bias[e], offset + e);
-                Io::store(y + offset, out);
+                    for (int e = 0; e < V; ++e) out[e] = epilogue<D, kFused>(prm, done[t][e], bias[e], offset + e);
+                    Io::store(y + offset, out);
+                    offset += prm.y_stride[kW];
+                }
             }
-        }
-#pragma unroll
-        for (int j = M - 1; j > 0; --j)
+            out_row += prm.y_stride[kH];
 #pragma unroll
             for (int t = 0; t < kCols; ++t)
 #pragma unroll
-                for (int e = 0; e < V; ++e) acc[j][t][e] = acc[j - 1][t][e];
-#pragma unroll
-        for (int t = 0; t < kCols; ++t)
-#pragma unroll
-            for (int e = 0; e < V; ++e) acc[0][t][e] = 0.0f;
+                for (int e = 0; e < V; ++e) done[t][e] = 0.0f;
+        }
     }
     wait_copies<0>();  // the copies issued past the band (zero fills) complete before the ring goes away
 }
@@ -1256,10 +1338,10 @@ bool make_strip_grid(const DepthwiseParams& p, int max_vectors_per_block, int co
 
 template <DType D, int K, int S>
 cudaError_t launch_with_stride(const DepthwiseParams& params, cudaStream_t stream) {
-    constexpr int V = VectorIo<D>::V;
+    using Shape = StripShape<D, K, S>;
     StripGrid grid;
     int64_t channel_blocks = 0;
-    if (!make_strip_grid(params, kMaxVectorsPerBlock<K>, StripShape<K, S, V>::kCols, &grid, &channel_blocks)) {
+    if (!make_strip_grid(params, Shape::Staging::kVectors, Shape::kCols, &grid, &channel_blocks)) {
         return cudaErrorInvalidConfiguration;
     }
     const int64_t blocks = (grid.strips + grid.strips_per_block - 1) / grid.strips_per_block;
