@@ -32,6 +32,14 @@ struct DTypeTraits<DType::kHalf> {
     static __device__ __forceinline__ float load(const Storage* p) { return __half2float(load_raw(p)); }
     static __device__ __forceinline__ float to_float(Storage v) { return __half2float(v); }
     static __device__ __forceinline__ Storage from_float(float v) { return __float2half_rn(v); }
+    // The two values packed in a 32-bit word (the lower half first).
+    static __device__ __forceinline__ void widen_pair(unsigned word, float* out) {
+        __half2 pair;
+        memcpy(&pair, &word, sizeof pair);
+        const float2 wide = __half22float2(pair);
+        out[0] = wide.x;
+        out[1] = wide.y;
+    }
 };
 
 template <>
@@ -51,6 +59,10 @@ struct DTypeTraits<DType::kBFloat16> {
         return __uint_as_float(static_cast<unsigned int>(bits) << 16);
     }
     static __device__ __forceinline__ Storage from_float(float v) { return __float2bfloat16_rn(v); }
+    static __device__ __forceinline__ void widen_pair(unsigned word, float* out) {
+        out[0] = __uint_as_float(word << 16);
+        out[1] = __uint_as_float(word & 0xffff0000u);
+    }
 };
 
 // Stores v with the streaming (evict-first) hint. 2-byte values go through the 16-bit integer overload: CUDA 11.8
@@ -68,24 +80,16 @@ __device__ __forceinline__ void store_streaming(T* p, T v) {
 }
 
 // The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..). 2-byte values are
-// taken two to a 32-bit word (the lower half first): one instruction per value, where extracting each 16-bit
-// value first costs two (bf16: a shift or a mask; fp16: one HADD2.F32).
+// taken two to a 32-bit word: one instruction per value, where extracting each 16-bit value first costs two.
 template <DType D>
 __device__ __forceinline__ void widen_vector(const uint4& raw, float* out) {
     const unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-        if constexpr (D == DType::kFloat) {
+        if constexpr (sizeof(typename DTypeTraits<D>::Storage) == 4) {
             out[j] = __uint_as_float(words[j]);
-        } else if constexpr (D == DType::kBFloat16) {
-            out[2 * j] = __uint_as_float(words[j] << 16);
-            out[2 * j + 1] = __uint_as_float(words[j] & 0xffff0000u);
         } else {
-            __half2 pair;
-            memcpy(&pair, &words[j], sizeof pair);
-            const float2 wide = __half22float2(pair);
-            out[2 * j] = wide.x;
-            out[2 * j + 1] = wide.y;
+            DTypeTraits<D>::widen_pair(words[j], &out[2 * j]);
         }
     }
 }

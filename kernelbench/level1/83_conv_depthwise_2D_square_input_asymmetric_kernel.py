@@ -263,23 +263,16 @@ __device__ __forceinline__ void store_streaming(T* p, T v) {
 }
 
 // The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..). 2-byte values are
-// taken two to a 32-bit word (the lower half first): one instruction per value, where extracting each 16-bit
-// value first costs two (bf16: a shift or a mask; fp16: one HADD2.F32).
+// taken two to a 32-bit word: one instruction per value, where extracting each 16-bit value first costs two.
 template <DType D>
 __device__ __forceinline__ void widen_vector(const uint4& raw, float* out) {
     const unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-        if constexpr (D == DType::kFloat) {
+        if constexpr (sizeof(typename DTypeTraits<D>::Storage) == 4) {
             out[j] = __uint_as_float(words[j]);
-            out[2 * j] = __uint_as_float(words[j] << 16);
-            out[2 * j + 1] = __uint_as_float(words[j] & 0xffff0000u);
         } else {
-            __half2 pair;
-            memcpy(&pair, &words[j], sizeof pair);
-            const float2 wide = __half22float2(pair);
-            out[2 * j] = wide.x;
-            out[2 * j + 1] = wide.y;
+            DTypeTraits<D>::widen_pair(words[j], &out[2 * j]);
         }
     }
 }
