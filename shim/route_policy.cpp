@@ -34,9 +34,15 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
 }
 
 bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
-    // Legacy: faster in every suite case (KB84 f32 3.00 vs 60.8 ms, mbv2_s2 f16 0.077 vs 0.119, effnet_k5s2 f16
-    // 0.063 vs 0.092, convnext7 f16 0.64 vs 10.6).
-    if (api == Api::kLegacy) return true;
+    const int64_t x_elements = p.n * p.c * p.h * p.w;
+    // Legacy: faster in every suite case on the H100 (KB84 f32 3.00 vs 60.8 ms, convnext7 f16 0.64 vs 10.6) but
+    // for fp16 on small inputs on the H200 (2026-12-02g, GPU time): a tie at 3x3 stride 1 (mbv2_56 0.0289 vs
+    // 0.0288) and slower at 5x5 (effnet_k5s2 0.0487 vs 0.0458); fp16 3x3 at stride 2 still wins (mbv2_s2 0.052 vs
+    // 0.058), as do 7x7 (k7s2 0.125 vs 2.09) and large inputs (KB84 1.23 vs 58.5).
+    if (api == Api::kLegacy) {
+        if (p.dtype != DType::kHalf) return true;
+        return p.r == 7 || (p.r == 3 && p.stride_h == 2) || x_elements >= (int64_t{1} << 28);
+    }
     // PyTorch sends channels-last depthwise convolutions to cuDNN, so its own kernel was never measured on them.
     if (api != Api::kBackend) return false;
     // Backend ("cuDNN": the faster of its heuristic plan and PyTorch's): 7x7 wins only in fp32 (convnext7 0.48 vs
@@ -45,7 +51,6 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // 0.075 vs 0.089). The rest tie or win in one run only: fp16 3x3 (mbv2_56 0.047 vs 0.047; mbv2_s2 0.077 vs
     // 0.081, 0.076 vs 0.075 in the f run), fp32 3x3 (mbv2_s2 0.145 vs 0.133; mbv2_56 0.066 vs 0.081, 0.064 vs
     // 0.058 in f) and 5x5 (effnet_k5s2 bf16 0.062 vs 0.064, 0.062 vs 0.061 in f).
-    const int64_t x_elements = p.n * p.c * p.h * p.w;
     if (p.r == 7) return p.dtype == DType::kFloat;
     if (p.r == 3 && p.stride_h == 1 && x_elements >= (int64_t{1} << 28)) return true;
     return p.dtype == DType::kBFloat16 && p.r == 3;

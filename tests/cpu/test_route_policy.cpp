@@ -105,6 +105,14 @@ std::vector<PolicyCase> policy_cases() {
     nhwc_s2_half.cc.layout = dwtest::Layout::kNHWC;
     nhwc_s2_half.cc.stride_h = nhwc_s2_half.cc.stride_w = 2;
     cases.push_back(nhwc_s2_half);
+    PolicyCase nhwc_half{"NHWC vector path, small 3x3 fp16: a tie with cuDNN on both APIs",
+                         kb84_like(CUDNN_DATA_HALF), not_faster, not_faster};
+    nhwc_half.cc.layout = dwtest::Layout::kNHWC;
+    cases.push_back(nhwc_half);
+    cases.push_back({"NHWC vector path, 5x5 fp16: cuDNN is faster on both APIs", with_filter(nhwc_half.cc, 5),
+                     not_faster, not_faster});
+    cases.push_back({"NHWC vector path, 7x7 fp16: faster than cuDNN's legacy algorithms only",
+                     with_filter(nhwc_half.cc, 7), routed, not_faster});
     PolicyCase generic{"generic path (dilated rows)", kb84_like(CUDNN_DATA_FLOAT), not_faster, not_faster};
     generic.cc.dil_h = 2;
     cases.push_back(generic);
