@@ -41,6 +41,10 @@ def _without_two_byte_types(lines):
             skipping_block = True
             continue
         if _TWO_BYTE.search(line):
+            # A dropped line that opens or closes a block (an "else if constexpr (D == DType::kBFloat16) {") would
+            # splice its body into the fp32 code: 2-byte code belongs in the DTypeTraits specializations.
+            if "{" in line or "}" in line:
+                raise ValueError("cannot drop a line that opens or closes a block: " + line.strip())
             # "case DType::kHalf:" is followed by its return statement.
             skip_next = line.strip().startswith("case ")
             continue

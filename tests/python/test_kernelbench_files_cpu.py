@@ -22,6 +22,18 @@ def test_generated_files_are_current_and_obey_the_rules(capsys):
     assert make_kernelbench.main(["--check"]) == 0, capsys.readouterr().err
 
 
+def test_fp32_filter_drops_whole_lines_only():
+    kept = make_kernelbench._without_two_byte_types([
+        "template <>", "struct DTypeTraits<DType::kHalf> {", "    int x;", "};",
+        "switch (d) {", "    case DType::kHalf:", "        return f<DType::kHalf>();", "    default:", "}"])
+    assert kept == ["switch (d) {", "    default:", "}"]
+    # Dropping a line that opens a block would splice a 2-byte branch's body into the fp32 code.
+    with pytest.raises(ValueError):
+        make_kernelbench._without_two_byte_types([
+            "if constexpr (D == DType::kFloat) {", "    a();", "} else if constexpr (D == DType::kBFloat16) {",
+            "    b();", "}"])
+
+
 @pytest.mark.parametrize("text, found", [
     ("from dwshim.kb84 import ModelNew\n", "no __global__ kernel definition"),
     ("__global__ void k() { threadIdx.x; }\nload_inline\nclass M:\n    pass\n", "the word 'pass' (inheritance bypass)"),
