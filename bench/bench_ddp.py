@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
 from dwshim._timing import kernel_ms  # noqa: E402
 from dwshim._workloads import torchvision_training  # noqa: E402
+from bench_train import compare_losses, write_csv  # noqa: E402  (this script's folder is on sys.path)
 
 MODES = ("bf16-channels-last", "fp32-nchw")
 NO_MULTICAST = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1", "NVSHMEM_DISABLE_NVLS": "1"}
@@ -106,21 +107,17 @@ def main():
     print("%-5s %12s %12s %8s %12s %12s %8s %16s" % ("rank", "plain_gpu", "dwshim_gpu", "change", "plain_wall",
                                                      "dwshim_wall", "routed", "max_loss_rel_diff"))
     for p, o in zip(plain, ours):
-        diff = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(p["losses"], o["losses"]))
+        diff, curves = compare_losses(p["losses"], o["losses"])
         change = o["gpu_ms_per_step"] / p["gpu_ms_per_step"] - 1.0
         rows.append((p["rank"], args.model, args.mode, p["gpu_ms_per_step"], o["gpu_ms_per_step"],
                      p["wall_ms_per_step"], o["wall_ms_per_step"], o["routed"], diff))
         print("%-5d %12.3f %12.3f %+7.1f%% %12.3f %12.3f %8d %16.2e" % (
             p["rank"], p["gpu_ms_per_step"], o["gpu_ms_per_step"], 100 * change, p["wall_ms_per_step"],
             o["wall_ms_per_step"], o["routed"], diff))
-        print("  losses plain:  " + " ".join("%.4f" % v for v in p["losses"]))
-        print("  losses dwshim: " + " ".join("%.4f" % v for v in o["losses"]))
+        print("\n".join(curves))
     if args.csv:
-        with open(args.csv, "w") as f:
-            f.write("rank,model,mode,plain_gpu_ms_per_step,dwshim_gpu_ms_per_step,plain_wall_ms_per_step,"
-                    "dwshim_wall_ms_per_step,routed,max_loss_rel_diff\n")
-            for row in rows:
-                f.write("%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%d,%.3e\n" % row)
+        write_csv(args.csv, "rank,model,mode,plain_gpu_ms_per_step,dwshim_gpu_ms_per_step,plain_wall_ms_per_step,"
+                  "dwshim_wall_ms_per_step,routed,max_loss_rel_diff", "%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%d,%.3e", rows)
 
 
 if __name__ == "__main__":
