@@ -105,7 +105,9 @@ __global__ void depthwise_data_grad_generic_kernel(DepthwiseParams prm, bool cha
         const int64_t offset =
             n * prm.x_stride[kN] + c * prm.x_stride[kC] + ih * prm.x_stride[kH] + iw * prm.x_stride[kW];
         float v = prm.alpha * acc;
-        if (prm.residual != nullptr) v += prm.residual_scale * Traits::load(static_cast<const T*>(prm.residual) + offset);
+        if (prm.residual != nullptr) {
+            v += prm.residual_scale * Traits::load(static_cast<const T*>(prm.residual) + offset);
+        }
         dx[offset] = Traits::from_float(v);
     }
 }

@@ -48,7 +48,8 @@ __global__ void __launch_bounds__(kThreads)
     __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
-    stage_filter_taps<D, K, typename Staging::TapT, V, Staging::kVectors>(prm, c_begin, grid.vectors_per_block * V, taps);
+    stage_filter_taps<D, K, typename Staging::TapT, V, Staging::kVectors>(prm, c_begin, grid.vectors_per_block * V,
+                                                                          taps);
     StripThread place;
     if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
     const int vec = place.vec;

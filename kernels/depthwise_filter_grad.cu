@@ -230,7 +230,8 @@ __global__ void __launch_bounds__(kThreads)
         const T* dy_plane = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
         for_each_item<kChannels>(grid, prm.q, band_begin, band_end, [&](int64_t row, int64_t ow) {
             const int64_t n = row / prm.p, oh = row % prm.p;  // bands are single rows here
-            const float g = Traits::load(dy_plane + n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW]);
+            const float g =
+                Traits::load(dy_plane + n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow * prm.y_stride[kW]);
             const int64_t ih0 = oh * prm.stride_h - prm.pad_h;
             const int64_t iw0 = ow * prm.stride_w - prm.pad_w;
             const T* x_image = x_plane + n * prm.x_stride[kN];
