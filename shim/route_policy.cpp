@@ -51,7 +51,8 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // 0.075 vs 0.089). The rest tie or win in one run only: fp16 3x3 (mbv2_56 0.047 vs 0.047; mbv2_s2 0.077 vs
     // 0.081, 0.076 vs 0.075 in the f run), fp32 3x3 (mbv2_s2 0.145 vs 0.133; mbv2_56 0.066 vs 0.081, 0.064 vs
     // 0.058 in f) and 5x5 (effnet_k5s2 bf16 0.062 vs 0.064, 0.062 vs 0.061 in f).
-    if (p.r == 7) return p.dtype == DType::kFloat;
+    // 7x7 at stride 2 wins in every dtype on the H200 (2026-12-02g, k7s2: f16 0.125 vs 0.163, bf16 0.120 vs 0.164).
+    if (p.r == 7) return p.dtype == DType::kFloat || p.stride_h == 2;
     if (p.r == 3 && p.stride_h == 1 && x_elements >= (int64_t{1} << 28)) return true;
     return p.dtype == DType::kBFloat16 && p.r == 3;
 }

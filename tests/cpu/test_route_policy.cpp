@@ -98,6 +98,10 @@ std::vector<PolicyCase> policy_cases() {
                           not_faster};
     nhwc7_bf16.cc.dtype = CUDNN_DATA_BFLOAT16;
     cases.push_back(nhwc7_bf16);
+    PolicyCase nhwc7_s2_bf16{"NHWC vector path, 7x7 bf16 at stride 2: faster on both APIs", nhwc7_bf16.cc, routed,
+                             routed};
+    nhwc7_s2_bf16.cc.stride_h = nhwc7_s2_bf16.cc.stride_w = 2;
+    cases.push_back(nhwc7_s2_bf16);
     cases.push_back({"NHWC vector path, 5x5 bf16: a tie with cuDNN's backend engines", with_filter(nhwc_bf16.cc, 5),
                      routed, not_faster});
     PolicyCase nhwc_s2_half{"NHWC vector path, small 3x3 stride 2 fp16: a tie with cuDNN's backend engines",
