@@ -14,8 +14,10 @@ namespace dwshim {
 // (fp32, or the tensor's own type), laid out as [V / kPerRead][kVectors][kPerRead] so that lanes reading the same
 // 16-byte part of consecutive vectors read consecutive 16 bytes: conflict-free, where [kVectors][V] in fp32 put
 // the vectors of a 2-byte type 32 bytes apart (4-way conflicts: KB84 bf16 NHWC 1.79 ms against 1.25 without).
-template <typename TapT, int V, int kVectors>
+template <typename Tap, int kV, int kVectorCount>
 struct TapSlice {
+    using TapT = Tap;
+    static constexpr int V = kV, kVectors = kVectorCount;
     static constexpr int kPerRead = 16 / static_cast<int>(sizeof(TapT));
     static constexpr int kValues = V * kVectors;
     static __device__ __forceinline__ int index(int c) {
@@ -25,9 +27,9 @@ struct TapSlice {
 
 // Stages filter[c_begin + c][tap] (rotated for true convolution) into the block's tap slices for its `channels`
 // channels; a channel past the tensor gets filter[0], which no thread reads. Ends with a barrier.
-template <DType D, int K, typename TapT, int V, int kVectors>
+template <DType D, int K, typename Slice>
 __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, int64_t c_begin, int channels,
-                                                  TapT (*taps)[TapSlice<TapT, V, kVectors>::kValues]) {
+                                                  typename Slice::TapT (*taps)[Slice::kValues]) {
     using T = typename DTypeTraits<D>::Storage;
     const T* filter = static_cast<const T*>(prm.filter);
     for (int i = threadIdx.x; i < K * K * channels; i += blockDim.x) {
@@ -37,23 +39,23 @@ __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, in
         const int source_tap = prm.flip ? (K - 1 - r) * K + (K - 1 - s) : tap;
         T value = filter[0];
         if (c_begin + c < prm.c) value = filter[(c_begin + c) * K * K + source_tap];
-        if constexpr (sizeof(TapT) == sizeof(T)) {
-            taps[tap][TapSlice<TapT, V, kVectors>::index(c)] = value;
+        if constexpr (sizeof(typename Slice::TapT) == sizeof(T)) {
+            taps[tap][Slice::index(c)] = value;
         } else {
-            taps[tap][TapSlice<TapT, V, kVectors>::index(c)] = DTypeTraits<D>::to_float(value);
+            taps[tap][Slice::index(c)] = DTypeTraits<D>::to_float(value);
         }
     }
     __syncthreads();  // the filter slice is complete before any thread reads it
 }
 
 // The V weights of channel vector `vec` in one tap's slice, as fp32.
-template <DType D, typename TapT, int V, int kVectors>
-__device__ __forceinline__ void load_tap(const TapT* slice, int vec, float (&w)[V]) {
-    constexpr int kPerRead = TapSlice<TapT, V, kVectors>::kPerRead;
-    constexpr DType kTapType = sizeof(TapT) == 4 ? DType::kFloat : D;
+template <DType D, typename Slice>
+__device__ __forceinline__ void load_tap(const typename Slice::TapT* slice, int vec, float (&w)[Slice::V]) {
+    constexpr int kPerRead = Slice::kPerRead;
+    constexpr DType kTapType = sizeof(typename Slice::TapT) == 4 ? DType::kFloat : D;
 #pragma unroll
-    for (int q = 0; q < V / kPerRead; ++q) {
-        widen_vector<kTapType>(*reinterpret_cast<const uint4*>(slice + (q * kVectors + vec) * kPerRead),
+    for (int q = 0; q < Slice::V / kPerRead; ++q) {
+        widen_vector<kTapType>(*reinterpret_cast<const uint4*>(slice + (q * Slice::kVectors + vec) * kPerRead),
                                &w[q * kPerRead]);
     }
 }

@@ -48,8 +48,7 @@ __global__ void __launch_bounds__(kThreads)
     __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
-    stage_filter_taps<D, K, typename Staging::TapT, V, Staging::kVectors>(prm, c_begin, grid.vectors_per_block * V,
-                                                                          taps);
+    stage_filter_taps<D, K, typename Staging::Slice>(prm, c_begin, grid.vectors_per_block * V, taps);
     StripThread place;
     if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
     const int vec = place.vec;
@@ -87,7 +86,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int fs = 0; fs < K; ++fs) {
             float w[V];
-            load_tap<D, typename Staging::TapT, V, Staging::kVectors>(taps[fr * K + fs], vec, w);
+            load_tap<D, typename Staging::Slice>(taps[fr * K + fs], vec, w);
             const int b = fs & 1, j = fs >> 1;
 #pragma unroll
             for (int qa = 0; qa < kPairs; ++qa)

@@ -105,8 +105,7 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
     __shared__ uint4 ring[kRingRows][kWindow][kNhwcVecThreads];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
-    stage_filter_taps<D, K, typename Staging::TapT, V, Staging::kVectors>(prm, c_begin, grid.vectors_per_block * V,
-                                                                          taps);
+    stage_filter_taps<D, K, typename Staging::Slice>(prm, c_begin, grid.vectors_per_block * V, taps);
     StripThread place;
     if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
     const int vec = place.vec;
@@ -189,7 +188,7 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
 #pragma unroll
                     for (int s = 0; s < K; ++s) {
                         float w[V];
-                        load_tap<D, typename Staging::TapT, V, Staging::kVectors>(taps[r * K + s], vec, w);
+                        load_tap<D, typename Staging::Slice>(taps[r * K + s], vec, w);
 #pragma unroll
                         for (int t = 0; t < kCols; ++t)
 #pragma unroll
