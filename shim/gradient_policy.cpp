@@ -23,15 +23,10 @@ bool channels_innermost(const int64_t strides[4]) {
     return strides[kC] < strides[kW];
 }
 
-constexpr int64_t kLargeInput = int64_t{1} << 28;  // x elements of KB84 (2^30) and larger
 // The smallest suite input (mbv2_56: 32 x 144 x 56 x 56). Below it nothing was measured, and a training step of
 // mobilenet_v3_large (batch 64, channels_last bf16, run 2026-12-01c) took 1.4% more GPU time with its smaller
 // depthwise layers routed by the rules below: they are routed only from this size on.
 constexpr int64_t kSmallestMeasured = int64_t{32} * 144 * 56 * 56;
-
-int64_t x_elements(const DepthwiseParams& p) {
-    return p.n * p.c * p.h * p.w;
-}
 
 // Stride 1, one filter per channel: the forward kernels compute it (data_grad_as_forward).
 bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {

@@ -6,6 +6,12 @@
 
 namespace dwshim {
 
+// What the forward and gradient rules call an input's size, and a large one: KB84 (2^30 elements) and larger.
+inline int64_t x_elements(const DepthwiseParams& p) {
+    return p.n * p.c * p.h * p.w;
+}
+constexpr int64_t kLargeInput = int64_t{1} << 28;
+
 bool data_grad_faster(Api api, const DepthwiseParams& params);
 bool filter_grad_faster(Api api, const DepthwiseParams& params);
 

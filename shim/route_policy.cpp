@@ -34,14 +34,14 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
 }
 
 bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
-    const int64_t x_elements = p.n * p.c * p.h * p.w;
+    const bool large = x_elements(p) >= kLargeInput;
     // Legacy: faster in every suite case on the H100 (KB84 f32 3.00 vs 60.8 ms, convnext7 f16 0.64 vs 10.6) but
     // for fp16 on small inputs on the H200 (2026-12-02g, GPU time): a tie at 3x3 stride 1 (mbv2_56 0.0289 vs
     // 0.0288) and slower at 5x5 (effnet_k5s2 0.0487 vs 0.0458); fp16 3x3 at stride 2 still wins (mbv2_s2 0.052 vs
     // 0.058), as do 7x7 (k7s2 0.125 vs 2.09) and large inputs (KB84 1.23 vs 58.5).
     if (api == Api::kLegacy) {
         if (p.dtype != DType::kHalf) return true;
-        return p.r == 7 || (p.r == 3 && p.stride_h == 2) || x_elements >= (int64_t{1} << 28);
+        return p.r == 7 || (p.r == 3 && p.stride_h == 2) || large;
     }
     // PyTorch sends channels-last depthwise convolutions to cuDNN, so its own kernel was never measured on them.
     if (api != Api::kBackend) return false;
@@ -53,7 +53,7 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // 0.058 in f) and 5x5 (effnet_k5s2 bf16 0.062 vs 0.064, 0.062 vs 0.061 in f).
     // 7x7 at stride 2 wins in every dtype on the H200 (2026-12-02g, k7s2: f16 0.125 vs 0.163, bf16 0.120 vs 0.164).
     if (p.r == 7) return p.dtype == DType::kFloat || p.stride_h == 2;
-    if (p.r == 3 && p.stride_h == 1 && x_elements >= (int64_t{1} << 28)) return true;
+    if (p.r == 3 && p.stride_h == 1 && large) return true;
     return p.dtype == DType::kBFloat16 && p.r == 3;
 }
 
