@@ -61,19 +61,18 @@ struct RingShape {
     static_assert(kReduceValues * kRingThreads * 4 <= kBytes, "the reduction reuses the ring's memory");
 };
 
-template <int kBytes>
-struct VectorOf;
-template <>
-struct VectorOf<4> {
-    using Type = unsigned;
-};
-template <>
-struct VectorOf<8> {
-    using Type = uint2;
-};
-template <>
-struct VectorOf<16> {
-    using Type = uint4;
+// The input-row walk (stride 1, 2-byte types from 5x5 on): a ring slot per filter row of the group, so that
+// slot indices are compile-time constants within a group of RG steps; a strip of 4 output columns.
+template <int K, int kVectorBytes>
+struct InputRowShape {
+    static constexpr int RG = K == 7 ? 4 : K;
+    static constexpr int kGroups = (K + RG - 1) / RG;
+    static constexpr int kCols = 4;
+    static constexpr int kWindow = kCols + K - 1;
+    static constexpr int kSlots = RG;
+    static constexpr int kBytes = kSlots * (kWindow + kCols) * kVectorBytes * kRingThreads;
+    static_assert(kBytes <= kRingBytesPerThread * kRingThreads, "ring does not fit");
+    static_assert(kReduceValues * kRingThreads * 4 <= kBytes, "the reduction reuses the ring's memory");
 };
 
 // CV channels packed in 32-bit words, widened to fp32. 2-byte values are unpacked with integer operations
@@ -111,9 +110,9 @@ struct RingGrid {
     int64_t slices = 1;
 };
 
-template <int K, int S, int kVectorBytes>
+// Shape: RingShape or InputRowShape (its strip width and filter-row groups); kVectorBytes: CV channels' bytes.
+template <int K, typename Shape, int kVectorBytes>
 RingGrid make_ring_grid(const DepthwiseParams& p, int cv) {
-    using Shape = RingShape<K, S, kVectorBytes>;
     RingGrid g;
     const int64_t vectors = p.k / cv;
     g.channel_blocks = (vectors + kMaxVectorsPerBlock - 1) / kMaxVectorsPerBlock;
@@ -139,6 +138,88 @@ RingGrid make_ring_grid(const DepthwiseParams& p, int cv) {
     return g;
 }
 
+// A thread's channel vector (first channel k0), filter-row group and item lane in its block.
+struct RingThread {
+    int vector, group, item_lane;
+    int64_t k0;
+};
+
+template <int kGroups, int CV>
+__device__ __forceinline__ RingThread place_ring_thread(const RingGrid& grid) {
+    const int tid = threadIdx.x;  // signed: unsigned division here costs the step loop 39 instructions (3x3 f16)
+    RingThread t;
+    t.vector = tid % grid.vectors;
+    const int position = tid / grid.vectors;
+    t.group = position % kGroups;
+    t.item_lane = position / kGroups;
+    t.k0 = (static_cast<int64_t>(blockIdx.x) * grid.vectors + t.vector) * CV;
+    return t;
+}
+
+// One item (image, band, column strip): its first output row and column, its rows, the input row and column of
+// its first filter row's window, and which window and strip columns lie inside the image.
+struct RingItem {
+    int64_t n;
+    int oh0, rows, ow0, ih0, iw0;
+    unsigned x_cols, dy_cols;
+};
+
+template <int S, int kWindow, int kCols>
+__device__ __forceinline__ RingItem place_item(const DepthwiseParams& prm, const RingGrid& grid, int64_t item,
+                                               int fr0) {
+    RingItem it;
+    const int strip = static_cast<int>(item % grid.col_strips);
+    const int64_t band_index = item / grid.col_strips;
+    it.n = band_index / grid.bands_per_image;
+    it.oh0 = static_cast<int>(band_index % grid.bands_per_image) * grid.band_rows;
+    it.rows = min(grid.band_rows, static_cast<int>(prm.p) - it.oh0);
+    it.ow0 = strip * kCols;
+    it.ih0 = it.oh0 * S - static_cast<int>(prm.pad_h) + fr0;
+    it.iw0 = it.ow0 * S - static_cast<int>(prm.pad_w);
+    it.x_cols = 0;
+    it.dy_cols = 0;
+#pragma unroll
+    for (int j = 0; j < kWindow; ++j) it.x_cols |= (static_cast<unsigned>(it.iw0 + j) < prm.w ? 1u : 0u) << j;
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) it.dy_cols |= (it.ow0 + c < prm.q ? 1u : 0u) << c;
+    return it;
+}
+
+// Adds each sum over the item lanes of its channel vector and row group in lane order, kReduceValues at a time
+// through `shared` (the ring's memory, which every thread of the block has left), and stores the block's partial
+// sums for slice blockIdx.y.
+template <int RG, int K, int CV, int kGroups>
+__device__ __forceinline__ void store_partial_sums(const float (&acc)[RG][K][CV], const RingGrid& grid,
+                                                   int64_t channels, unsigned char* shared, float* partial) {
+    const int tid = threadIdx.x;
+    auto sums = reinterpret_cast<float(*)[kRingThreads]>(shared);
+    constexpr int kValues = RG * K * CV;
+    const int owners = grid.vectors * kGroups;
+    const int64_t taps = K * K;
+#pragma unroll
+    for (int base = 0; base < kValues; base += kReduceValues) {
+#pragma unroll
+        for (int v = 0; v < kReduceValues; ++v) {
+            if (base + v < kValues) sums[v][tid] = (&acc[0][0][0])[base + v];
+        }
+        __syncthreads();  // every thread's sums of this round are in place
+        for (int o = tid; o < kReduceValues * owners; o += kRingThreads) {
+            const int v = o / owners, owner = o % owners;
+            const int owner_vector = owner % grid.vectors, owner_group = owner / grid.vectors;
+            const int u = base + v;
+            const int fr = owner_group * RG + u / (K * CV), fs = (u / CV) % K;
+            const int64_t channel = (static_cast<int64_t>(blockIdx.x) * grid.vectors + owner_vector) * CV + u % CV;
+            if (u >= kValues || fr >= K || channel >= channels) continue;
+            float total = 0.0f;
+            for (int l = 0; l < grid.item_lanes; ++l) {
+                total += sums[v][(l * kGroups + owner_group) * grid.vectors + owner_vector];
+            }
+            partial[(static_cast<int64_t>(blockIdx.y) * channels + channel) * taps + fr * K + fs] = total;
+        }
+        __syncthreads();  // read before the next round overwrites it
+    }
+}
+
 template <DType D, int K, int S, int CV>
 __global__ void __launch_bounds__(kRingThreads, 4)
     filter_grad_nhwc_ring_kernel(DepthwiseParams prm, RingGrid grid, float* partial) {
@@ -155,10 +236,8 @@ __global__ void __launch_bounds__(kRingThreads, 4)
         reinterpret_cast<Vec(*)[kCols][kRingThreads]>(shared + kXSlots * kWindow * kRingThreads * sizeof(Vec));
 
     const int tid = threadIdx.x;
-    const int vector = tid % grid.vectors, position = tid / grid.vectors;
-    const int group = position % Shape::kGroups, item_lane = position / Shape::kGroups;
-    const int fr0 = group * RG;
-    const int64_t k0 = (static_cast<int64_t>(blockIdx.x) * grid.vectors + vector) * CV;
+    const RingThread me = place_ring_thread<Shape::kGroups, CV>(grid);
+    const int fr0 = me.group * RG;
     float acc[RG][K][CV];
 #pragma unroll
     for (int r = 0; r < RG; ++r)
@@ -168,25 +247,16 @@ __global__ void __launch_bounds__(kRingThreads, 4)
             for (int e = 0; e < CV; ++e) acc[r][s][e] = 0.0f;
 
     const int64_t item_end = min(grid.items, (blockIdx.y + 1) * grid.items_per_slice);
-    if (k0 < prm.k && item_lane < grid.item_lanes) {
-        const T* x_channels = static_cast<const T*>(prm.x) + k0;
-        const T* dy_channels = static_cast<const T*>(prm.y) + k0;
-        for (int64_t item = blockIdx.y * grid.items_per_slice + item_lane; item < item_end; item += grid.item_lanes) {
-            const int strip = static_cast<int>(item % grid.col_strips);
-            const int64_t band_index = item / grid.col_strips;
-            const int64_t n = band_index / grid.bands_per_image;
-            const int oh0 = static_cast<int>(band_index % grid.bands_per_image) * grid.band_rows;
-            const int rows = min(grid.band_rows, static_cast<int>(prm.p) - oh0);
-            const int ow0 = strip * kCols;
-            const int ih0 = oh0 * S - static_cast<int>(prm.pad_h) + fr0;  // input row of step 0's first filter row
-            const int iw0 = ow0 * S - static_cast<int>(prm.pad_w);
-            unsigned x_cols = 0, dy_cols = 0;  // which window and strip columns lie inside the image
-#pragma unroll
-            for (int j = 0; j < kWindow; ++j) x_cols |= (static_cast<unsigned>(iw0 + j) < prm.w ? 1u : 0u) << j;
-#pragma unroll
-            for (int c = 0; c < kCols; ++c) dy_cols |= (ow0 + c < prm.q ? 1u : 0u) << c;
-            const T* x_image = x_channels + n * prm.x_stride[kN] + static_cast<int64_t>(iw0) * prm.x_stride[kW];
-            const T* dy_image = dy_channels + n * prm.y_stride[kN] + static_cast<int64_t>(ow0) * prm.y_stride[kW];
+    if (me.k0 < prm.k && me.item_lane < grid.item_lanes) {
+        const T* x_channels = static_cast<const T*>(prm.x) + me.k0;
+        const T* dy_channels = static_cast<const T*>(prm.y) + me.k0;
+        for (int64_t item = blockIdx.y * grid.items_per_slice + me.item_lane; item < item_end;
+             item += grid.item_lanes) {
+            const RingItem it = place_item<S, kWindow, kCols>(prm, grid, item, fr0);
+            const int rows = it.rows, oh0 = it.oh0, ih0 = it.ih0;  // ih0: input row of step 0's first filter row
+            const unsigned x_cols = it.x_cols, dy_cols = it.dy_cols;
+            const T* x_image = x_channels + it.n * prm.x_stride[kN] + static_cast<int64_t>(it.iw0) * prm.x_stride[kW];
+            const T* dy_image = dy_channels + it.n * prm.y_stride[kN] + static_cast<int64_t>(it.ow0) * prm.y_stride[kW];
             // Step j reads input rows t = j * S .. j * S + RG - 1 (from ih0) and dy row j; its copies are the
             // input rows no earlier step read and dy row j, one commit group per step (empty past the band).
             const auto fetch = [&](int j) {
@@ -245,33 +315,119 @@ __global__ void __launch_bounds__(kRingThreads, 4)
     }
     wait_copies<0>();
     __syncthreads();  // every thread is past its ring before the reduction reuses the memory
-    // Adds each sum over the item lanes of its channel vector and row group in lane order, kReduceValues at a time.
-    auto sums = reinterpret_cast<float(*)[kRingThreads]>(shared);
-    constexpr int kValues = RG * K * CV;
-    const int owners = grid.vectors * Shape::kGroups;
-    const int64_t taps = K * K;
+    store_partial_sums<RG, K, CV, Shape::kGroups>(acc, grid, prm.k, shared, partial);
+}
+
+// Stride 1, 2-byte types from 5x5 on, where the kernel above is issue-bound (it widens each input row once for
+// every filter row that reads it: 80 of its ~650 instructions per step at 7x7, bench/NOTES.md g6). Here step t
+// brings input row t and dy row t, each widened once: input row t meets dy row t - r through filter row fr0 + r,
+// so the thread keeps the last RG dy rows in registers (g[(t - r) mod RG]) and walks RG + rows - 1 input rows
+// per item; dy rows outside the band are zeros (a zero-filled copy, or g as it starts), so the first and last
+// steps need no conditions. Steps run in groups of RG, making ring slots and dy-row indices compile-time.
+template <DType D, int K, int CV>
+__global__ void __launch_bounds__(kRingThreads, 3)  // 168 registers: no spills (at 4 blocks, 128 and a stack)
+    filter_grad_nhwc_input_rows_kernel(DepthwiseParams prm, RingGrid grid, float* partial) {
+    using T = typename DTypeTraits<D>::Storage;
+    constexpr int kVectorBytes = CV * static_cast<int>(sizeof(T));
+    using Vec = typename VectorOf<kVectorBytes>::Type;
+    using Shape = InputRowShape<K, kVectorBytes>;
+    constexpr int RG = Shape::RG, kCols = Shape::kCols, kWindow = Shape::kWindow, kSlots = Shape::kSlots;
+    __shared__ __align__(16) unsigned char shared[Shape::kBytes];
+    // x_ring[slot][j][thread], dy_ring[slot][column][thread]: consecutive threads, consecutive vectors.
+    auto x_ring = reinterpret_cast<Vec(*)[kWindow][kRingThreads]>(shared);
+    auto dy_ring =
+        reinterpret_cast<Vec(*)[kCols][kRingThreads]>(shared + kSlots * kWindow * kRingThreads * sizeof(Vec));
+
+    const int tid = threadIdx.x;
+    const RingThread me = place_ring_thread<Shape::kGroups, CV>(grid);
+    const int fr0 = me.group * RG;
+    float acc[RG][K][CV];
 #pragma unroll
-    for (int base = 0; base < kValues; base += kReduceValues) {
+    for (int r = 0; r < RG; ++r)
 #pragma unroll
-        for (int v = 0; v < kReduceValues; ++v) {
-            if (base + v < kValues) sums[v][tid] = (&acc[0][0][0])[base + v];
-        }
-        __syncthreads();  // every thread's sums of this round are in place
-        for (int o = tid; o < kReduceValues * owners; o += kRingThreads) {
-            const int v = o / owners, owner = o % owners;
-            const int owner_vector = owner % grid.vectors, owner_group = owner / grid.vectors;
-            const int u = base + v;
-            const int fr = owner_group * RG + u / (K * CV), fs = (u / CV) % K;
-            const int64_t channel = (static_cast<int64_t>(blockIdx.x) * grid.vectors + owner_vector) * CV + u % CV;
-            if (u >= kValues || fr >= K || channel >= prm.k) continue;
-            float total = 0.0f;
-            for (int l = 0; l < grid.item_lanes; ++l) {
-                total += sums[v][(l * Shape::kGroups + owner_group) * grid.vectors + owner_vector];
+        for (int s = 0; s < K; ++s)
+#pragma unroll
+            for (int e = 0; e < CV; ++e) acc[r][s][e] = 0.0f;
+
+    const int64_t item_end = min(grid.items, (blockIdx.y + 1) * grid.items_per_slice);
+    if (me.k0 < prm.k && me.item_lane < grid.item_lanes) {
+        const T* x_channels = static_cast<const T*>(prm.x) + me.k0;
+        const T* dy_channels = static_cast<const T*>(prm.y) + me.k0;
+        for (int64_t item = blockIdx.y * grid.items_per_slice + me.item_lane; item < item_end;
+             item += grid.item_lanes) {
+            const RingItem it = place_item<1, kWindow, kCols>(prm, grid, item, fr0);
+            const int rows = it.rows, steps = it.rows + RG - 1, ih0 = it.ih0;  // ih0: input row of step 0
+            const unsigned x_cols = it.x_cols, dy_cols = it.dy_cols;
+            const T* x_row = x_channels + it.n * prm.x_stride[kN] + static_cast<int64_t>(it.iw0) * prm.x_stride[kW] +
+                             static_cast<int64_t>(ih0) * prm.x_stride[kH];
+            const T* dy_row = dy_channels + it.n * prm.y_stride[kN] + static_cast<int64_t>(it.ow0) * prm.y_stride[kW] +
+                              static_cast<int64_t>(it.oh0) * prm.y_stride[kH];
+            // Copies input row t and dy row t into slot t mod kSlots, one commit group per step (empty past the
+            // item); rows are fetched in order, so the pointers advance a row per call.
+            int fetched = 0;
+            const auto fetch = [&]() {
+                if (fetched < steps) {
+                    const int slot = fetched % kSlots;
+                    const bool x_ok = static_cast<unsigned>(ih0 + fetched) < prm.h;
+                    const T* source = x_row;
+#pragma unroll
+                    for (int w = 0; w < kWindow; ++w) {
+                        const bool valid = x_ok && ((x_cols >> w) & 1u);
+                        copy_async<kVectorBytes>(&x_ring[slot][w][tid], source, valid);
+                        source += prm.x_stride[kW];
+                    }
+                    const bool dy_ok = fetched < rows;
+                    source = dy_row;
+#pragma unroll
+                    for (int c = 0; c < kCols; ++c) {
+                        const bool valid = dy_ok && ((dy_cols >> c) & 1u);
+                        copy_async<kVectorBytes>(&dy_ring[slot][c][tid], source, valid);
+                        source += prm.y_stride[kW];
+                    }
+                    x_row += prm.x_stride[kH];
+                    dy_row += prm.y_stride[kH];
+                }
+                commit_copies();
+                ++fetched;
+            };
+#pragma unroll
+            for (int t = 0; t < kSlots - 1; ++t) fetch();
+            float g[RG][kCols][CV];
+#pragma unroll
+            for (int i = 0; i < RG; ++i)
+#pragma unroll
+                for (int c = 0; c < kCols; ++c)
+#pragma unroll
+                    for (int e = 0; e < CV; ++e) g[i][c][e] = 0.0f;
+            for (int t0 = 0; t0 < steps; t0 += RG) {
+#pragma unroll
+                for (int phase = 0; phase < RG; ++phase) {
+                    if (t0 + phase >= steps) break;
+                    wait_copies<kSlots - 2>();  // step t0 + phase's group has landed
+#pragma unroll
+                    for (int c = 0; c < kCols; ++c) widen_channels<D, CV>(dy_ring[phase][c][tid], g[phase][c]);
+                    float window[kWindow][CV];
+#pragma unroll
+                    for (int w = 0; w < kWindow; ++w) widen_channels<D, CV>(x_ring[phase][w][tid], window[w]);
+                    fetch();  // into the slot the previous step used, which this thread has read
+#pragma unroll
+                    for (int r = 0; r < RG; ++r) {
+                        if (fr0 + r >= K) break;
+                        const float(&dy)[kCols][CV] = g[(phase - r + RG) % RG];
+#pragma unroll
+                        for (int s = 0; s < K; ++s)
+#pragma unroll
+                            for (int c = 0; c < kCols; ++c)
+#pragma unroll
+                                for (int e = 0; e < CV; ++e) acc[r][s][e] += dy[c][e] * window[c + s][e];
+                    }
+                }
             }
-            partial[(static_cast<int64_t>(blockIdx.y) * prm.k + channel) * taps + fr * K + fs] = total;
         }
-        __syncthreads();  // read before the next round overwrites it
     }
+    wait_copies<0>();
+    __syncthreads();  // every thread is past its ring before the reduction reuses the memory
+    store_partial_sums<RG, K, CV, Shape::kGroups>(acc, grid, prm.k, shared, partial);
 }
 
 // Whether every pixel's cv channels are one vector in x and dy (channels and strides), and whether the tensors
@@ -290,13 +446,31 @@ bool addresses_fit(const DepthwiseParams& p, int64_t vector_bytes) {
     return aligned(p.x) && aligned(p.y);
 }
 
+// Which walk a shape takes: input rows (stride 1, 2-byte types, 5x5 and 7x7) or dy rows.
+template <DType D, int K, int S>
+constexpr bool kWalksInputRows = S == 1 && K >= 5 && D != DType::kFloat;
+
+template <DType D, int K, int S, int CV>
+using ShapeOf = std::conditional_t<kWalksInputRows<D, K, S>,
+                                   InputRowShape<K, CV * static_cast<int>(sizeof(typename DTypeTraits<D>::Storage))>,
+                                   RingShape<K, S, CV * static_cast<int>(sizeof(typename DTypeTraits<D>::Storage))>>;
+
+template <DType D, int K, int S, int CV>
+RingGrid grid_for(const DepthwiseParams& p) {
+    return make_ring_grid<K, ShapeOf<D, K, S, CV>, CV * static_cast<int>(sizeof(typename DTypeTraits<D>::Storage))>(
+        p, CV);
+}
+
 template <DType D, int K, int S, int CV>
 cudaError_t launch_ring(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    using T = typename DTypeTraits<D>::Storage;
-    const RingGrid grid = make_ring_grid<K, S, CV * static_cast<int>(sizeof(T))>(p, CV);
+    const RingGrid grid = grid_for<D, K, S, CV>(p);
     if (grid.channel_blocks > 0x7fffffff || grid.slices > 65535) return cudaErrorInvalidConfiguration;
     const dim3 blocks(static_cast<unsigned>(grid.channel_blocks), static_cast<unsigned>(grid.slices));
-    filter_grad_nhwc_ring_kernel<D, K, S, CV><<<blocks, kRingThreads, 0, stream>>>(p, grid, partial);
+    if constexpr (kWalksInputRows<D, K, S>) {
+        filter_grad_nhwc_input_rows_kernel<D, K, CV><<<blocks, kRingThreads, 0, stream>>>(p, grid, partial);
+    } else {
+        filter_grad_nhwc_ring_kernel<D, K, S, CV><<<blocks, kRingThreads, 0, stream>>>(p, grid, partial);
+    }
     *slices = grid.slices;
     return cudaGetLastError();
 }
@@ -315,9 +489,7 @@ template <DType D, int K, int S>
 int64_t max_slices(const DepthwiseParams& p) {
     using T = typename DTypeTraits<D>::Storage;
     constexpr int kWide = kWideChannels<K>, kNarrow = kNarrowChannels<T>;
-    constexpr int kSize = static_cast<int>(sizeof(T));
-    return std::max(make_ring_grid<K, S, kWide * kSize>(p, kWide).slices,
-                    make_ring_grid<K, S, kNarrow * kSize>(p, kNarrow).slices);
+    return std::max(grid_for<D, K, S, kWide>(p).slices, grid_for<D, K, S, kNarrow>(p).slices);
 }
 
 template <DType D>
