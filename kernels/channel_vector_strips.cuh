@@ -18,7 +18,8 @@ template <typename Tap, int kV, int kVectorCount>
 struct TapSlice {
     using TapT = Tap;
     static constexpr int V = kV, kVectors = kVectorCount;
-    static constexpr int kPerRead = 16 / static_cast<int>(sizeof(TapT));
+    static constexpr int kPerVector = 16 / static_cast<int>(sizeof(TapT));  // values in one 16-byte read
+    static constexpr int kPerRead = kPerVector < V ? kPerVector : V;
     static constexpr int kValues = V * kVectors;
     static __device__ __forceinline__ int index(int c) {
         return ((c % V) / kPerRead * kVectors + c / V) * kPerRead + c % kPerRead;
@@ -53,9 +54,10 @@ template <DType D, typename Slice>
 __device__ __forceinline__ void load_tap(const typename Slice::TapT* slice, int vec, float (&w)[Slice::V]) {
     constexpr int kPerRead = Slice::kPerRead;
     constexpr DType kTapType = sizeof(typename Slice::TapT) == 4 ? DType::kFloat : D;
+    using Read = typename VectorOf<kPerRead * static_cast<int>(sizeof(typename Slice::TapT))>::Type;
 #pragma unroll
     for (int q = 0; q < Slice::V / kPerRead; ++q) {
-        widen_vector<kTapType>(*reinterpret_cast<const uint4*>(slice + (q * Slice::kVectors + vec) * kPerRead),
+        widen_vector<kTapType>(*reinterpret_cast<const Read*>(slice + (q * Slice::kVectors + vec) * kPerRead),
                                &w[q * kPerRead]);
     }
 }

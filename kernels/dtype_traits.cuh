@@ -79,13 +79,32 @@ __device__ __forceinline__ void store_streaming(T* p, T v) {
     }
 }
 
-// The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..). 2-byte values are
-// taken two to a 32-bit word: one instruction per value, where extracting each 16-bit value first costs two.
-template <DType D>
-__device__ __forceinline__ void widen_vector(const uint4& raw, float* out) {
-    const unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+// The unsigned integer vector of kBytes bytes (4, 8 or 16).
+template <int kBytes>
+struct VectorOf;
+template <>
+struct VectorOf<4> {
+    using Type = unsigned;
+};
+template <>
+struct VectorOf<8> {
+    using Type = uint2;
+};
+template <>
+struct VectorOf<16> {
+    using Type = uint4;
+};
+
+// The sizeof(Vec) / sizeof(storage) values packed in an integer vector, widened to floats in out[0 ..). 2-byte
+// values are taken two to a 32-bit word: one instruction per value, where extracting each 16-bit value first
+// costs two.
+template <DType D, typename Vec>
+__device__ __forceinline__ void widen_vector(const Vec& raw, float* out) {
+    constexpr int kWords = static_cast<int>(sizeof(Vec)) / 4;
+    unsigned words[kWords];
+    memcpy(words, &raw, sizeof raw);
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < kWords; ++j) {
         if constexpr (sizeof(typename DTypeTraits<D>::Storage) == 4) {
             out[j] = __uint_as_float(words[j]);
         } else {

@@ -262,13 +262,32 @@ __device__ __forceinline__ void store_streaming(T* p, T v) {
     }
 }
 
-// The 16 / sizeof(storage) values packed in a 16-byte vector, widened to floats in out[0 ..). 2-byte values are
-// taken two to a 32-bit word: one instruction per value, where extracting each 16-bit value first costs two.
-template <DType D>
-__device__ __forceinline__ void widen_vector(const uint4& raw, float* out) {
-    const unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+// The unsigned integer vector of kBytes bytes (4, 8 or 16).
+template <int kBytes>
+struct VectorOf;
+template <>
+struct VectorOf<4> {
+    using Type = unsigned;
+};
+template <>
+struct VectorOf<8> {
+    using Type = uint2;
+};
+template <>
+struct VectorOf<16> {
+    using Type = uint4;
+};
+
+// The sizeof(Vec) / sizeof(storage) values packed in an integer vector, widened to floats in out[0 ..). 2-byte
+// values are taken two to a 32-bit word: one instruction per value, where extracting each 16-bit value first
+// costs two.
+template <DType D, typename Vec>
+__device__ __forceinline__ void widen_vector(const Vec& raw, float* out) {
+    constexpr int kWords = static_cast<int>(sizeof(Vec)) / 4;
+    unsigned words[kWords];
+    memcpy(words, &raw, sizeof raw);
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < kWords; ++j) {
         if constexpr (sizeof(typename DTypeTraits<D>::Storage) == 4) {
             out[j] = __uint_as_float(words[j]);
         } else {
@@ -1042,7 +1061,8 @@ template <typename Tap, int kV, int kVectorCount>
 struct TapSlice {
     using TapT = Tap;
     static constexpr int V = kV, kVectors = kVectorCount;
-    static constexpr int kPerRead = 16 / static_cast<int>(sizeof(TapT));
+    static constexpr int kPerVector = 16 / static_cast<int>(sizeof(TapT));  // values in one 16-byte read
+    static constexpr int kPerRead = kPerVector < V ? kPerVector : V;
     static constexpr int kValues = V * kVectors;
     static __device__ __forceinline__ int index(int c) {
         return ((c % V) / kPerRead * kVectors + c / V) * kPerRead + c % kPerRead;
@@ -1077,9 +1097,10 @@ template <DType D, typename Slice>
 __device__ __forceinline__ void load_tap(const typename Slice::TapT* slice, int vec, float (&w)[Slice::V]) {
     constexpr int kPerRead = Slice::kPerRead;
     constexpr DType kTapType = sizeof(typename Slice::TapT) == 4 ? DType::kFloat : D;
+    using Read = typename VectorOf<kPerRead * static_cast<int>(sizeof(typename Slice::TapT))>::Type;
 #pragma unroll
     for (int q = 0; q < Slice::V / kPerRead; ++q) {
-        widen_vector<kTapType>(*reinterpret_cast<const uint4*>(slice + (q * Slice::kVectors + vec) * kPerRead),
+        widen_vector<kTapType>(*reinterpret_cast<const Read*>(slice + (q * Slice::kVectors + vec) * kPerRead),
                                &w[q * kPerRead]);
     }
 }
@@ -1115,29 +1136,50 @@ constexpr int kNhwcVecThreads = 128;
 // effnet_k5s2 0.049 vs 0.066). From 5 x 5 on a block covers 8 vectors (H100, NHWC fp16 convnext7 0.78 ms at 8
 // vs 1.00 at 32); at 3 x 3, 32 for fp32 (KB84 3.01 ms vs 3.26 at 8), and for 2-byte types at stride 1, 8
 // (H200 mbv2_56 bf16 0.035 ms vs 0.044 at 16), at stride 2, 32.
+// A thread's channel vector: 16 bytes, except 8 (4 channels, the fp32 path's thread shape) for 2-byte types from
+// 5 x 5 on, where fewer window vectors per column and fewer shared-memory wavefronts per output paid (H200 run
+// 2026-12-02h, bf16: k5s1 0.118 -> 0.087 ms, convnext7 0.53 -> 0.45, k7s2 0.117 -> 0.087) and 3 x 3 lost (KB84
+// 1.23 -> 2.19, mbv2_56 0.029 -> 0.033, mbv2_s2 0.052 -> 0.066).
+template <DType D, int K>
+constexpr int kVectorBytes = sizeof(typename DTypeTraits<D>::Storage) == 4 || K == 3 ? 16 : 8;
+
 template <DType D, int K, int S>
 struct FilterStaging {
     using T = typename DTypeTraits<D>::Storage;
-    static constexpr int V = 16 / static_cast<int>(sizeof(T));
+    static constexpr int V = kVectorBytes<D, K> / static_cast<int>(sizeof(T));
     using TapT = std::conditional_t<K == 3 && S == 1, float, T>;
-    static constexpr int kVectors = K == 3 && (V == 4 || S == 2) ? 32 : 8;
+    static constexpr int kVectors = K == 3 && (sizeof(T) == 4 || S == 2) ? 32 : 8;
     using Slice = TapSlice<TapT, V, kVectors>;
 };
 constexpr int kMaxBandRows = 64;  // H100 KB84 fp16 1.62 -> 1.55 ms, bf16 1.56 -> 1.51 vs 32 (NOTES v15)
-constexpr int kMinBandRows = 8;
+// Bands are shortened no further than four times the rows a band re-reads (M - 1 halo rows, whose steps add to
+// no output row of the band): at 7x7 a band of 8 rows took 14 steps, 75% more than its outputs.
+constexpr int min_band_rows(int halo_rows) {
+    return 4 * halo_rows > 8 ? 4 * halo_rows : 8;
+}
 // Threads below which bands are shortened to give the GPU more to run (two waves of a 132-SM H100).
 constexpr int64_t kEnoughThreads = int64_t{1} << 19;
 
-template <DType D>
+template <DType D, int K>
 struct VectorIo {
     using T = typename DTypeTraits<D>::Storage;
-    static constexpr int V = 16 / static_cast<int>(sizeof(T));
+    using Vec = typename VectorOf<kVectorBytes<D, K>>::Type;
+    static constexpr int V = kVectorBytes<D, K> / static_cast<int>(sizeof(T));
     static __device__ __forceinline__ void store(T* p, const float (&in)[V]) {
-        uint4 raw;
+        Vec raw;
         T* v = reinterpret_cast<T*>(&raw);
 #pragma unroll
         for (int j = 0; j < V; ++j) v[j] = DTypeTraits<D>::from_float(in[j]);
-        __stcs(reinterpret_cast<uint4*>(p), raw);  // streaming (H100 KB84 fp16 1.70 -> 1.62 ms): L2 keeps the input
+        __stcs(reinterpret_cast<Vec*>(p), raw);  // streaming (H100 KB84 fp16 1.70 -> 1.62 ms): L2 keeps the input
+    }
+    // Through L2 only where the copy is 16 bytes (H200 KB84 bf16 1.23 ms vs 1.25 through L1, mbv2_56 0.029 vs
+    // 0.035, convnext7 fp32 0.46 vs 0.50); cp.async copies 8 bytes through L1 only.
+    static __device__ __forceinline__ void copy(Vec* target, const T* source, bool valid) {
+        if constexpr (sizeof(Vec) == 16) {
+            copy_16_async<L1Policy::kBypass>(target, source, valid);
+        } else {
+            copy_async<sizeof(Vec)>(target, source, valid);
+        }
     }
 };
 
@@ -1151,7 +1193,7 @@ struct StripShape {
     static constexpr int kSharedBytes = 48 * 1024;
     static constexpr int kTapBytes =
         K * K * Staging::Slice::kValues * static_cast<int>(sizeof(typename Staging::TapT));
-    static constexpr int kWindowRowBytes = kNhwcVecThreads * 16;  // one window vector of every thread
+    static constexpr int kWindowRowBytes = kNhwcVecThreads * kVectorBytes<D, K>;  // a window vector of every thread
     static constexpr int M = (K + S - 1) / S;
     static constexpr int kByAccumulators = 64 / (M * V);
     static constexpr int kByRegisters = (48 / V - K) / S + 1;
@@ -1163,7 +1205,7 @@ struct StripShape {
     // Input rows of a thread's window ring (kRingRows - 1 in flight while one is used): as many as fit, up to 4
     // for 2-byte types (H100, KB84 fp16 2.30 -> 1.70 ms, bf16 2.73 -> 1.58) and 2 for fp32, where the ring
     // gains little (KB84 3.00 ms without, 3.02 at 2, 3.09 at 4; convnext7 0.44 without, 0.49 with).
-    static constexpr int kMaxRingRows = V == 4 ? 2 : 4;
+    static constexpr int kMaxRingRows = sizeof(typename Staging::T) == 4 ? 2 : 4;
     static constexpr int kRingFit = (kSharedBytes - kTapBytes) / (kWindow * kWindowRowBytes);
     static constexpr int kRingRows = kRingFit > kMaxRingRows ? kMaxRingRows : kRingFit;
     static_assert(kRingRows >= 2, "the window bound above keeps two ring rows in shared memory");
@@ -1180,7 +1222,7 @@ struct StripGrid {
 
 template <DType D, int K, int S, bool kFused>
 __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(DepthwiseParams prm, StripGrid grid) {
-    using Io = VectorIo<D>;
+    using Io = VectorIo<D, K>;
     using T = typename Io::T;
     constexpr int V = Io::V;
     using Shape = StripShape<D, K, S>;
@@ -1191,7 +1233,7 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
     constexpr int kRingRows = Shape::kRingRows;
     __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
     // ring[t % kRingRows][j][thread]: window vector j of the thread's input row t, copied by the thread itself.
-    __shared__ uint4 ring[kRingRows][kWindow][kNhwcVecThreads];
+    __shared__ typename Io::Vec ring[kRingRows][kWindow][kNhwcVecThreads];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
     stage_filter_taps<D, K, typename Staging::Slice>(prm, c_begin, grid.vectors_per_block * V, taps);
@@ -1240,10 +1282,8 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
 #pragma unroll
         for (int j = 0; j < kWindow; ++j) {
             const bool valid = row_ok && col_ok[j];
-            // Through L2 only: H200 KB84 bf16 1.23 ms vs 1.25 through L1, mbv2_56 0.029 vs 0.035, convnext7 fp32
-            // 0.46 vs 0.50 (fp32 KB84 within 0.5%).
-            copy_16_async<L1Policy::kBypass>(&ring[fetch_t % kRingRows][j][threadIdx.x], valid ? source : prm.x,
-                                             valid);
+            Io::copy(&ring[fetch_t % kRingRows][j][threadIdx.x], valid ? source : static_cast<const T*>(prm.x),
+                     valid);
             source += prm.x_stride[kW];
         }
         commit_copies();  // one group per row, empty past the band, so that the wait below counts rows
@@ -1313,17 +1353,20 @@ int nhwc_vector_elems(DType dtype) {
 }
 
 // Channel vectors split evenly over as few blocks as hold them (36 vectors: 2 x 18, not 32 + 4); bands as tall
-// as kMaxBandRows while the launch has enough threads, shorter (more halo rows re-read) for small problems.
-bool make_strip_grid(const DepthwiseParams& p, int max_vectors_per_block, int cols_per_strip, StripGrid* g,
-                     int64_t* channel_blocks) {
-    const int64_t vectors = p.c / nhwc_vector_elems(p.dtype);
+// as kMaxBandRows while the launch has enough threads, shorter (more halo rows re-read) for small problems, down
+// to min_band_rows.
+template <typename Shape>
+bool make_strip_grid(const DepthwiseParams& p, StripGrid* g, int64_t* channel_blocks) {
+    constexpr int max_vectors_per_block = Shape::Staging::kVectors, cols_per_strip = Shape::kCols;
+    const int64_t vectors = p.c / Shape::V;
     *channel_blocks = (vectors + max_vectors_per_block - 1) / max_vectors_per_block;
     g->vectors_per_block = static_cast<int>((vectors + *channel_blocks - 1) / *channel_blocks);
     g->strips_per_block = kNhwcVecThreads / g->vectors_per_block;
     g->col_strips = (p.q + cols_per_strip - 1) / cols_per_strip;
     const auto strips_with = [&](int64_t rows) { return p.n * ((p.p + rows - 1) / rows) * g->col_strips; };
     g->band_rows = kMaxBandRows;
-    while (g->band_rows > kMinBandRows && strips_with(g->band_rows) * vectors < kEnoughThreads) g->band_rows /= 2;
+    const int64_t min_rows = min_band_rows(Shape::M - 1);
+    while (g->band_rows / 2 >= min_rows && strips_with(g->band_rows) * vectors < kEnoughThreads) g->band_rows /= 2;
     g->bands = (p.p + g->band_rows - 1) / g->band_rows;
     g->strips = strips_with(g->band_rows);
     const int64_t blocks = (g->strips + g->strips_per_block - 1) / g->strips_per_block;
@@ -1335,7 +1378,7 @@ cudaError_t launch_with_stride(const DepthwiseParams& params, cudaStream_t strea
     using Shape = StripShape<D, K, S>;
     StripGrid grid;
     int64_t channel_blocks = 0;
-    if (!make_strip_grid(params, Shape::Staging::kVectors, Shape::kCols, &grid, &channel_blocks)) {
+    if (!make_strip_grid<Shape>(params, &grid, &channel_blocks)) {
         return cudaErrorInvalidConfiguration;
     }
     const int64_t blocks = (grid.strips + grid.strips_per_block - 1) / grid.strips_per_block;
