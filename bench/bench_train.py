@@ -37,6 +37,20 @@ def train(name, mode, steps):
             "dwshim_ms_per_step": kernel_ms(prof, "dwshim") / steps, "losses": warmup + [l.item() for l in losses]}
 
 
+def compare_losses(plain, ours):
+    """The largest relative difference between two runs' losses, and both curves as lines to print."""
+    diff = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(plain, ours))
+    return diff, ["  losses plain:  " + " ".join("%.4f" % v for v in plain),
+                  "  losses dwshim: " + " ".join("%.4f" % v for v in ours)]
+
+
+def write_csv(path, header, row_format, rows):
+    with open(path, "w") as f:
+        f.write(header + "\n")
+        for row in rows:
+            f.write(row_format % row + "\n")
+
+
 def child(args):
     for name in args.models.split(","):
         print(json.dumps(train(name, args.mode, args.steps)), flush=True)
@@ -74,20 +88,16 @@ def main():
     print("%-20s %-20s %12s %12s %8s %14s %16s" % ("model", "mode", "plain_ms", "dwshim_ms", "change",
                                                     "dwshim_kern_ms", "max_loss_rel_diff"))
     for p, o in zip(plain, ours):
-        diff = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(p["losses"], o["losses"]))
+        diff, curves = compare_losses(p["losses"], o["losses"])
         change = o["gpu_ms_per_step"] / p["gpu_ms_per_step"] - 1.0
         rows.append((p["model"], p["mode"], p["gpu_ms_per_step"], o["gpu_ms_per_step"], change,
                      o["dwshim_ms_per_step"], diff))
         print("%-20s %-20s %12.3f %12.3f %+7.1f%% %14.3f %16.2e" % (rows[-1][:4] + (100 * change,) + rows[-1][5:]))
-        print("  losses plain:  " + " ".join("%.4f" % v for v in p["losses"]))
-        print("  losses dwshim: " + " ".join("%.4f" % v for v in o["losses"]))
+        print("\n".join(curves))
     print("\n".join(summary))
     if args.csv:
-        with open(args.csv, "w") as f:
-            f.write("model,mode,plain_gpu_ms_per_step,dwshim_gpu_ms_per_step,change,dwshim_kernel_ms_per_step,"
-                    "max_loss_rel_diff\n")
-            for row in rows:
-                f.write("%s,%s,%.4f,%.4f,%.4f,%.4f,%.3e\n" % row)
+        write_csv(args.csv, "model,mode,plain_gpu_ms_per_step,dwshim_gpu_ms_per_step,change,"
+                  "dwshim_kernel_ms_per_step,max_loss_rel_diff", "%s,%s,%.4f,%.4f,%.4f,%.4f,%.3e", rows)
 
 
 if __name__ == "__main__":

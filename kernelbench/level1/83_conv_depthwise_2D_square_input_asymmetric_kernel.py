@@ -1425,6 +1425,7 @@ DWSHIM_INSTANTIATE_NHWC_VEC(DType::kFloat)
 // forward dispatch (kernels/depthwise_forward.cu) on PyTorch's current stream. fp32 only: the problems are fp32,
 // and the generated source leaves the 2-byte types out.
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <torch/extension.h>
 
 torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias,
@@ -1435,6 +1436,8 @@ torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, to
                     weight.scalar_type() == torch::kFloat32,
                 "weight: a contiguous fp32 CUDA tensor [k][1][r][s]");
     TORCH_CHECK(weight.size(0) % x.size(1) == 0, "depthwise: out channels a multiple of in channels");
+    TORCH_CHECK(weight.device() == x.device() && (!has_bias || bias.device() == x.device()),
+                "x, weight and bias on one device");
     TORCH_CHECK(!has_bias || (bias.is_cuda() && bias.is_contiguous() && bias.numel() == weight.size(0)),
                 "bias: a contiguous CUDA tensor [k]");
     dwshim::DepthwiseParams p;
@@ -1466,6 +1469,9 @@ torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, to
     p.filter = weight.data_ptr();
     p.bias = has_bias ? bias.data_ptr() : nullptr;
     p.y = y.data_ptr();
+    // An extension function runs without the device guard PyTorch's own CUDA kernels get: x's GPU is made current
+    // so that the launch and the current stream are on it.
+    const c10::cuda::CUDAGuard device_guard(x.device());
     const cudaError_t status = dwshim::depthwise_forward(p, at::cuda::getCurrentCUDAStream());
     TORCH_CHECK(status == cudaSuccess, "dwshim depthwise forward: ", cudaGetErrorString(status));
     return y;

@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from . import _library
+from . import _device, _library
 
 _DTYPES = {torch.float32: _library.FLOAT, torch.float16: _library.HALF, torch.bfloat16: _library.BFLOAT16}
 
@@ -31,11 +31,12 @@ def _forward(x, weight, bias, stride, padding, dilation):
     bias = bias.contiguous() if bias is not None else None
     lib = _library.load()
     geometry = _library.Int64x8(kh, kw, stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1])
-    status = lib.dwshim_conv2d_forward(
-        _DTYPES[x.dtype], _library.Int64x4(*x.shape), _library.Int64x4(*x.stride()), x.data_ptr(),
-        weight.data_ptr(), bias.data_ptr() if bias is not None else None, geometry,
-        _library.Int64x4(*y.shape), _library.Int64x4(*y.stride()), y.data_ptr(), 1.0, 0.0,
-        torch.cuda.current_stream(x.device).cuda_stream)
+    with _device.current_for(x):
+        status = lib.dwshim_conv2d_forward(
+            _DTYPES[x.dtype], _library.Int64x4(*x.shape), _library.Int64x4(*x.stride()), x.data_ptr(),
+            weight.data_ptr(), bias.data_ptr() if bias is not None else None, geometry,
+            _library.Int64x4(*y.shape), _library.Int64x4(*y.stride()), y.data_ptr(), 1.0, 0.0,
+            torch.cuda.current_stream(x.device).cuda_stream)
     if status == _library.CANNOT_IMPLEMENT:
         return None
     if status != _library.OK:

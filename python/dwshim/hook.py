@@ -22,7 +22,7 @@ import warnings
 
 import torch
 
-from . import _library
+from . import _device, _library
 
 _DTYPES = {torch.float32: _library.FLOAT, torch.float16: _library.HALF, torch.bfloat16: _library.BFLOAT16}
 
@@ -101,11 +101,12 @@ def _try_dwshim(x, weight, kernel_size, bias, stride, padding, dilation):
     weight = weight.contiguous()
     bias = bias.contiguous() if bias is not None else None
     geometry = _library.Int64x8(kh, kw, stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1])
-    status = _library.load().dwshim_conv2d_forward_if_faster(
-        _DTYPES[x.dtype], _library.Int64x4(*x.shape), _library.Int64x4(*x.stride()), x.data_ptr(),
-        weight.data_ptr(), bias.data_ptr() if bias is not None else None, geometry,
-        _library.Int64x4(*y.shape), _library.Int64x4(*y.stride()), y.data_ptr(), 1.0, 0.0,
-        torch.cuda.current_stream(x.device).cuda_stream)
+    with _device.current_for(x):
+        status = _library.load().dwshim_conv2d_forward_if_faster(
+            _DTYPES[x.dtype], _library.Int64x4(*x.shape), _library.Int64x4(*x.stride()), x.data_ptr(),
+            weight.data_ptr(), bias.data_ptr() if bias is not None else None, geometry,
+            _library.Int64x4(*y.shape), _library.Int64x4(*y.stride()), y.data_ptr(), 1.0, 0.0,
+            torch.cuda.current_stream(x.device).cuda_stream)
     if status == _library.OK:
         return y, "routed"
     if status == _library.NOT_FASTER:

@@ -143,36 +143,59 @@ std::pair<std::vector<unsigned char>, std::vector<unsigned char>> run_pair(cudnn
     return {a, b};
 }
 
-TEST(Threads, ManyHandlesAndStreamsGetTheSingleThreadedResults) {
-    ConvCase cc = capture_case();
-    cc.c = 8;
-    std::mt19937 rng(dwtest::test_seed() + 3);
-    const dwtest::TensorLayout xl = dwtest::make_layout(cc.layout, cc.n, cc.c, cc.h, cc.w);
-    const dwtest::TensorLayout yl = dwtest::make_layout(cc.layout, cc.n, cc.k(), cc.p(), cc.q());
-    HostTensor x(cc.dtype, xl.span), filter(cc.dtype, int64_t{cc.k()} * cc.kh * cc.kw),
-        dense_filter(cc.dtype, int64_t{cc.c} * cc.c * cc.kh * cc.kw);
-    dwtest::fill_random(&x, &rng);
-    dwtest::fill_random(&filter, &rng);
-    dwtest::fill_random(&dense_filter, &rng);
+// A routed depthwise case (8 channels) and a dense conv sharing its input, as host data.
+struct PairInputs {
+    ConvCase cc;
+    dwtest::TensorLayout xl, yl;
+    HostTensor x, filter, dense_filter;
+    explicit PairInputs(unsigned seed)
+        : cc(eight_channel_case()),
+          xl(dwtest::make_layout(cc.layout, cc.n, cc.c, cc.h, cc.w)),
+          yl(dwtest::make_layout(cc.layout, cc.n, cc.k(), cc.p(), cc.q())),
+          x(cc.dtype, xl.span),
+          filter(cc.dtype, int64_t{cc.k()} * cc.kh * cc.kw),
+          dense_filter(cc.dtype, int64_t{cc.c} * cc.c * cc.kh * cc.kw) {
+        std::mt19937 rng(seed);
+        dwtest::fill_random(&x, &rng);
+        dwtest::fill_random(&filter, &rng);
+        dwtest::fill_random(&dense_filter, &rng);
+    }
+    static ConvCase eight_channel_case() {
+        ConvCase cc = capture_case();
+        cc.c = 8;
+        return cc;
+    }
+    ThreadWork work() const { return ThreadWork{&cc, &x, &filter, &dense_filter, nullptr, nullptr}; }
+};
 
+// Runs the pair once through a new handle on a stream of its own, on the current device, and checks the
+// depthwise output against float64; returns both outputs' bytes (empty on any failure).
+std::pair<std::vector<unsigned char>, std::vector<unsigned char>> run_pair_on_new_handle(const PairInputs& in) {
     cudnnHandle_t handle = nullptr;
     cudaStream_t stream = nullptr;
-    ASSERT_EQ(cudnnCreate(&handle), CUDNN_STATUS_SUCCESS);
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-    ASSERT_EQ(cudnnSetStream(handle, stream), CUDNN_STATUS_SUCCESS);
-    ThreadWork work{&cc, &x, &filter, &dense_filter, nullptr, nullptr};
-    const auto single = run_pair(handle, stream, work);
+    EXPECT_EQ(cudnnCreate(&handle), CUDNN_STATUS_SUCCESS);
+    EXPECT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    EXPECT_EQ(cudnnSetStream(handle, stream), CUDNN_STATUS_SUCCESS);
+    const auto outputs = run_pair(handle, stream, in.work());
     cudnnDestroy(handle);
     cudaStreamDestroy(stream);
-    ASSERT_FALSE(single.first.empty());
-    // The single-threaded depthwise result is itself right.
-    HostTensor y0(cc.dtype, yl.span);
-    const std::vector<double> expected = dwtest::reference_conv(cc, xl, x, filter, yl, y0);
-    HostTensor got(cc.dtype, yl.span);
-    std::memcpy(got.bytes.data(), single.first.data(), single.first.size());
+    EXPECT_FALSE(outputs.first.empty());
+    if (outputs.first.empty()) return outputs;
+    HostTensor y0(in.cc.dtype, in.yl.span);
+    const std::vector<double> expected = dwtest::reference_conv(in.cc, in.xl, in.x, in.filter, in.yl, y0);
+    HostTensor got(in.cc.dtype, in.yl.span);
+    std::memcpy(got.bytes.data(), outputs.first.data(), outputs.first.size());
     std::vector<double> values;
-    for (int64_t offset : dwtest::logical_offsets(yl)) values.push_back(got.get(offset));
-    ASSERT_LT(dwtest::relative_error(values, expected), dwtest::tolerance(cc.dtype));
+    for (int64_t offset : dwtest::logical_offsets(in.yl)) values.push_back(got.get(offset));
+    EXPECT_LT(dwtest::relative_error(values, expected), dwtest::tolerance(in.cc.dtype));
+    return outputs;
+}
+
+TEST(Threads, ManyHandlesAndStreamsGetTheSingleThreadedResults) {
+    const PairInputs in(dwtest::test_seed() + 3);
+    const auto single = run_pair_on_new_handle(in);
+    ASSERT_FALSE(single.first.empty());
+    ThreadWork work = in.work();
     work.expected_depthwise = &single.first;
     work.expected_dense = &single.second;
 
@@ -208,6 +231,30 @@ TEST(Threads, ManyHandlesAndStreamsGetTheSingleThreadedResults) {
     EXPECT_EQ(dwshim_decision_count(0), routed_before + kThreads * kRounds);
     std::printf("%d threads x %d rounds of a routed and a forwarded conv: %d mismatches, %d failures\n", kThreads,
                 kRounds, mismatches.load(), failures.load());
+}
+
+// dwshim keeps no per-device state: a handle created on the second GPU (current while it is used, as cuDNN
+// requires) runs the routed conv there, and the first GPU's handles keep working.
+TEST(Devices, HandlesOnTwoGpusBothRouteAndMatchFloat64) {
+    int devices = 0;
+    ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+    if (devices < 2) GTEST_SKIP() << "fewer than 2 GPUs";
+    const PairInputs in(dwtest::test_seed() + 4);
+    int first = 0;
+    ASSERT_EQ(cudaGetDevice(&first), cudaSuccess);
+    const int second = first == 0 ? 1 : 0;
+    const uint64_t routed_before = dwshim_decision_count(0);
+    const auto on_first = run_pair_on_new_handle(in);
+    ASSERT_EQ(cudaSetDevice(second), cudaSuccess);
+    const auto on_second = run_pair_on_new_handle(in);
+    ASSERT_EQ(cudaSetDevice(first), cudaSuccess);
+    const auto first_again = run_pair_on_new_handle(in);
+    ASSERT_FALSE(on_first.first.empty());
+    ASSERT_FALSE(on_second.first.empty());
+    EXPECT_EQ(first_again.first, on_first.first);  // deterministic on one device
+    EXPECT_EQ(dwshim_decision_count(0), routed_before + 3);
+    std::printf("routed depthwise conv on devices %d, %d, %d: each within tolerance of float64\n", first, second,
+                first);
 }
 
 }  // namespace

@@ -87,6 +87,23 @@ def test_random_shapes_forward_and_backward(case, dtype, channels_last):
         assert rel_error(bias.grad, b64.grad) < 2e-2
 
 
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="fewer than 2 GPUs")
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_tensors_on_the_second_gpu_while_the_first_is_current(channels_last):
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    torch.manual_seed(7)
+    x = torch.randn(2, 16, 40, 48, device="cuda:1").contiguous(memory_format=fmt)
+    weight = torch.randn(16, 1, 3, 3, device="cuda:1")
+    with torch.cuda.device(0):
+        before = routed_count()
+        y = depthwise_conv2d(x, weight, None, 1, 1, 1)
+        assert routed_count() == before + 1
+        assert torch.cuda.current_device() == 0
+    assert y.device == x.device
+    reference = F.conv2d(x.double(), weight.double(), None, 1, 1, 1, 16)
+    assert rel_error(y, reference) < 1e-5
+
+
 def test_cuda_graph_capture_replays_the_kernel():
     model = ModelNew(16, 16, 3, padding=1).cuda()
     static_x = torch.randn(2, 16, 32, 32, device="cuda")
