@@ -27,6 +27,12 @@ bool channels_innermost(const int64_t strides[4]) {
 // mobilenet_v3_large (batch 64, channels_last bf16, run 2026-12-01c) took 1.4% more GPU time with its smaller
 // depthwise layers routed by the rules below: they are routed only from this size on.
 constexpr int64_t kSmallestMeasured = int64_t{32} * 144 * 56 * 56;
+// Channels-last bf16 data gradients were measured on smaller inputs too, the depthwise layers of four torchvision
+// models (bench/models.csv, run 2026-12-02i, against the faster of cuDNN's plan and PyTorch's): they win from
+// 64 x 960 x 7 x 7 on (c960_7x7_k3s1 0.0112 vs 0.0162 ms, c1152_7x7_k5s1 0.030 vs 0.035, c120_28x28_k5s1 0.036
+// vs 0.045) and tie below (c200_14x14_k3s1 0.0119 vs 0.0118, c184_14x14 0.0116 vs 0.0113). fp32 loses on 14 x 14
+// rows above that size (c672_14x14_k3s1 0.034 vs 0.030), fp16 on most layers (c240_28x28_k5s1 0.062 vs 0.043).
+constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 
 // Stride 1, one filter per channel: the forward kernels compute it (data_grad_as_forward).
 bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
@@ -61,7 +67,9 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
 }  // namespace
 
 bool data_grad_faster(Api api, const DepthwiseParams& p) {
-    if (api == Api::kTorchNative || x_elements(p) < kSmallestMeasured) return false;
+    const bool bf16_channels_last = p.dtype == DType::kBFloat16 && channels_innermost(p.x_stride);
+    const int64_t smallest = bf16_channels_last ? kSmallestBf16ChannelsLastDataGrad : kSmallestMeasured;
+    if (api == Api::kTorchNative || x_elements(p) < smallest) return false;
     DepthwiseParams forward;
     if (data_grad_as_forward(p, &forward)) return forward_shaped_data_grad_faster(api, forward);
     // The NHWC stride-2 strip kernel, run 2026-12-02d (2026-12-02d-h200-dgrad-nhwc-s2-*.csv): every case on both
@@ -83,15 +91,15 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
 // 11.5 / 34.7) but small 3x3 at stride 1 (mbv2_56 0.061 vs 0.061 / 0.058); 2-byte 3x3 at stride 1 (KB84 f16
 // 1.26 vs 13.6 / 2.38, mbv2_56 f16 0.037 vs 0.056 / 0.053, bf16 0.037 vs 0.276 / 0.040), bf16 3x3 at stride 2
 // (mbv2_s2 0.067 vs 0.639 / 0.078) and fp16 5x5 at stride 2 (effnet_k5s2 0.070 vs 0.093 / 0.090). PyTorch's plans
-// win fp16 3x3 at stride 2 (mbv2_s2 0.064 vs 0.049), bf16 5x5 at stride 2 (effnet_k5s2 0.068 vs 0.046), 2-byte
-// 5x5 at stride 1 (k5s1 bf16 0.138 vs 0.116) and 2-byte 7x7 (convnext7 bf16 0.370 vs 0.297, k7s2 0.194 vs 0.154:
-// the kernel issues about 650 instructions per 224 products there).
+// win fp16 3x3 at stride 2 (mbv2_s2 0.064 vs 0.049), bf16 5x5 at stride 2 (effnet_k5s2 0.068 vs 0.046) and
+// 2-byte 7x7 (run 2026-12-02i: convnext7 bf16 0.318 vs 0.296, k7s2 0.192 vs 0.154). 2-byte 5x5 at stride 1 wins
+// since the input-row walk (run 2026-12-02i: k5s1 bf16 0.101 vs 0.115, f16 0.102 vs 0.109; before, 0.138 vs 0.116).
 bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
     const bool s1 = p.stride_h == 1, small = x_elements(p) < kLargeInput;
     if (p.dtype == DType::kFloat) return !(p.r == 3 && s1 && small);
     const bool bf16 = p.dtype == DType::kBFloat16;
     if (api == Api::kLegacy) return !(p.r == 3 && !s1 && !bf16);
-    return p.r == 3 ? s1 || bf16 : p.r == 5 && !s1 && !bf16;
+    return p.r == 3 ? s1 || bf16 : p.r == 5 && (s1 || !bf16);
 }
 
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {

@@ -54,7 +54,15 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // 7x7 at stride 2 wins in every dtype on the H200 (2026-12-02g, k7s2: f16 0.125 vs 0.163, bf16 0.120 vs 0.164).
     if (p.r == 7) return p.dtype == DType::kFloat || p.stride_h == 2;
     if (p.r == 3 && p.stride_h == 1 && large) return true;
-    return p.dtype == DType::kBFloat16 && p.r == 3;
+    // Smaller bf16 3x3, H200 run 2026-12-02i (the suite's NHWC cases and the depthwise layers of four torchvision
+    // models, bench/models.csv, against the faster of cuDNN's plan and PyTorch's): wins at stride 2 on inputs 56
+    // columns wide or more (c64_112x112 0.042 vs 0.050 ms, mbv2_s2 0.052 vs 0.059, c144_56x56 0.030 vs 0.034) and
+    // at stride 1 on rows of 112 with 32 channels or more (c32_112x112 0.045 vs 0.050); loses on narrower inputs
+    // (c240_28x28_k3s2 0.0156 vs 0.0148, c72_56x56_k3s1 0.044 vs 0.032, c200_14x14_k3s1 0.0118 vs 0.0096) and
+    // at 16 channels (c16_112x112 0.0288 vs 0.0277). mbv2_56 wins (0.0295 vs 0.0331) where c144_56x56, the same
+    // rows at batch 64, loses (0.065 vs 0.057): rows of 56 at stride 1 stay with cuDNN.
+    if (p.dtype != DType::kBFloat16 || p.r != 3) return false;
+    return p.stride_h == 2 ? p.w >= 56 : p.w >= 112 && p.c >= 32;
 }
 
 bool forward_faster(Api api, const DepthwiseParams& params) {

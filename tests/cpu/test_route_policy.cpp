@@ -81,9 +81,30 @@ std::vector<PolicyCase> policy_cases() {
                     kb84_like(CUDNN_DATA_FLOAT), routed, not_faster};
     nhwc.cc.layout = dwtest::Layout::kNHWC;
     cases.push_back(nhwc);
-    PolicyCase nhwc_bf16{"NHWC vector path, small 3x3 bf16: faster on both APIs", nhwc.cc, routed, routed};
+    PolicyCase nhwc_bf16{"NHWC vector path, small 3x3 bf16 on rows of 32: faster than cuDNN's legacy algorithms only",
+                         nhwc.cc, routed, not_faster};
     nhwc_bf16.cc.dtype = CUDNN_DATA_BFLOAT16;
     cases.push_back(nhwc_bf16);
+    PolicyCase nhwc_bf16_wide{"NHWC vector path, 3x3 bf16 on rows of 112 with 32 channels: faster on both APIs",
+                              nhwc_bf16.cc, routed, routed};
+    nhwc_bf16_wide.cc.c = 32;
+    nhwc_bf16_wide.cc.w = 112;
+    cases.push_back(nhwc_bf16_wide);
+    PolicyCase nhwc_bf16_narrow{"NHWC vector path, 3x3 bf16 on rows of 112 with 16 channels: faster than cuDNN's "
+                                "legacy algorithms only",
+                                nhwc_bf16_wide.cc, routed, not_faster};
+    nhwc_bf16_narrow.cc.c = 16;
+    cases.push_back(nhwc_bf16_narrow);
+    PolicyCase nhwc_bf16_s2{"NHWC vector path, 3x3 bf16 at stride 2 on rows of 56: faster on both APIs",
+                            nhwc_bf16.cc, routed, routed};
+    nhwc_bf16_s2.cc.w = 56;
+    nhwc_bf16_s2.cc.stride_h = nhwc_bf16_s2.cc.stride_w = 2;
+    cases.push_back(nhwc_bf16_s2);
+    PolicyCase nhwc_bf16_s2_narrow{"NHWC vector path, 3x3 bf16 at stride 2 on rows of 28: faster than cuDNN's "
+                                   "legacy algorithms only",
+                                   nhwc_bf16_s2.cc, routed, not_faster};
+    nhwc_bf16_s2_narrow.cc.w = 28;
+    cases.push_back(nhwc_bf16_s2_narrow);
     PolicyCase nhwc_kb84{"NHWC vector path, KB84's 3x3 fp16: faster on both APIs", kb84_like(CUDNN_DATA_HALF), routed,
                          routed};
     nhwc_kb84.cc.layout = dwtest::Layout::kNHWC;
@@ -165,6 +186,23 @@ std::vector<PolicyCase> gradient_policy_cases() {
     same_bf16.dtype = CUDNN_DATA_BFLOAT16;
     cases.push_back({"dgrad on the NHWC vector path, small 3x3 bf16: faster on both APIs",
                      gradient(same_bf16, data, nhwc), routed, routed});
+    ConvCase layer_bf16 = same_bf16;  // c960_7x7_k3s1 of bench/models.csv, the smallest bf16 NHWC dgrad routed
+    layer_bf16.n = 64;
+    layer_bf16.c = 960;
+    layer_bf16.h = layer_bf16.w = 7;
+    cases.push_back({"dgrad, NHWC bf16 at 64 x 960 x 7 x 7: faster on both APIs", gradient(layer_bf16, data, nhwc),
+                     routed, routed});
+    ConvCase layer_below = layer_bf16;  // c200_14x14_k3s1: a tie
+    layer_below.c = 200;
+    layer_below.h = layer_below.w = 14;
+    cases.push_back({"dgrad, NHWC bf16 below 64 x 960 x 7 x 7: a tie with PyTorch's backend plan",
+                     gradient(layer_below, data, nhwc), not_faster, not_faster});
+    ConvCase layer_f32 = layer_bf16;
+    layer_f32.dtype = CUDNN_DATA_FLOAT;
+    cases.push_back({"dgrad, NHWC fp32 at 64 x 960 x 7 x 7: below the smallest measured input",
+                     gradient(layer_f32, data, nhwc), not_faster, not_faster});
+    cases.push_back({"dgrad, NCHW bf16 at 64 x 960 x 7 x 7: below the smallest measured input",
+                     gradient(layer_bf16, data), not_faster, not_faster});
     cases.push_back({"dgrad on the NCHW rows path, 3x3 fp16: cuDNN's backend plan is faster", gradient(same, data),
                      routed, not_faster});
     cases.push_back({"dgrad on the NCHW rows path, 7x7 fp16: faster on both APIs",
@@ -195,8 +233,8 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      gradient(odd_channels, filter, nhwc), not_faster, not_faster});
     cases.push_back({"wgrad, NHWC fp16 7x7 at stride 1: faster than cuDNN's legacy algorithms only",
                      gradient(with_filter(same, 7), filter, nhwc), routed, not_faster});
-    cases.push_back({"wgrad, NHWC fp16 5x5 at stride 1: faster than cuDNN's legacy algorithms only",
-                     gradient(with_filter(same, 5), filter, nhwc), routed, not_faster});
+    cases.push_back({"wgrad, NHWC fp16 5x5 at stride 1 (input-row walk): faster on both APIs",
+                     gradient(with_filter(same, 5), filter, nhwc), routed, routed});
     cases.push_back({"wgrad, NHWC fp32 5x5 at stride 1: faster on both APIs",
                      gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 5), filter, nhwc), routed, routed});
     cases.push_back({"wgrad, NHWC fp32 3x3 at stride 2: faster on both APIs", gradient(strided, filter, nhwc),
