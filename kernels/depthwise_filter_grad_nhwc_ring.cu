@@ -138,6 +138,28 @@ RingGrid make_ring_grid(const DepthwiseParams& p, int cv) {
     return g;
 }
 
+template <int RG, int K, int CV>
+__device__ __forceinline__ void zero_accumulators(float (&acc)[RG][K][CV]) {
+#pragma unroll
+    for (int r = 0; r < RG; ++r)
+#pragma unroll
+        for (int s = 0; s < K; ++s)
+#pragma unroll
+            for (int e = 0; e < CV; ++e) acc[r][s][e] = 0.0f;
+}
+
+// The rings in a block's shared memory: x_ring[slot][j][thread], then dy_ring[slot][column][thread] after the
+// input ring's x_slots slots; consecutive threads, consecutive vectors.
+template <typename Vec, int kWindow>
+__device__ __forceinline__ Vec (*input_ring(unsigned char* shared))[kWindow][kRingThreads] {
+    return reinterpret_cast<Vec(*)[kWindow][kRingThreads]>(shared);
+}
+
+template <typename Vec, int kWindow, int kCols>
+__device__ __forceinline__ Vec (*dy_ring_after(unsigned char* shared, int x_slots))[kCols][kRingThreads] {
+    return reinterpret_cast<Vec(*)[kCols][kRingThreads]>(shared + x_slots * kWindow * kRingThreads * sizeof(Vec));
+}
+
 // A thread's channel vector (first channel k0), filter-row group and item lane in its block.
 struct RingThread {
     int vector, group, item_lane;
@@ -230,21 +252,14 @@ __global__ void __launch_bounds__(kRingThreads, 4)
     constexpr int RG = Shape::RG, kCols = Shape::kCols, kWindow = Shape::kWindow, kAhead = Shape::kAhead;
     constexpr int kXSlots = Shape::kXSlots, kDySlots = Shape::kDySlots;
     __shared__ __align__(16) unsigned char shared[Shape::kBytes];
-    // x_ring[slot][j][thread], dy_ring[slot][column][thread]: consecutive threads, consecutive vectors.
-    auto x_ring = reinterpret_cast<Vec(*)[kWindow][kRingThreads]>(shared);
-    auto dy_ring =
-        reinterpret_cast<Vec(*)[kCols][kRingThreads]>(shared + kXSlots * kWindow * kRingThreads * sizeof(Vec));
+    const auto x_ring = input_ring<Vec, kWindow>(shared);
+    const auto dy_ring = dy_ring_after<Vec, kWindow, kCols>(shared, kXSlots);
 
     const int tid = threadIdx.x;
     const RingThread me = place_ring_thread<Shape::kGroups, CV>(grid);
     const int fr0 = me.group * RG;
     float acc[RG][K][CV];
-#pragma unroll
-    for (int r = 0; r < RG; ++r)
-#pragma unroll
-        for (int s = 0; s < K; ++s)
-#pragma unroll
-            for (int e = 0; e < CV; ++e) acc[r][s][e] = 0.0f;
+    zero_accumulators(acc);
 
     const int64_t item_end = min(grid.items, (blockIdx.y + 1) * grid.items_per_slice);
     if (me.k0 < prm.k && me.item_lane < grid.item_lanes) {
@@ -333,21 +348,14 @@ __global__ void __launch_bounds__(kRingThreads, 3)  // 168 registers: no spills 
     using Shape = InputRowShape<K, kVectorBytes>;
     constexpr int RG = Shape::RG, kCols = Shape::kCols, kWindow = Shape::kWindow, kSlots = Shape::kSlots;
     __shared__ __align__(16) unsigned char shared[Shape::kBytes];
-    // x_ring[slot][j][thread], dy_ring[slot][column][thread]: consecutive threads, consecutive vectors.
-    auto x_ring = reinterpret_cast<Vec(*)[kWindow][kRingThreads]>(shared);
-    auto dy_ring =
-        reinterpret_cast<Vec(*)[kCols][kRingThreads]>(shared + kSlots * kWindow * kRingThreads * sizeof(Vec));
+    const auto x_ring = input_ring<Vec, kWindow>(shared);
+    const auto dy_ring = dy_ring_after<Vec, kWindow, kCols>(shared, kSlots);
 
     const int tid = threadIdx.x;
     const RingThread me = place_ring_thread<Shape::kGroups, CV>(grid);
     const int fr0 = me.group * RG;
     float acc[RG][K][CV];
-#pragma unroll
-    for (int r = 0; r < RG; ++r)
-#pragma unroll
-        for (int s = 0; s < K; ++s)
-#pragma unroll
-            for (int e = 0; e < CV; ++e) acc[r][s][e] = 0.0f;
+    zero_accumulators(acc);
 
     const int64_t item_end = min(grid.items, (blockIdx.y + 1) * grid.items_per_slice);
     if (me.k0 < prm.k && me.item_lane < grid.item_lanes) {
