@@ -28,10 +28,6 @@ constexpr int kMinBandRows = 8;
 // Threads' worth of work below which bands are shortened to give the GPU more to run.
 constexpr int64_t kEnoughTasks = int64_t{1} << 17;
 constexpr int64_t kTargetBlocks = 2048;
-// Partial-sum bytes allowed whatever the input's size: small inputs (7 x 7 and 14 x 14 images) need slices to fill
-// the GPU (c768_7x7_k7s1 bf16 ran 48 blocks, 0.089 ms against PyTorch's plan's 0.030), and 8 MiB are written and
-// read back in about 4 us at the H200's copy bandwidth.
-constexpr int64_t kPartialBytesAlways = int64_t{8} << 20;
 
 // Channels per thread: as many as the accumulators allow (about 64 registers of them).
 template <int K>
@@ -130,12 +126,12 @@ RingGrid make_ring_grid(const DepthwiseParams& p, int cv) {
     g.bands_per_image = static_cast<int>((p.p + g.band_rows - 1) / g.band_rows);
     g.items = items_with(g.band_rows);
     // Enough slices for about kTargetBlocks blocks, each thread with an item at least, and partial sums (read
-    // again by the finalize pass) within an eighth of the input's bytes or kPartialBytesAlways.
+    // again by the finalize pass) within an eighth of the input's bytes.
     const int64_t partial_bytes = p.k * K * K * 4;
     const int64_t input_bytes = p.n * p.c * p.h * p.w * (kVectorBytes / cv);
     const int64_t by_blocks = (kTargetBlocks + g.channel_blocks - 1) / g.channel_blocks;
     const int64_t by_items = (g.items + g.item_lanes - 1) / g.item_lanes;
-    const int64_t by_bytes = std::max<int64_t>(1, std::max(input_bytes / 8, kPartialBytesAlways) / partial_bytes);
+    const int64_t by_bytes = std::max<int64_t>(1, input_bytes / 8 / partial_bytes);
     const int64_t wanted = std::max<int64_t>(1, std::min({by_blocks, by_items, by_bytes}));
     g.items_per_slice = (g.items + wanted - 1) / wanted;
     g.slices = (g.items + g.items_per_slice - 1) / g.items_per_slice;
