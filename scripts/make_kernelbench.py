@@ -9,7 +9,8 @@ sources so that every kernel has one source of truth.
 
 The CUDA source is the forward dispatch (kernels/depthwise_forward.cu) and every kernel file it includes, each
 header once, in fp32 only: lines and blocks of the 2-byte types are left out (KernelBench reads any fp32 -> fp16
-conversion in an fp32 problem as a precision downgrade), then kernelbench/binding.cu.
+conversion in an fp32 problem as a precision downgrade), then kernelbench/binding.cu; for 86 (depthwise, then a
+1x1 conv) also kernelbench/pointwise_conv.cu and kernelbench/binding_pointwise.cu.
 """
 import argparse
 import os
@@ -79,14 +80,24 @@ def kernel_source():
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
-def cuda_source():
-    with open(os.path.join(ROOT, "kernelbench", "binding.cu")) as f:
-        return kernel_source() + "\n" + f.read()
+def _read(*parts):
+    with open(os.path.join(ROOT, *parts)) as f:
+        return f.read()
+
+
+def cuda_source(pointwise=False):
+    """The depthwise kernels and their binding; with pointwise, problem 86's pointwise kernel and binding too."""
+    source = kernel_source() + "\n" + _read("kernelbench", "binding.cu")
+    if pointwise:
+        source += "\n" + _read("kernelbench", "pointwise_conv.cu") + "\n" + _read("kernelbench", "binding_pointwise.cu")
+    return source
 
 
 _DECLARATION = ("torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, "
                 "bool has_bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, "
                 "int64_t dil_w);")
+_POINTWISE_DECLARATION = ("torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, "
+                          "torch::Tensor bias, bool has_bias);")
 
 _HEADER = '''"""KernelBench level 1 problem {number} ({title}) on dwshim's depthwise kernels.
 
@@ -106,8 +117,12 @@ CUDA_SOURCE = r"""
 
 CPP_SOURCE = "{declaration}"
 
+# The kernels need C++17, PyTorch's default for extensions from 2.1 on (1.13's is C++14); from 2.15 on its headers
+# need C++20, which it adds only where no -std flag is given.
+_TORCH_VERSION = tuple(int(part) for part in torch.__version__.split(".")[:2])
+_STANDARD = [] if _TORCH_VERSION >= (2, 1) else ["-std=c++17"]
 _dwshim = load_inline(name="dwshim_kernelbench_{number}", cpp_sources=CPP_SOURCE, cuda_sources=CUDA_SOURCE,
-                      functions=["depthwise_conv2d_forward"], extra_cuda_cflags=["-O3", "-std=c++17"])
+                      functions={functions}, extra_cuda_cflags=["-O3"] + _STANDARD)
 
 
 class DepthwiseConv2d(nn.Module):
@@ -131,6 +146,26 @@ class DepthwiseConv2d(nn.Module):
 
 '''
 
+_POINTWISE = '''
+class PointwiseConv2d(nn.Module):
+    """The parameters of nn.Conv2d(in_channels, out_channels, 1), drawn in its order. Computes what that layer
+    computes under PyTorch's defaults: cuDNN with TF32 allowed, so operands rounded to TF32, fp32 sums."""
+
+    def __init__(self, in_channels, out_channels, bias):
+        super(PointwiseConv2d, self).__init__()
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, 1, 1))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(in_channels)
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        has_bias = self.bias is not None
+        return _dwshim.pointwise_conv2d_forward(x, self.weight, self.bias if has_bias else self.weight, has_bias)
+
+'''
+
 _MODEL = '''
 class ModelNew(nn.Module):
     def __init__(self, {signature}):
@@ -139,6 +174,17 @@ class ModelNew(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv2d(x)
+'''
+
+_SEPARABLE_MODEL = '''
+class ModelNew(nn.Module):
+    def __init__(self, {signature}):
+        super(ModelNew, self).__init__()
+        self.depthwise = DepthwiseConv2d({conv_args})
+        self.pointwise = PointwiseConv2d(in_channels, out_channels, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
 '''
 
 # Per problem: its KernelBench file name, title, Model's constructor signature and the DepthwiseConv2d arguments
@@ -171,16 +217,30 @@ PROBLEMS = {
                      "say.\n",
              conv_args="in_channels, (kernel_size_h, kernel_size_w), (stride_h, stride_w),\n"
                        "                                      (padding_h, padding_w), (dilation_h, dilation_w), bias"),
+    86: dict(name="86_conv_depthwise_separable_2D",
+             title="depthwise-separable conv2d",
+             signature="in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,\n"
+                       "                 dilation: int = 1, bias: bool = False",
+             conv_args="in_channels, (kernel_size, kernel_size), (stride, stride),\n"
+                       "                                         (padding, padding), (dilation, dilation), bias",
+             pointwise=True),
 }
 
 
-def render(number, cuda):
+def render(number):
     problem = PROBLEMS[number]
+    pointwise = problem.get("pointwise", False)
+    cuda = cuda_source(pointwise)
     assert "\"\"\"" not in cuda, "the CUDA source goes into a triple-quoted string"
-    model = _MODEL.format(signature=problem["signature"], comment=problem.get("comment", ""),
-                          conv_args=problem["conv_args"])
-    return _HEADER.format(number=number, title=problem["title"], cuda=cuda.strip("\n"),
-                          declaration=_DECLARATION) + model
+    functions = ["depthwise_conv2d_forward"] + (["pointwise_conv2d_forward"] if pointwise else [])
+    declaration = _DECLARATION + (" " + _POINTWISE_DECLARATION if pointwise else "")
+    header = _HEADER.format(number=number, title=problem["title"], cuda=cuda.strip("\n"), declaration=declaration,
+                            functions="[" + (",\n" + " " * 33).join('"%s"' % f for f in functions) + "]")
+    if pointwise:
+        return header + _POINTWISE + _SEPARABLE_MODEL.format(signature=problem["signature"],
+                                                             conv_args=problem["conv_args"])
+    return header + _MODEL.format(signature=problem["signature"], comment=problem.get("comment", ""),
+                                  conv_args=problem["conv_args"])
 
 
 def path_of(number):
@@ -197,9 +257,8 @@ def main(argv=None):
             f.write(kernel_source())
         return 0
     failures = []
-    cuda = cuda_source()
     for number in sorted(PROBLEMS):
-        text, path = render(number, cuda), path_of(number)
+        text, path = render(number), path_of(number)
         if args.check:
             current = open(path).read() if os.path.exists(path) else None
             if current != text:

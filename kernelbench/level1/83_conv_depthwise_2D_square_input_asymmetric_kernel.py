@@ -1483,8 +1483,12 @@ torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, to
 
 CPP_SOURCE = "torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w);"
 
+# The kernels need C++17, PyTorch's default for extensions from 2.1 on (1.13's is C++14); from 2.15 on its headers
+# need C++20, which it adds only where no -std flag is given.
+_TORCH_VERSION = tuple(int(part) for part in torch.__version__.split(".")[:2])
+_STANDARD = [] if _TORCH_VERSION >= (2, 1) else ["-std=c++17"]
 _dwshim = load_inline(name="dwshim_kernelbench_83", cpp_sources=CPP_SOURCE, cuda_sources=CUDA_SOURCE,
-                      functions=["depthwise_conv2d_forward"], extra_cuda_cflags=["-O3", "-std=c++17"])
+                      functions=["depthwise_conv2d_forward"], extra_cuda_cflags=["-O3"] + _STANDARD)
 
 
 class DepthwiseConv2d(nn.Module):

@@ -86,25 +86,29 @@ def test_model_new_draws_models_parameters(number, monkeypatch):
         reference = model_class(*args)
         torch.manual_seed(42)
         ours = module.ModelNew(*args)
-        assert ours.conv2d.weight.shape == reference.conv2d.weight.shape
-        assert torch.equal(ours.conv2d.weight, reference.conv2d.weight)
-        if bias:
-            assert torch.equal(ours.conv2d.bias, reference.conv2d.bias)
-        else:
-            assert ours.conv2d.bias is None and reference.conv2d.bias is None
-        assert ours.conv2d.stride == reference.conv2d.stride
-        assert ours.conv2d.padding == reference.conv2d.padding
-        assert ours.conv2d.dilation == reference.conv2d.dilation
+        for name, layer in reference.named_children():  # conv2d, or depthwise and pointwise (86)
+            mine = getattr(ours, name)
+            assert torch.equal(mine.weight, layer.weight), name
+            if bias:
+                assert torch.equal(mine.bias, layer.bias), name
+            else:
+                assert mine.bias is None and layer.bias is None, name
+            if layer.kernel_size != (1, 1):  # the pointwise layer has no geometry to take
+                assert (mine.stride, mine.padding, mine.dilation) == (layer.stride, layer.padding, layer.dilation)
 
 
-def test_kernel_source_compiles(tmp_path):
+@pytest.mark.parametrize("which", ["depthwise", "pointwise"])
+def test_kernel_source_compiles(tmp_path, which):
     # ctest passes the build's CUDA compiler, host compiler, flags and architecture; elsewhere CUDA's own nvcc.
     nvcc = os.environ.get("DWSHIM_NVCC") or (
         "/usr/local/cuda/bin/nvcc" if os.path.exists("/usr/local/cuda/bin/nvcc") else shutil.which("nvcc"))
     if not nvcc:
         pytest.skip("no nvcc")
-    source = tmp_path / "kernels.cu"
-    assert make_kernelbench.main(["--kernels-only", str(source)]) == 0
+    if which == "depthwise":
+        source = tmp_path / "kernels.cu"
+        assert make_kernelbench.main(["--kernels-only", str(source)]) == 0
+    else:
+        source = os.path.join(ROOT, "kernelbench", "pointwise_conv.cu")
     command = [nvcc, "-std=c++17", "-arch=sm_%s" % (os.environ.get("DWSHIM_CUDA_ARCH") or "90"), "-c", str(source),
                "-o", str(tmp_path / "kernels.o")] + shlex.split(os.environ.get("DWSHIM_NVCC_FLAGS", ""))
     if os.environ.get("DWSHIM_NVCC_HOST"):
