@@ -1130,10 +1130,13 @@ namespace {
 constexpr int kNhwcVecThreads = 128;
 // How a block stages its filter slice, and how many channel vectors it covers (lanes with the same vector read
 // the same weights, so fewer vectors per warp means fewer shared-memory wavefronts per weight read). fp32 weights
-// cost 2-byte types two 16-byte reads a tap instead of one plus V conversions: worth it at 3 x 3 stride 1, where
-// the conversions were most of the instructions (H200 KB84 bf16 1.49 -> 1.25 ms), not where more accumulators
-// and rows per thread leave the registers short (convnext7 bf16 0.60 ms with 2-byte weights, 0.77 with fp32;
-// effnet_k5s2 0.049 vs 0.066). From 5 x 5 on a block covers 8 vectors (H100, NHWC fp16 convnext7 0.78 ms at 8
+// cost 16-byte vectors of 2-byte types two 16-byte reads a tap instead of one plus V conversions: worth it at
+// 3 x 3 stride 1, where the conversions were most of the instructions (H200 KB84 bf16 1.49 -> 1.25 ms), not where
+// more accumulators and rows per thread left the registers short (convnext7 bf16 0.60 ms with 2-byte weights,
+// 0.77 with fp32; effnet_k5s2 0.049 vs 0.066). With 8-byte vectors (from 5 x 5 on) the 4 fp32 weights of a tap
+// are one 16-byte read, as in fp32: fewer instructions at the same occupancy at stride 1 and at 7 x 7 (bf16 7x7
+// stride 1: 5967 -> 4606 per 7 steps, 168 registers, 3 blocks an SM as before); at 5 x 5 stride 2 they would
+// cost a block an SM (193 registers, 2 blocks). From 5 x 5 on a block covers 8 vectors (H100, NHWC fp16 convnext7 0.78 ms at 8
 // vs 1.00 at 32); at 3 x 3, 32 for fp32 (KB84 3.01 ms vs 3.26 at 8), and for 2-byte types at stride 1, 8
 // (H200 mbv2_56 bf16 0.035 ms vs 0.044 at 16), at stride 2, 32.
 // A thread's channel vector: 16 bytes, except 8 (4 channels, the fp32 path's thread shape) for 2-byte types from
@@ -1147,7 +1150,7 @@ template <DType D, int K, int S>
 struct FilterStaging {
     using T = typename DTypeTraits<D>::Storage;
     static constexpr int V = kVectorBytes<D, K> / static_cast<int>(sizeof(T));
-    using TapT = std::conditional_t<K == 3 && S == 1, float, T>;
+    using TapT = std::conditional_t<S == 1 || K == 7, float, T>;
     static constexpr int kVectors = K == 3 && (sizeof(T) == 4 || S == 2) ? 32 : 8;
     using Slice = TapSlice<TapT, V, kVectors>;
 };
