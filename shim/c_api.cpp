@@ -48,37 +48,90 @@ bool fill_params(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4]
 namespace dwshim {
 namespace {
 
-// Both C entry points; `replaces` says which implementation the caller would otherwise run (null: any).
+// The tensors of a direct call: the direction's output is the one non-const pointer it writes.
+struct DirectTensors {
+    const void* x = nullptr;
+    const void* filter = nullptr;
+    const void* bias = nullptr;
+    const void* y = nullptr;
+    void* output = nullptr;
+    void* workspace = nullptr;
+    size_t workspace_bytes = 0;
+};
+
+// Sizes checked and read, and whether dwshim computes them (for the caller that `replaces` names, where it is
+// not null, whether it was measured faster there).
+RouteReason decide_direct(Direction direction, const Api* replaces, int dtype, const int64_t x_sizes[4],
+                          const int64_t x_strides[4], const int64_t geometry[8], const int64_t y_sizes[4],
+                          const int64_t y_strides[4], DepthwiseParams* params) {
+    if (x_sizes == nullptr || x_strides == nullptr || geometry == nullptr || y_sizes == nullptr ||
+        y_strides == nullptr) {
+        return RouteReason::kBadArgument;
+    }
+    params->direction = direction;
+    if (!fill_params(dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, params)) {
+        return RouteReason::kShapeMismatch;
+    }
+    if (!can_implement(*params, nullptr)) return RouteReason::kKernelCannotImplement;
+    return replaces != nullptr ? route_if_faster(*replaces, *params) : RouteReason::kRouted;
+}
+
+int status_of(RouteReason reason) {
+    switch (reason) {
+        case RouteReason::kRouted:
+            return DWSHIM_OK;
+        case RouteReason::kBadArgument:
+            return DWSHIM_BAD_ARGUMENT;
+        case RouteReason::kNotFaster:
+            return DWSHIM_NOT_FASTER;
+        default:
+            return DWSHIM_CANNOT_IMPLEMENT;
+    }
+}
+
+// Every executing C entry point: `direction` says which of the tensors is written; alpha and beta scale the result
+// and the output's previous content.
+int conv2d_direct(const char* entry, Direction direction, const Api* replaces, int dtype, const int64_t x_sizes[4],
+                  const int64_t x_strides[4], const int64_t geometry[8], const int64_t y_sizes[4],
+                  const int64_t y_strides[4], const DirectTensors& t, float alpha, float beta, void* stream) {
+    DepthwiseParams params;
+    const bool inputs_given = direction == Direction::kForward    ? t.x != nullptr && t.filter != nullptr
+                              : direction == Direction::kDataGrad ? t.y != nullptr && t.filter != nullptr
+                                                                  : t.x != nullptr && t.y != nullptr;
+    RouteReason reason = inputs_given && t.output != nullptr
+                             ? decide_direct(direction, replaces, dtype, x_sizes, x_strides, geometry, y_sizes,
+                                             y_strides, &params)
+                             : RouteReason::kBadArgument;
+    if (reason == RouteReason::kRouted && t.workspace_bytes < workspace_bytes(params)) {
+        reason = RouteReason::kBadArgument;
+    }
+    report_decision(entry, /*executes=*/true, reason, direction, reason == RouteReason::kBadArgument ? nullptr
+                                                                                                     : &params);
+    if (reason != RouteReason::kRouted) return status_of(reason);
+    // The const inputs are only read: each direction writes its output alone.
+    params.x = direction == Direction::kDataGrad ? t.output : const_cast<void*>(t.x);
+    params.filter = direction == Direction::kFilterGrad ? t.output : const_cast<void*>(t.filter);
+    params.y = direction == Direction::kForward ? t.output : const_cast<void*>(t.y);
+    params.bias = t.bias;
+    params.alpha = alpha;
+    params.residual_scale = beta;
+    params.residual = beta != 0.0f ? t.output : nullptr;
+    return run_depthwise(params, t.workspace, static_cast<cudaStream_t>(stream)) == cudaSuccess
+               ? DWSHIM_OK
+               : DWSHIM_LAUNCH_FAILED;
+}
+
 int conv2d_forward(const char* entry, const Api* replaces, int dtype, const int64_t x_sizes[4],
                    const int64_t x_strides[4], const void* x, const void* filter, const void* bias,
                    const int64_t geometry[8], const int64_t y_sizes[4], const int64_t y_strides[4], void* y,
                    float alpha, float beta, void* stream) {
-    if (x_sizes == nullptr || x_strides == nullptr || geometry == nullptr || y_sizes == nullptr ||
-        y_strides == nullptr || x == nullptr || filter == nullptr || y == nullptr) {
-        report_decision(entry, /*executes=*/true, RouteReason::kBadArgument, Direction::kForward, nullptr);
-        return DWSHIM_BAD_ARGUMENT;
-    }
-    DepthwiseParams params;
-    RouteReason reason = RouteReason::kRouted;
-    if (!fill_params(dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, &params)) {
-        reason = RouteReason::kShapeMismatch;
-    } else if (!can_implement(params, nullptr)) {
-        reason = RouteReason::kKernelCannotImplement;
-    } else if (replaces != nullptr) {
-        reason = route_if_faster(*replaces, params);
-    }
-    report_decision(entry, /*executes=*/true, reason, Direction::kForward, &params);
-    if (reason == RouteReason::kNotFaster) return DWSHIM_NOT_FASTER;
-    if (reason != RouteReason::kRouted) return DWSHIM_CANNOT_IMPLEMENT;
-    params.x = const_cast<void*>(x);  // only read: the forward direction writes y alone
-    params.filter = const_cast<void*>(filter);
-    params.bias = bias;
-    params.y = y;
-    params.alpha = alpha;
-    params.residual_scale = beta;
-    params.residual = beta != 0.0f ? y : nullptr;
-    return run_depthwise(params, nullptr, static_cast<cudaStream_t>(stream)) == cudaSuccess ? DWSHIM_OK
-                                                                                           : DWSHIM_LAUNCH_FAILED;
+    DirectTensors t;
+    t.x = x;
+    t.filter = filter;
+    t.bias = bias;
+    t.output = y;
+    return conv2d_direct(entry, Direction::kForward, replaces, dtype, x_sizes, x_strides, geometry, y_sizes,
+                         y_strides, t, alpha, beta, stream);
 }
 
 }  // namespace
@@ -101,6 +154,46 @@ DWSHIM_EXPORT int dwshim_conv2d_forward_if_faster(int dtype, const int64_t x_siz
     const dwshim::Api torch_native = dwshim::Api::kTorchNative;
     return dwshim::conv2d_forward("aten::_conv_depthwise2d", &torch_native, dtype, x_sizes, x_strides, x, filter,
                                   bias, geometry, y_sizes, y_strides, y, alpha, beta, stream);
+}
+
+DWSHIM_EXPORT int dwshim_conv2d_backward_data(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                              void* dx, const void* filter, const int64_t geometry[8],
+                                              const int64_t y_sizes[4], const int64_t y_strides[4], const void* dy,
+                                              float alpha, float beta, void* stream) {
+    dwshim::DirectTensors t;
+    t.filter = filter;
+    t.y = dy;
+    t.output = dx;
+    return dwshim::conv2d_direct("dwshim_conv2d_backward_data", dwshim::Direction::kDataGrad, nullptr, dtype,
+                                 x_sizes, x_strides, geometry, y_sizes, y_strides, t, alpha, beta, stream);
+}
+
+DWSHIM_EXPORT int dwshim_conv2d_backward_filter_workspace_size(int dtype, const int64_t x_sizes[4],
+                                                               const int64_t x_strides[4], const int64_t geometry[8],
+                                                               const int64_t y_sizes[4], const int64_t y_strides[4],
+                                                               size_t* bytes) {
+    dwshim::DepthwiseParams params;
+    const dwshim::RouteReason reason =
+        bytes == nullptr ? dwshim::RouteReason::kBadArgument
+                         : dwshim::decide_direct(dwshim::Direction::kFilterGrad, nullptr, dtype, x_sizes, x_strides,
+                                                 geometry, y_sizes, y_strides, &params);
+    if (reason == dwshim::RouteReason::kRouted) *bytes = dwshim::workspace_bytes(params);
+    return dwshim::status_of(reason);
+}
+
+DWSHIM_EXPORT int dwshim_conv2d_backward_filter(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                                const void* x, void* dfilter, const int64_t geometry[8],
+                                                const int64_t y_sizes[4], const int64_t y_strides[4],
+                                                const void* dy, float alpha, float beta, void* workspace,
+                                                size_t workspace_bytes, void* stream) {
+    dwshim::DirectTensors t;
+    t.x = x;
+    t.y = dy;
+    t.output = dfilter;
+    t.workspace = workspace;
+    t.workspace_bytes = workspace_bytes;
+    return dwshim::conv2d_direct("dwshim_conv2d_backward_filter", dwshim::Direction::kFilterGrad, nullptr, dtype,
+                                 x_sizes, x_strides, geometry, y_sizes, y_strides, t, alpha, beta, stream);
 }
 
 DWSHIM_EXPORT const char* dwshim_real_cudnn_path(void) {

@@ -2,6 +2,7 @@
 #ifndef DWSHIM_H
 #define DWSHIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -33,6 +34,25 @@ int dwshim_conv2d_forward_if_faster(int dtype, const int64_t x_sizes[4], const i
                                     const void* x, const void* filter, const void* bias, const int64_t geometry[8],
                                     const int64_t y_sizes[4], const int64_t y_strides[4], void* y, float alpha,
                                     float beta, void* stream);
+
+/* The gradients of dwshim_conv2d_forward's convolution, with its sizes, strides and geometry (x describes dx, y
+ * describes dy). dx = alpha * dL/dx + beta * dx, from dy and the filter. */
+int dwshim_conv2d_backward_data(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4], void* dx,
+                                const void* filter, const int64_t geometry[8], const int64_t y_sizes[4],
+                                const int64_t y_strides[4], const void* dy, float alpha, float beta, void* stream);
+
+/* Device workspace, in bytes, that dwshim_conv2d_backward_filter needs for these sizes (*bytes), a function of the
+ * sizes alone; DWSHIM_CANNOT_IMPLEMENT where dwshim's kernels cannot compute the filter gradient. */
+int dwshim_conv2d_backward_filter_workspace_size(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                                 const int64_t geometry[8], const int64_t y_sizes[4],
+                                                 const int64_t y_strides[4], size_t* bytes);
+
+/* dfilter = alpha * dL/dfilter + beta * dfilter, from x and dy, added in a fixed order (bitwise reproducible);
+ * `workspace` holds at least the bytes the query above gave, 16-byte aligned, until the launched work is done. */
+int dwshim_conv2d_backward_filter(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4], const void* x,
+                                  void* dfilter, const int64_t geometry[8], const int64_t y_sizes[4],
+                                  const int64_t y_strides[4], const void* dy, float alpha, float beta,
+                                  void* workspace, size_t workspace_bytes, void* stream);
 
 /* Path of the real cuDNN that forwarded calls go to, or "" when none was found. */
 const char* dwshim_real_cudnn_path(void);

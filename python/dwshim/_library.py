@@ -42,6 +42,30 @@ def _declare(lib):
     ]
     lib.dwshim_conv2d_forward_if_faster.restype = ctypes.c_int
     lib.dwshim_conv2d_forward_if_faster.argtypes = lib.dwshim_conv2d_forward.argtypes
+    lib.dwshim_conv2d_backward_data.restype = ctypes.c_int
+    lib.dwshim_conv2d_backward_data.argtypes = [
+        ctypes.c_int,  # dtype
+        Int64x4, Int64x4, ctypes.c_void_p,  # dx sizes, strides, data
+        ctypes.c_void_p,  # filter
+        Int64x8,  # geometry
+        Int64x4, Int64x4, ctypes.c_void_p,  # dy sizes, strides, data
+        ctypes.c_float, ctypes.c_float,  # alpha, beta
+        ctypes.c_void_p,  # stream
+    ]
+    lib.dwshim_conv2d_backward_filter_workspace_size.restype = ctypes.c_int
+    lib.dwshim_conv2d_backward_filter_workspace_size.argtypes = [
+        ctypes.c_int, Int64x4, Int64x4, Int64x8, Int64x4, Int64x4, ctypes.POINTER(ctypes.c_size_t)]
+    lib.dwshim_conv2d_backward_filter.restype = ctypes.c_int
+    lib.dwshim_conv2d_backward_filter.argtypes = [
+        ctypes.c_int,  # dtype
+        Int64x4, Int64x4, ctypes.c_void_p,  # x sizes, strides, data
+        ctypes.c_void_p,  # dfilter
+        Int64x8,  # geometry
+        Int64x4, Int64x4, ctypes.c_void_p,  # dy sizes, strides, data
+        ctypes.c_float, ctypes.c_float,  # alpha, beta
+        ctypes.c_void_p, ctypes.c_size_t,  # workspace, its bytes
+        ctypes.c_void_p,  # stream
+    ]
     lib.dwshim_real_cudnn_path.restype = ctypes.c_char_p
     lib.dwshim_real_cudnn_path.argtypes = []
     lib.dwshim_decision_count.restype = ctypes.c_uint64

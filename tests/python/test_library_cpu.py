@@ -63,3 +63,36 @@ def test_inconsistent_sizes_are_refused_before_any_launch(lib, y_sizes):
 def test_reasons_have_texts(lib):
     assert b"routed" in lib.dwshim_reason_text(0)
     assert lib.dwshim_reason_text(1000) is None
+
+
+def _gradient_call(lib, which, y_sizes=(1, 4, 6, 6), data=1, workspace_bytes=1 << 20):
+    x_sizes, x_strides = _library.Int64x4(1, 4, 8, 8), _library.Int64x4(256, 64, 8, 1)
+    geometry = _library.Int64x8(3, 3, 1, 1, 0, 0, 1, 1)
+    y = (_library.Int64x4(*y_sizes), _library.Int64x4(144, 36, 6, 1))
+    if which == "data":
+        return lib.dwshim_conv2d_backward_data(_library.FLOAT, x_sizes, x_strides, data, data, geometry, *y, data,
+                                               1.0, 0.0, None)
+    return lib.dwshim_conv2d_backward_filter(_library.FLOAT, x_sizes, x_strides, data, data, geometry, *y, data,
+                                             1.0, 0.0, data, workspace_bytes, None)
+
+
+@pytest.mark.parametrize("which", ["data", "filter"])
+def test_gradient_null_pointers_are_a_bad_argument(lib, which):
+    assert _gradient_call(lib, which, data=None) == _library.BAD_ARGUMENT
+
+
+@pytest.mark.parametrize("which", ["data", "filter"])
+@pytest.mark.parametrize("y_sizes", [(1, 4, 7, 6), (2, 4, 6, 6)])
+def test_gradient_inconsistent_sizes_are_refused_before_any_launch(lib, which, y_sizes):
+    assert _gradient_call(lib, which, y_sizes=y_sizes) == _library.CANNOT_IMPLEMENT
+
+
+def test_filter_gradient_workspace_is_queried_and_required(lib):
+    size = ctypes.c_size_t(0)
+    status = lib.dwshim_conv2d_backward_filter_workspace_size(
+        _library.FLOAT, _library.Int64x4(1, 4, 8, 8), _library.Int64x4(256, 64, 8, 1),
+        _library.Int64x8(3, 3, 1, 1, 0, 0, 1, 1), _library.Int64x4(1, 4, 6, 6), _library.Int64x4(144, 36, 6, 1),
+        ctypes.byref(size))
+    assert status == _library.OK
+    assert size.value >= 4 * 3 * 3 * 4  # at least one slice of fp32 partial sums per channel and tap
+    assert _gradient_call(lib, "filter", workspace_bytes=size.value - 1) == _library.BAD_ARGUMENT
