@@ -1,8 +1,9 @@
 """Times depthwise convs as PyTorch runs them against dwshim's kernel called from PyTorch, in one process, with
 copy bandwidth. Forward: F.conv2d against dwshim.functional.depthwise_conv2d (ctypes overhead included).
 Gradients (--op dgrad,wgrad): PyTorch's aten.convolution_backward for one gradient, with
-torch.backends.cudnn.benchmark off (torch_ms) and on (torch_benchmark_ms); dwshim's gradient timings come from
-bench_cudnn (through cuDNN's API), so dwshim_ms is -1 there.
+torch.backends.cudnn.benchmark off (torch_ms) and on (torch_benchmark_ms), against dwshim.functional's
+data_gradient / filter_gradient (ctypes overhead included; -1 where dwshim cannot compute it). For fp32 and bf16
+NCHW this is PyTorch's own depthwise backward, which no cuDNN call shows to dwshim.
 
 Usage: python3 bench/bench_torch.py [--cases ../shared/bench/cases.csv] [--case kb84] [--op fwd,dgrad,wgrad]
        [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 from dwshim._timing import median_ms  # noqa: E402
-from dwshim.functional import depthwise_conv2d  # noqa: E402
+from dwshim.functional import data_gradient, depthwise_conv2d, filter_gradient  # noqa: E402
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 
@@ -55,7 +56,10 @@ def time_case(name, op, dtype_name, layout, v, copy_gbps):
         else:
             dy = torch.randn_like(y)
             mask = [op == "dgrad", op == "wgrad", False]
+            gradient = data_gradient if op == "dgrad" else filter_gradient
             ours = -1.0
+            if gradient(dy, x, weight, *geometry) is not None:
+                ours = median_ms(lambda: gradient(dy, x, weight, *geometry), gpu_only=True)
             theirs = []
             for benchmark in (False, True):
                 torch.backends.cudnn.benchmark = benchmark

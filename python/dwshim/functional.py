@@ -60,8 +60,9 @@ def _forward(x, weight, bias, stride, padding, dilation):
     return y if _checked(status, "dwshim_conv2d_forward") else None
 
 
-def _data_grad(grad_y, x, weight, stride, padding, dilation):
-    """dL/dx on dwshim's kernel, in x's memory format, or None when it cannot compute it."""
+def data_gradient(grad_y, x, weight, stride, padding, dilation):
+    """dL/dx on dwshim's kernel alone, in x's memory format, or None when it cannot compute it; stride, padding
+    and dilation are pairs."""
     grad_x = torch.empty_like(x)
     weight = weight.contiguous()
     with _device.current_for(x):
@@ -72,8 +73,9 @@ def _data_grad(grad_y, x, weight, stride, padding, dilation):
     return grad_x if _checked(status, "dwshim_conv2d_backward_data") else None
 
 
-def _filter_grad(grad_y, x, weight, stride, padding, dilation):
-    """dL/dweight on dwshim's kernel (deterministic), or None when it cannot compute it."""
+def filter_gradient(grad_y, x, weight, stride, padding, dilation):
+    """dL/dweight on dwshim's kernel alone (bitwise reproducible), or None when it cannot compute it; stride,
+    padding and dilation are pairs."""
     lib = _library.load()
     geometry = _geometry(weight, stride, padding, dilation)
     size = ctypes.c_size_t(0)
@@ -112,9 +114,9 @@ class _DepthwiseConv2d(torch.autograd.Function):
         # convolution backward computes them, so that double backward stays correct.
         if not torch.is_grad_enabled():
             if ctx.needs_input_grad[0]:
-                grad_x = _data_grad(grad_y, x, weight, stride, padding, dilation)
+                grad_x = data_gradient(grad_y, x, weight, stride, padding, dilation)
             if ctx.needs_input_grad[1]:
-                grad_w = _filter_grad(grad_y, x, weight, stride, padding, dilation)
+                grad_w = filter_gradient(grad_y, x, weight, stride, padding, dilation)
         mask = [ctx.needs_input_grad[0] and grad_x is None, ctx.needs_input_grad[1] and grad_w is None,
                 ctx.has_bias and ctx.needs_input_grad[2]]
         if any(mask):
