@@ -27,14 +27,7 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
             }
             [[fallthrough]];
         case KernelPath::kNchwRows:
-            switch (params.r) {
-                case 3:
-                    return launch_depthwise_nchw_rows<D, 3>(params, stream);
-                case 5:
-                    return launch_depthwise_nchw_rows<D, 5>(params, stream);
-                default:
-                    return launch_depthwise_nchw_rows<D, 7>(params, stream);
-            }
+            return launch_depthwise_nchw_rows<D>(params, stream);
         case KernelPath::kNhwcVec:
             if (!nhwc_vec_aligned(params)) break;
             switch (params.r) {

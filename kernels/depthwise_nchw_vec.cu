@@ -100,7 +100,7 @@ __global__ void __launch_bounds__(kNchwVecThreads)
     if (warp_col0 >= prm.q || oh_begin >= prm.p) return;  // whole warps only: the shuffles need every lane
 
     float taps[K][K];
-    load_taps<D, K>(prm, k, taps);
+    load_taps<D, K, K>(prm, k, taps);
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
     const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC];
     T* y = static_cast<T*>(prm.y);

@@ -40,18 +40,18 @@ __device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const 
     return t;
 }
 
-// Output channel k's K x K filter as cross-correlation taps (rotated for true convolution).
-template <DType D, int K>
-__device__ __forceinline__ void load_taps(const DepthwiseParams& p, int64_t k, float (&taps)[K][K]) {
+// Output channel k's KH x KW filter as cross-correlation taps (rotated for true convolution).
+template <DType D, int KH, int KW>
+__device__ __forceinline__ void load_taps(const DepthwiseParams& p, int64_t k, float (&taps)[KH][KW]) {
     using Traits = DTypeTraits<D>;
-    const auto* filter = static_cast<const typename Traits::Storage*>(p.filter) + k * K * K;
+    const auto* filter = static_cast<const typename Traits::Storage*>(p.filter) + k * KH * KW;
 #pragma unroll
-    for (int r = 0; r < K; ++r)
+    for (int r = 0; r < KH; ++r)
 #pragma unroll
-        for (int s = 0; s < K; ++s) {
-            const int tr = p.flip ? K - 1 - r : r;
-            const int ts = p.flip ? K - 1 - s : s;
-            taps[r][s] = Traits::load(filter + tr * K + ts);
+        for (int s = 0; s < KW; ++s) {
+            const int tr = p.flip ? KH - 1 - r : r;
+            const int ts = p.flip ? KW - 1 - s : s;
+            taps[r][s] = Traits::load(filter + tr * KW + ts);
         }
 }
 

@@ -50,6 +50,7 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
         }
         case KernelPath::kNchwVec:
         case KernelPath::kNchwRows:
+            if (forward.r != forward.s) return false;  // asymmetric filters: not measured yet
             // fp32 everywhere (KB84 3.24 vs 13.7 legacy / 13.6 backend / 18.8 PyTorch; mbv2_56 0.062 vs 0.196;
             // convnext7 0.45 vs 3.03). 2-byte types: legacy everywhere (KB84 f16 2.98 vs 14.3, mbv2_56 bf16
             // 0.063 vs 0.232); backend only at 7x7 (convnext7 f16 0.40 vs 0.57), it wins at 3x3 (KB84 f16 2.98

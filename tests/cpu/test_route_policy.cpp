@@ -138,6 +138,12 @@ std::vector<PolicyCase> policy_cases() {
                      not_faster, not_faster});
     cases.push_back({"NHWC vector path, 7x7 fp16: faster than cuDNN's legacy algorithms only",
                      with_filter(nhwc_half.cc, 7), routed, not_faster});
+    PolicyCase asymmetric{"NCHW rows path, 3x7 fp32: not measured", kb84_like(CUDNN_DATA_FLOAT), not_faster,
+                          not_faster};
+    asymmetric.cc.kh = 3;
+    asymmetric.cc.kw = 7;
+    asymmetric.cc.pad_w = 1;
+    cases.push_back(asymmetric);
     PolicyCase generic{"generic path (dilated rows)", kb84_like(CUDNN_DATA_FLOAT), not_faster, not_faster};
     generic.cc.dil_h = 2;
     cases.push_back(generic);
@@ -207,6 +213,11 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      routed, not_faster});
     cases.push_back({"dgrad on the NCHW rows path, 7x7 fp16: faster on both APIs",
                      gradient(with_filter(same, 7), data), routed, routed});
+    ConvCase same_3x1 = same;
+    same_3x1.kw = 1;
+    same_3x1.pad_w = 0;
+    cases.push_back({"dgrad on the NCHW rows path, 3x1 fp16: not measured", gradient(same_3x1, data), not_faster,
+                     not_faster});
     cases.push_back({"dgrad on the large-filter path", gradient(with_filter(same, 13), data, nhwc), routed, routed});
     cases.push_back({"dgrad at stride 2, NCHW fp32: the generic kernel loses", gradient(strided, data), not_faster,
                      not_faster});
