@@ -119,11 +119,11 @@ cudaError_t launch_depthwise_large_filter(const DepthwiseParams& params, cudaStr
 
 namespace dwshim {
 
-// The NCHW row-streaming path: rows contiguous in x and y (w stride 1), stride_h 1 or 2, dil_h 1, a square
-// 3x3, 5x5 or 7x7 filter.
+// The NCHW row-streaming path: rows contiguous in x and y (w stride 1), stride_h 1 or 2, dil_h 1, and a filter
+// of an instantiated shape: 3x3, 5x5, 7x7, k x 1 and 1 x k (k = 3, 5, 7), 3x7 and 7x3.
 bool nchw_rows_applies(const DepthwiseParams& params);
 
-template <DType D, int K>
+template <DType D>
 cudaError_t launch_depthwise_nchw_rows(const DepthwiseParams& params, cudaStream_t stream);
 
 }  // namespace dwshim
@@ -178,14 +178,7 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
             }
             [[fallthrough]];
         case KernelPath::kNchwRows:
-            switch (params.r) {
-                case 3:
-                    return launch_depthwise_nchw_rows<D, 3>(params, stream);
-                case 5:
-                    return launch_depthwise_nchw_rows<D, 5>(params, stream);
-                default:
-                    return launch_depthwise_nchw_rows<D, 7>(params, stream);
-            }
+            return launch_depthwise_nchw_rows<D>(params, stream);
         case KernelPath::kNhwcVec:
             if (!nhwc_vec_aligned(params)) break;
             switch (params.r) {
@@ -445,18 +438,18 @@ __device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const 
     return t;
 }
 
-// Output channel k's K x K filter as cross-correlation taps (rotated for true convolution).
-template <DType D, int K>
-__device__ __forceinline__ void load_taps(const DepthwiseParams& p, int64_t k, float (&taps)[K][K]) {
+// Output channel k's KH x KW filter as cross-correlation taps (rotated for true convolution).
+template <DType D, int KH, int KW>
+__device__ __forceinline__ void load_taps(const DepthwiseParams& p, int64_t k, float (&taps)[KH][KW]) {
     using Traits = DTypeTraits<D>;
-    const auto* filter = static_cast<const typename Traits::Storage*>(p.filter) + k * K * K;
+    const auto* filter = static_cast<const typename Traits::Storage*>(p.filter) + k * KH * KW;
 #pragma unroll
-    for (int r = 0; r < K; ++r)
+    for (int r = 0; r < KH; ++r)
 #pragma unroll
-        for (int s = 0; s < K; ++s) {
-            const int tr = p.flip ? K - 1 - r : r;
-            const int ts = p.flip ? K - 1 - s : s;
-            taps[r][s] = Traits::load(filter + tr * K + ts);
+        for (int s = 0; s < KW; ++s) {
+            const int tr = p.flip ? KH - 1 - r : r;
+            const int ts = p.flip ? KW - 1 - s : s;
+            taps[r][s] = Traits::load(filter + tr * KW + ts);
         }
 }
 
@@ -591,9 +584,9 @@ template cudaError_t launch_depthwise_large_filter<DType::kFloat>(const Depthwis
 }  // namespace dwshim
 
 // NCHW, stride_h 1 or 2: each thread owns one output column of one (n, k) plane and walks down a band of rows.
-// Every input row it loads feeds every output row whose window covers it (K of them at stride 1, about K / 2 at
-// stride 2), so x is read once per band plus a halo instead of K times; lanes own consecutive columns, so loads
-// and stores coalesce.
+// Every input row it loads feeds every output row whose window covers it (KH of them at stride 1, about KH / 2 at
+// stride 2), so x is read once per band plus a halo instead of KH times; lanes own consecutive columns, so loads
+// and stores coalesce. The filter is KH x KW: squares and the asymmetric shapes kShapes lists.
 
 namespace dwshim {
 namespace {
@@ -601,20 +594,20 @@ namespace {
 constexpr int kMaxThreads = 128;  // columns per block: the warps that cover a row, at most 4
 // Output rows per block: 64 at 7x7, whose K - 1 halo rows per band are 19% of a 32-row band (H100 convnext7
 // f16 0.45 -> 0.40 ms); 32 otherwise (at 64: mbv2_s2 f16 0.084 -> 0.089, mult2 f32 0.117 -> 0.124).
-template <int K>
-constexpr int kNchwRowsBandRows = K >= 7 ? 64 : 32;
+template <int KH>
+constexpr int kNchwRowsBandRows = KH >= 7 ? 64 : 32;
 
-template <DType D, int K, int S, bool kFused>
+template <DType D, int KH, int KW, int S, bool kFused>
 __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(DepthwiseParams prm, PlaneGrid grid) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
-    constexpr int M = (K + S - 1) / S;  // output rows one input row can feed
+    constexpr int M = (KH + S - 1) / S;  // output rows one input row can feed
 
     const PlaneTile tile = plane_tile(prm, grid);
     const int64_t ow = tile.col_block * blockDim.x + threadIdx.x;
     if (ow >= prm.q) return;
-    float taps[K][K];
-    load_taps<D, K>(prm, tile.k, taps);
+    float taps[KH][KW];
+    load_taps<D, KH, KW>(prm, tile.k, taps);
 
     const T* x = static_cast<const T*>(prm.x) + tile.n * prm.x_stride[kN] +
                  (tile.k / prm.multiplier) * prm.x_stride[kC];
@@ -624,23 +617,23 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
 
     // Input columns this output reads, and whether each lies inside the row.
     const int64_t iw0 = ow * prm.stride_w - prm.pad_w;
-    bool col_ok[K];
+    bool col_ok[KW];
 #pragma unroll
-    for (int s = 0; s < K; ++s) {
+    for (int s = 0; s < KW; ++s) {
         const int64_t iw = iw0 + s * prm.dil_w;
         col_ok[s] = iw >= 0 && iw < prm.w;
     }
 
-    const int64_t oh_begin = tile.band * kNchwRowsBandRows<K>;
-    const int64_t oh_end = oh_begin + kNchwRowsBandRows<K> < prm.p ? oh_begin + kNchwRowsBandRows<K> : prm.p;
+    const int64_t oh_begin = tile.band * kNchwRowsBandRows<KH>;
+    const int64_t oh_end = oh_begin + kNchwRowsBandRows<KH> < prm.p ? oh_begin + kNchwRowsBandRows<KH> : prm.p;
     // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
     // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete. With
     // kPrefetch, the rows of step o + 1 are loaded before step o's arithmetic (two steps' loads in flight); fp32
     // 5x5 and 7x7 lose by it (H100: effnet_k5s2 0.067 -> 0.075 ms, convnext7 0.50 -> 0.56), all else gains
     // (mbv2_56 fp16 0.078 -> 0.065, convnext7 fp16 0.53 -> 0.45; bench/NOTES.md v14).
-    constexpr bool kPrefetch = sizeof(T) < 4 || K <= 3;
+    constexpr bool kPrefetch = sizeof(T) < 4 || KH * KW <= 9;
     const int64_t o_end = oh_end + M - 1;
-    T next[S][K];
+    T next[S][KW];
     const auto load_step = [&](int64_t o) {
 #pragma unroll
         for (int u = 0; u < S; ++u) {
@@ -648,7 +641,7 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
             const bool row_ok = o < o_end && ih >= 0 && ih < prm.h;
             const T* row = x + ih * prm.x_stride[kH] + iw0;
 #pragma unroll
-            for (int s = 0; s < K; ++s) {
+            for (int s = 0; s < KW; ++s) {
                 next[u][s] = row_ok && col_ok[s] ? Traits::load_raw(row + s * prm.dil_w) : Traits::from_float(0.0f);
             }
         }
@@ -658,19 +651,19 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
     for (int j = 0; j < M; ++j) acc[j] = 0.0f;
     load_step(oh_begin);
     for (int64_t o = oh_begin; o < o_end; ++o) {
-        float v[S][K];
+        float v[S][KW];
 #pragma unroll
         for (int u = 0; u < S; ++u)
 #pragma unroll
-            for (int s = 0; s < K; ++s) v[u][s] = Traits::to_float(next[u][s]);
+            for (int s = 0; s < KW; ++s) v[u][s] = Traits::to_float(next[u][s]);
         if (kPrefetch) load_step(o + 1);
 #pragma unroll
         for (int u = 0; u < S; ++u)
 #pragma unroll
             for (int j = 0; j < M; ++j)
-                if (S * j + u < K)
+                if (S * j + u < KH)
 #pragma unroll
-                    for (int s = 0; s < K; ++s) acc[j] += v[u][s] * taps[S * j + u][s];
+                    for (int s = 0; s < KW; ++s) acc[j] += v[u][s] * taps[S * j + u][s];
         const int64_t oh = o - (M - 1);
         if (oh >= oh_begin) {
             const int64_t offset = y_plane + oh * prm.y_stride[kH];
@@ -683,39 +676,57 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
     }
 }
 
-template <DType D, int K, int S>
+template <DType D, int KH, int KW, int S>
 cudaError_t launch_with_stride(const DepthwiseParams& params, const PlaneGrid& grid, int threads,
                                cudaStream_t stream) {
-    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, K, S, true>
-                                                     : depthwise_nchw_rows_kernel<D, K, S, false>;
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, KH, KW, S, true>
+                                                     : depthwise_nchw_rows_kernel<D, KH, KW, S, false>;
     kernel<<<static_cast<unsigned>(grid.blocks), threads, 0, stream>>>(params, grid);
     return cudaGetLastError();
+}
+
+template <DType D, int KH, int KW>
+cudaError_t launch_filter(const DepthwiseParams& params, cudaStream_t stream) {
+    // Whole warps that cover an output row (56 columns: 64 threads, not 128 with 72 idle).
+    const int threads = static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
+    PlaneGrid grid;
+    if (!make_plane_grid(params, threads, kNchwRowsBandRows<KH>, &grid)) return cudaErrorInvalidConfiguration;
+    return params.stride_h == 1 ? launch_with_stride<D, KH, KW, 1>(params, grid, threads, stream)
+                                : launch_with_stride<D, KH, KW, 2>(params, grid, threads, stream);
+}
+
+// The filter shapes instantiated (kh, kw): the squares, the k x 1 and 1 x k classes and 3x7 / 7x3 (KernelBench
+// level 1's 83 is 3x1, 85 is 3x7).
+constexpr int kShapes[][2] = {{3, 3}, {5, 5}, {7, 7}, {3, 1}, {1, 3}, {5, 1}, {1, 5}, {7, 1}, {1, 7}, {3, 7}, {7, 3}};
+constexpr int kShapeCount = static_cast<int>(sizeof(kShapes) / sizeof(kShapes[0]));
+
+template <DType D, int I = 0>
+cudaError_t launch_shape(const DepthwiseParams& params, cudaStream_t stream) {
+    if constexpr (I == kShapeCount) {
+        return cudaErrorInvalidValue;
+    } else {
+        if (params.r == kShapes[I][0] && params.s == kShapes[I][1]) {
+            return launch_filter<D, kShapes[I][0], kShapes[I][1]>(params, stream);
+        }
+        return launch_shape<D, I + 1>(params, stream);
+    }
 }
 
 }  // namespace
 
 bool nchw_rows_applies(const DepthwiseParams& p) {
-    const bool size_instantiated = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
-    return size_instantiated && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && (p.stride_h == 1 || p.stride_h == 2) &&
-           p.dil_h == 1;
+    bool shape_instantiated = false;
+    for (const auto& shape : kShapes) shape_instantiated = shape_instantiated || (p.r == shape[0] && p.s == shape[1]);
+    return shape_instantiated && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 &&
+           (p.stride_h == 1 || p.stride_h == 2) && p.dil_h == 1;
 }
 
-template <DType D, int K>
+template <DType D>
 cudaError_t launch_depthwise_nchw_rows(const DepthwiseParams& params, cudaStream_t stream) {
-    // Whole warps that cover an output row (56 columns: 64 threads, not 128 with 72 idle).
-    const int threads = static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
-    PlaneGrid grid;
-    if (!make_plane_grid(params, threads, kNchwRowsBandRows<K>, &grid)) return cudaErrorInvalidConfiguration;
-    return params.stride_h == 1 ? launch_with_stride<D, K, 1>(params, grid, threads, stream)
-                                : launch_with_stride<D, K, 2>(params, grid, threads, stream);
+    return launch_shape<D>(params, stream);
 }
 
-#define DWSHIM_INSTANTIATE_NCHW_ROWS(D)                                                                  \
-    template cudaError_t launch_depthwise_nchw_rows<D, 3>(const DepthwiseParams&, cudaStream_t);        \
-    template cudaError_t launch_depthwise_nchw_rows<D, 5>(const DepthwiseParams&, cudaStream_t);        \
-    template cudaError_t launch_depthwise_nchw_rows<D, 7>(const DepthwiseParams&, cudaStream_t);
-DWSHIM_INSTANTIATE_NCHW_ROWS(DType::kFloat)
-#undef DWSHIM_INSTANTIATE_NCHW_ROWS
+template cudaError_t launch_depthwise_nchw_rows<DType::kFloat>(const DepthwiseParams&, cudaStream_t);
 
 }  // namespace dwshim
 
@@ -895,7 +906,7 @@ __global__ void __launch_bounds__(kNchwVecThreads)
     if (warp_col0 >= prm.q || oh_begin >= prm.p) return;  // whole warps only: the shuffles need every lane
 
     float taps[K][K];
-    load_taps<D, K>(prm, k, taps);
+    load_taps<D, K, K>(prm, k, taps);
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + (k / prm.multiplier) * prm.x_stride[kC];
     const int64_t y_plane = n * prm.y_stride[kN] + k * prm.y_stride[kC];
     T* y = static_cast<T*>(prm.y);
