@@ -1,6 +1,7 @@
 """What dwshim's PyTorch hook (dwshim.hook) costs and saves per call, in one process: fp32 NCHW depthwise
 F.conv2d calls of growing size, first on PyTorch's own kernel, then with the hook installed and routing every
-call (MIN_ROUTED_BYTES = 0); then KernelBench 84's Model (nn.Conv2d, unmodified) before and after.
+call (MIN_ROUTED_BYTES = 0), then with the hook declining every call (what a call it leaves to PyTorch costs);
+then KernelBench 84's Model (nn.Conv2d, unmodified) before and after.
 
 "call" is wall time per call in a loop of back-to-back calls (what a program sees: the larger of host and GPU
 time); "gpu" is the event-timed median of one call.
@@ -65,28 +66,33 @@ def main():
         kb84_plain = gpu_us(lambda: model(x84)) / 1000
     plain = measure(SHAPES)
 
+    hook.set_min_routed_bytes(0)
     hook.install()
-    hook.MIN_ROUTED_BYTES = 0
     with torch.no_grad():
         kb84_hooked = gpu_us(lambda: model(x84)) / 1000
     hooked = measure(SHAPES)
-    assert hook.stats["routed"] > 0, dict(hook.stats)
+    assert hook.forward_counts()[0] > 0, hook.forward_counts()
+    hook.set_min_routed_bytes(1 << 62)
+    left_before = hook.forward_counts()[1]
+    declined = measure(SHAPES)
+    assert hook.forward_counts()[1] > left_before, hook.forward_counts()
 
-    print("device %s, torch %s" % (torch.cuda.get_device_name(), torch.__version__))
-    print("%-20s %10s %12s %12s %11s %11s" % ("shape", "MB x+y", "call_us", "hooked_call", "gpu_us",
-                                              "hooked_gpu"))
+    print("device %s, torch %s, hook %s" % (torch.cuda.get_device_name(), torch.__version__, hook.mechanism()))
+    print("%-20s %10s %12s %12s %13s %11s %11s" % ("shape", "MB x+y", "call_us", "hooked_call", "declined_call",
+                                                   "gpu_us", "hooked_gpu"))
     lines = []
-    for shape, (nbytes, call, gpu), (_, call_h, gpu_h) in zip(SHAPES, plain, hooked):
-        lines.append((shape, nbytes / 1e6, call, call_h, gpu, gpu_h))
-        print("%-20s %10.1f %12.1f %12.1f %11.1f %11.1f" % ("x".join(map(str, shape)), nbytes / 1e6, call, call_h,
-                                                            gpu, gpu_h))
+    for shape, (nbytes, call, gpu), (_, call_h, gpu_h), (_, call_d, _) in zip(SHAPES, plain, hooked, declined):
+        lines.append((shape, nbytes / 1e6, call, call_h, call_d, gpu, gpu_h))
+        print("%-20s %10.1f %12.1f %12.1f %13.1f %11.1f %11.1f" % ("x".join(map(str, shape)), nbytes / 1e6, call,
+                                                                   call_h, call_d, gpu, gpu_h))
     print("KernelBench 84 Model (nn.Conv2d): %.3f ms plain, %.3f ms hooked, %.2fx" % (kb84_plain, kb84_hooked,
                                                                                     kb84_plain / kb84_hooked))
     if args.csv:
         with open(args.csv, "w") as f:
-            f.write("shape,mb,call_us,hooked_call_us,gpu_us,hooked_gpu_us\n")
-            for shape, mb, call, call_h, gpu, gpu_h in lines:
-                f.write("%s,%.1f,%.1f,%.1f,%.1f,%.1f\n" % ("x".join(map(str, shape)), mb, call, call_h, gpu, gpu_h))
+            f.write("shape,mb,call_us,hooked_call_us,declined_call_us,gpu_us,hooked_gpu_us\n")
+            for shape, mb, call, call_h, call_d, gpu, gpu_h in lines:
+                f.write("%s,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f\n" % ("x".join(map(str, shape)), mb, call, call_h, call_d,
+                                                               gpu, gpu_h))
 
 
 if __name__ == "__main__":

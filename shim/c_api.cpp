@@ -48,6 +48,9 @@ bool fill_params(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4]
 namespace dwshim {
 namespace {
 
+// The caller the _if_faster entry points stand in for: PyTorch's own CUDA depthwise kernels.
+constexpr Api kTorchNative = Api::kTorchNative;
+
 // The tensors of a direct call: the direction's output is the one non-const pointer it writes.
 struct DirectTensors {
     const void* x = nullptr;
@@ -151,21 +154,57 @@ DWSHIM_EXPORT int dwshim_conv2d_forward_if_faster(int dtype, const int64_t x_siz
                                                   const int64_t geometry[8], const int64_t y_sizes[4],
                                                   const int64_t y_strides[4], void* y, float alpha, float beta,
                                                   void* stream) {
-    const dwshim::Api torch_native = dwshim::Api::kTorchNative;
-    return dwshim::conv2d_forward("aten::_conv_depthwise2d", &torch_native, dtype, x_sizes, x_strides, x, filter,
-                                  bias, geometry, y_sizes, y_strides, y, alpha, beta, stream);
+    return dwshim::conv2d_forward("aten::_conv_depthwise2d", &dwshim::kTorchNative, dtype, x_sizes, x_strides, x,
+                                  filter, bias, geometry, y_sizes, y_strides, y, alpha, beta, stream);
 }
+
+namespace dwshim {
+namespace {
+
+int backward_data(const char* entry, const Api* replaces, int dtype, const int64_t x_sizes[4],
+                  const int64_t x_strides[4], void* dx, const void* filter, const int64_t geometry[8],
+                  const int64_t y_sizes[4], const int64_t y_strides[4], const void* dy, float alpha, float beta,
+                  void* stream) {
+    DirectTensors t;
+    t.filter = filter;
+    t.y = dy;
+    t.output = dx;
+    return conv2d_direct(entry, Direction::kDataGrad, replaces, dtype, x_sizes, x_strides, geometry, y_sizes,
+                         y_strides, t, alpha, beta, stream);
+}
+
+int backward_filter(const char* entry, const Api* replaces, int dtype, const int64_t x_sizes[4],
+                    const int64_t x_strides[4], const void* x, void* dfilter, const int64_t geometry[8],
+                    const int64_t y_sizes[4], const int64_t y_strides[4], const void* dy, float alpha, float beta,
+                    void* workspace, size_t workspace_bytes, void* stream) {
+    DirectTensors t;
+    t.x = x;
+    t.y = dy;
+    t.output = dfilter;
+    t.workspace = workspace;
+    t.workspace_bytes = workspace_bytes;
+    return conv2d_direct(entry, Direction::kFilterGrad, replaces, dtype, x_sizes, x_strides, geometry, y_sizes,
+                         y_strides, t, alpha, beta, stream);
+}
+
+}  // namespace
+}  // namespace dwshim
 
 DWSHIM_EXPORT int dwshim_conv2d_backward_data(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
                                               void* dx, const void* filter, const int64_t geometry[8],
                                               const int64_t y_sizes[4], const int64_t y_strides[4], const void* dy,
                                               float alpha, float beta, void* stream) {
-    dwshim::DirectTensors t;
-    t.filter = filter;
-    t.y = dy;
-    t.output = dx;
-    return dwshim::conv2d_direct("dwshim_conv2d_backward_data", dwshim::Direction::kDataGrad, nullptr, dtype,
-                                 x_sizes, x_strides, geometry, y_sizes, y_strides, t, alpha, beta, stream);
+    return dwshim::backward_data("dwshim_conv2d_backward_data", nullptr, dtype, x_sizes, x_strides, dx, filter,
+                                 geometry, y_sizes, y_strides, dy, alpha, beta, stream);
+}
+
+DWSHIM_EXPORT int dwshim_conv2d_backward_data_if_faster(int dtype, const int64_t x_sizes[4],
+                                                        const int64_t x_strides[4], void* dx, const void* filter,
+                                                        const int64_t geometry[8], const int64_t y_sizes[4],
+                                                        const int64_t y_strides[4], const void* dy, float alpha,
+                                                        float beta, void* stream) {
+    return dwshim::backward_data("aten::convolution_backward (input)", &dwshim::kTorchNative, dtype, x_sizes,
+                                 x_strides, dx, filter, geometry, y_sizes, y_strides, dy, alpha, beta, stream);
 }
 
 DWSHIM_EXPORT int dwshim_conv2d_backward_filter_workspace_size(int dtype, const int64_t x_sizes[4],
@@ -186,14 +225,20 @@ DWSHIM_EXPORT int dwshim_conv2d_backward_filter(int dtype, const int64_t x_sizes
                                                 const int64_t y_sizes[4], const int64_t y_strides[4],
                                                 const void* dy, float alpha, float beta, void* workspace,
                                                 size_t workspace_bytes, void* stream) {
-    dwshim::DirectTensors t;
-    t.x = x;
-    t.y = dy;
-    t.output = dfilter;
-    t.workspace = workspace;
-    t.workspace_bytes = workspace_bytes;
-    return dwshim::conv2d_direct("dwshim_conv2d_backward_filter", dwshim::Direction::kFilterGrad, nullptr, dtype,
-                                 x_sizes, x_strides, geometry, y_sizes, y_strides, t, alpha, beta, stream);
+    return dwshim::backward_filter("dwshim_conv2d_backward_filter", nullptr, dtype, x_sizes, x_strides, x, dfilter,
+                                   geometry, y_sizes, y_strides, dy, alpha, beta, workspace, workspace_bytes,
+                                   stream);
+}
+
+DWSHIM_EXPORT int dwshim_conv2d_backward_filter_if_faster(int dtype, const int64_t x_sizes[4],
+                                                          const int64_t x_strides[4], const void* x, void* dfilter,
+                                                          const int64_t geometry[8], const int64_t y_sizes[4],
+                                                          const int64_t y_strides[4], const void* dy, float alpha,
+                                                          float beta, void* workspace, size_t workspace_bytes,
+                                                          void* stream) {
+    return dwshim::backward_filter("aten::convolution_backward (weight)", &dwshim::kTorchNative, dtype, x_sizes,
+                                   x_strides, x, dfilter, geometry, y_sizes, y_strides, dy, alpha, beta, workspace,
+                                   workspace_bytes, stream);
 }
 
 DWSHIM_EXPORT const char* dwshim_real_cudnn_path(void) {

@@ -54,6 +54,20 @@ int dwshim_conv2d_backward_filter(int dtype, const int64_t x_sizes[4], const int
                                   const int64_t y_strides[4], const void* dy, float alpha, float beta,
                                   void* workspace, size_t workspace_bytes, void* stream);
 
+/* The two gradients for a convolution PyTorch would run on its own CUDA depthwise kernel (its
+ * convolution_backward): as above, but launching only where dwshim's kernel was measured faster than that one,
+ * else DWSHIM_NOT_FASTER (or DWSHIM_CANNOT_IMPLEMENT) without launching. DWSHIM_ROUTE=all launches whatever can
+ * be implemented. */
+int dwshim_conv2d_backward_data_if_faster(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                          void* dx, const void* filter, const int64_t geometry[8],
+                                          const int64_t y_sizes[4], const int64_t y_strides[4], const void* dy,
+                                          float alpha, float beta, void* stream);
+int dwshim_conv2d_backward_filter_if_faster(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                            const void* x, void* dfilter, const int64_t geometry[8],
+                                            const int64_t y_sizes[4], const int64_t y_strides[4], const void* dy,
+                                            float alpha, float beta, void* workspace, size_t workspace_bytes,
+                                            void* stream);
+
 /* Path of the real cuDNN that forwarded calls go to, or "" when none was found. */
 const char* dwshim_real_cudnn_path(void);
 

@@ -13,6 +13,12 @@ implementation of that operator through torch.library (available from torch 1.12
 Alternatives rejected: patching torch.nn.functional.conv2d misses torch.conv2d, nn.functional aliases taken
 before the patch and compiled graphs; torch.library.get_kernel (to call the replaced kernel) exists only in
 recent torch releases.
+
+Where the installed torch can build C++ extensions for CUDA, install() registers the same operator, and also
+aten::convolution_backward (so the gradients of those convolutions run on dwshim's kernels too), in C++ instead
+(csrc/torch_hook.cpp, built by torch's cpp_extension once per environment and cached): a call it declines costs a
+few checks in C++, not a Python call, and calls declined by either go to the native kernels PyTorch registered.
+DWSHIM_HOOK=python keeps the Python registration.
 """
 import atexit
 import collections
@@ -33,6 +39,7 @@ MIN_ROUTED_BYTES = 32 << 20
 
 stats = collections.Counter()
 _registration = None
+_cpp_hook = None  # the C++ hook's module where it is the one installed
 
 
 def installed():
@@ -46,23 +53,81 @@ def install():
         return True
     if os.environ.get("DWSHIM_DISABLE") == "1":
         return False
+    if os.environ.get("DWSHIM_STATS"):
+        atexit.register(_print_stats)
+    if os.environ.get("DWSHIM_HOOK") != "python" and torch.cuda.is_available():
+        _registration = _install_native()
+        if _registration is not None:
+            return True
     registration = torch.library.Library("aten", "IMPL")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
         registration.impl("_conv_depthwise2d", _conv_depthwise2d_cuda, "CUDA")
     _registration = registration
-    if os.environ.get("DWSHIM_STATS"):
-        atexit.register(_print_stats)
     return True
 
 
-def _print_stats():
-    if not stats:
-        return
+def mechanism():
+    """"c++" or "python": which registration install() made (None before it made one)."""
+    if _registration is None:
+        return None
+    return "c++" if _cpp_hook is not None else "python"
+
+
+def _install_native():
+    """The C++ hook, built (or found in torch's extension cache) and given libdwshim.so's entry points; None,
+    with a line on stderr, where it cannot be built here."""
+    global _cpp_hook
+    import ctypes
+
+    from torch.utils import cpp_extension
+
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc", "torch_hook.cpp")
+    try:
+        module = cpp_extension.load(name="dwshim_torch_hook", sources=[source], with_cuda=True,
+                                    extra_cflags=["-O2"], verbose=False)
+    except Exception as error:  # no compiler or CUDA headers here: the Python registration does the same job
+        sys.stderr.write("dwshim: C++ hook not built (%s: %s); using the Python one\n"
+                         % (type(error).__name__, str(error).splitlines()[0] if str(error) else ""))
+        return None
+    lib = _library.load()
+    address = [ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in (
+        "dwshim_conv2d_forward_if_faster", "dwshim_conv2d_backward_data_if_faster",
+        "dwshim_conv2d_backward_filter_workspace_size", "dwshim_conv2d_backward_filter_if_faster")]
+    module.configure(*address, MIN_ROUTED_BYTES)
+    _cpp_hook = module
+    _cpp_hook.entry_addresses = address
+    return module
+
+
+def set_min_routed_bytes(nbytes):
+    """Changes MIN_ROUTED_BYTES, in whichever hook is installed (benchmarks of the routed and declined paths)."""
+    global MIN_ROUTED_BYTES
+    MIN_ROUTED_BYTES = nbytes
+    if _cpp_hook is not None:
+        _cpp_hook.configure(*_cpp_hook.entry_addresses, nbytes)
+
+
+def forward_counts():
+    """aten::_conv_depthwise2d calls so far: (routed, left to PyTorch)."""
+    if _cpp_hook is not None:
+        counts = _cpp_hook.counts()
+        return counts[0], counts[1]
     routed = stats.get("routed", 0)
-    lines = ["dwshim hook: aten::_conv_depthwise2d calls: %d routed, %d left to PyTorch"
-             % (routed, sum(stats.values()) - routed)]
+    return routed, sum(stats.values()) - routed
+
+
+def _print_stats():
+    routed, left = forward_counts()
+    if routed + left == 0 and _cpp_hook is None:
+        return
+    lines = ["dwshim hook (%s): aten::_conv_depthwise2d calls: %d routed, %d left to PyTorch"
+             % (mechanism(), routed, left)]
     lines += ["  %6d  %s" % (count, why) for why, count in sorted(stats.items()) if why != "routed"]
+    if _cpp_hook is not None:
+        counts = _cpp_hook.counts()
+        lines.append("dwshim hook (c++): aten::convolution_backward: %d data gradients and %d filter gradients "
+                     "routed, %d calls left (in part) to PyTorch" % (counts[2], counts[3], counts[4]))
     sys.stderr.write("\n".join(lines) + "\n")
 
 
