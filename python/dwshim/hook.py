@@ -84,8 +84,10 @@ def _install_native():
 
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc", "torch_hook.cpp")
     try:
-        module = cpp_extension.load(name="dwshim_torch_hook", sources=[source], with_cuda=True,
-                                    extra_cflags=["-O2"], verbose=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
+            module = cpp_extension.load(name="dwshim_torch_hook", sources=[source], with_cuda=True,
+                                        extra_cflags=["-O2"], verbose=False)
     except Exception as error:  # no compiler or CUDA headers here: the Python registration does the same job
         sys.stderr.write("dwshim: C++ hook not built (%s: %s); using the Python one\n"
                          % (type(error).__name__, str(error).splitlines()[0] if str(error) else ""))
