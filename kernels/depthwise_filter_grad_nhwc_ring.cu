@@ -75,29 +75,6 @@ struct InputRowShape {
     static_assert(kReduceValues * kRingThreads * 4 <= kBytes, "the reduction reuses the ring's memory");
 };
 
-// CV channels packed in 32-bit words, widened to fp32. 2-byte values are unpacked with integer operations
-// (element-wise __nv_bfloat16 conversions cost the tile kernel half its speed, NOTES g5).
-template <DType D, int CV, typename Vec>
-__device__ __forceinline__ void widen_channels(const Vec& raw, float (&out)[CV]) {
-    const unsigned* words = reinterpret_cast<const unsigned*>(&raw);
-    if constexpr (D == DType::kFloat) {
-#pragma unroll
-        for (int e = 0; e < CV; ++e) out[e] = __uint_as_float(words[e]);
-    } else {
-#pragma unroll
-        for (int i = 0; i < CV / 2; ++i) {
-            const unsigned word = words[i];  // element 2i in the low half
-            if constexpr (D == DType::kBFloat16) {
-                out[2 * i] = __uint_as_float(word << 16);
-                out[2 * i + 1] = __uint_as_float(word & 0xffff0000u);
-            } else {
-                out[2 * i] = __half2float(__ushort_as_half(static_cast<unsigned short>(word & 0xffffu)));
-                out[2 * i + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(word >> 16)));
-            }
-        }
-    }
-}
-
 struct RingGrid {
     int vectors = 1;     // channel vectors per block
     int item_lanes = 1;  // threads per channel vector and filter-row group
@@ -308,14 +285,14 @@ __global__ void __launch_bounds__(kRingThreads, 4)
                 wait_copies<kAhead>();  // step j's group has landed; the kAhead after it may be in flight
                 float g[kCols][CV];
 #pragma unroll
-                for (int c = 0; c < kCols; ++c) widen_channels<D, CV>(dy_ring[j % kDySlots][c][tid], g[c]);
+                for (int c = 0; c < kCols; ++c) widen_vector<D>(dy_ring[j % kDySlots][c][tid], g[c]);
 #pragma unroll
                 for (int r = 0; r < RG; ++r) {
                     if (fr0 + r >= K) break;
                     const int t = j * S + r;
                     float window[kWindow][CV];
 #pragma unroll
-                    for (int w = 0; w < kWindow; ++w) widen_channels<D, CV>(x_ring[t % kXSlots][w][tid], window[w]);
+                    for (int w = 0; w < kWindow; ++w) widen_vector<D>(x_ring[t % kXSlots][w][tid], window[w]);
 #pragma unroll
                     for (int s = 0; s < K; ++s)
 #pragma unroll
@@ -413,10 +390,10 @@ __global__ void __launch_bounds__(kRingThreads, 3)  // 168 registers: no spills 
                     if (t0 + phase >= steps) break;
                     wait_copies<kSlots - 2>();  // step t0 + phase's group has landed
 #pragma unroll
-                    for (int c = 0; c < kCols; ++c) widen_channels<D, CV>(dy_ring[phase][c][tid], g[phase][c]);
+                    for (int c = 0; c < kCols; ++c) widen_vector<D>(dy_ring[phase][c][tid], g[phase][c]);
                     float window[kWindow][CV];
 #pragma unroll
-                    for (int w = 0; w < kWindow; ++w) widen_channels<D, CV>(x_ring[phase][w][tid], window[w]);
+                    for (int w = 0; w < kWindow; ++w) widen_vector<D>(x_ring[phase][w][tid], window[w]);
                     fetch();  // into the slot the previous step used, which this thread has read
 #pragma unroll
                     for (int r = 0; r < RG; ++r) {
