@@ -1,9 +1,11 @@
 """Merges one run's bench_cudnn.csv and bench_torch.csv: per case and direction (fwd, dgrad, wgrad) dwshim
 against the real cuDNN through each API and against PyTorch (the faster of its cudnn.benchmark modes), the
 geomean per (op, dtype, layout) of the speedup over the best of (cuDNN backend, PyTorch), and optionally a PNG
-plot of those speedups (needs matplotlib).
+plot of those speedups (needs matplotlib). Per API, what routing compares: legacy_x = cuDNN legacy / dwshim
+through the legacy API, backend_x = best of (cuDNN backend plan, PyTorch's plans) / dwshim through the backend;
+--ties lists the rows where either is below 1.03 (the calls to leave with cuDNN there).
 
-Usage: python3 bench/report.py CUDNN_CSV TORCH_CSV [--png OUT.png] [--csv OUT.csv]
+Usage: python3 bench/report.py CUDNN_CSV TORCH_CSV [--png OUT.png] [--csv OUT.csv] [--ties]
 """
 import argparse
 import csv
@@ -29,11 +31,15 @@ def merge(cudnn_rows, torch_rows):
         torch_best = min(torch_ms) if torch_ms else None
         competitors = [v for v in (positive(c["cudnn_backend_ms"]), torch_best) if v]
         best = min(competitors) if competitors else None
+        legacy = positive(c["cudnn_legacy_ms"])
+        ours_backend = positive(c.get("dwshim_backend_ms", -1)) or ours
         rows.append({
             "case": key[0], "op": key[1], "dtype": key[2], "layout": key[3], "dwshim_ms": ours,
-            "cudnn_legacy_ms": positive(c["cudnn_legacy_ms"]), "cudnn_backend_ms": positive(c["cudnn_backend_ms"]),
+            "cudnn_legacy_ms": legacy, "cudnn_backend_ms": positive(c["cudnn_backend_ms"]),
             "torch_ms": torch_best, "best_other_ms": best,
             "speedup_vs_best": best / ours if best and ours else None,
+            "legacy_x": legacy / ours if legacy and ours else None,
+            "backend_x": best / ours_backend if best and ours_backend else None,
             "pct_copy_bw": float(c["dwshim_pct_copy_bw"]),
         })
     return rows
@@ -54,10 +60,13 @@ def main():
     parser.add_argument("torch_csv")
     parser.add_argument("--png")
     parser.add_argument("--csv")
+    parser.add_argument("--ties", action="store_true")
     args = parser.parse_args()
     rows = merge(read(args.cudnn_csv), read(args.torch_csv))
+    if args.ties:
+        rows = [r for r in rows if any(r[k] is not None and r[k] < 1.03 for k in ("legacy_x", "backend_x"))]
     header = ["case", "op", "dtype", "layout", "dwshim_ms", "cudnn_legacy_ms", "cudnn_backend_ms", "torch_ms",
-              "speedup_vs_best", "pct_copy_bw"]
+              "speedup_vs_best", "legacy_x", "backend_x", "pct_copy_bw"]
     print(" ".join(f"{h:>16}" for h in header))
     for r in rows:
         print(" ".join(f"{r[h] if isinstance(r[h], str) else fmt(r[h], '.3f'):>16}" for h in header))

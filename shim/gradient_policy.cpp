@@ -27,11 +27,12 @@ bool channels_innermost(const int64_t strides[4]) {
 // mobilenet_v3_large (batch 64, channels_last bf16, run 2026-12-01c) took 1.4% more GPU time with its smaller
 // depthwise layers routed by the rules below: they are routed only from this size on.
 constexpr int64_t kSmallestMeasured = int64_t{32} * 144 * 56 * 56;
-// Channels-last bf16 data gradients were measured on smaller inputs too, the depthwise layers of four torchvision
-// models (bench/models.csv, run 2026-12-02i, against the faster of cuDNN's plan and PyTorch's): they win from
-// 64 x 960 x 7 x 7 on (c960_7x7_k3s1 0.0112 vs 0.0162 ms, c1152_7x7_k5s1 0.030 vs 0.035, c120_28x28_k5s1 0.036
-// vs 0.045) and tie below (c200_14x14_k3s1 0.0119 vs 0.0118, c184_14x14 0.0116 vs 0.0113). fp32 loses on 14 x 14
-// rows above that size (c672_14x14_k3s1 0.034 vs 0.030), fp16 on most layers (c240_28x28_k5s1 0.062 vs 0.043).
+// Channels-last bf16 data gradients on the NHWC kernels were measured on smaller inputs too, the depthwise layers
+// of four torchvision models (bench/models.csv, run 2026-12-02i, against the faster of cuDNN's plan and
+// PyTorch's): they win from 64 x 960 x 7 x 7 on (c960_7x7_k3s1 0.0112 vs 0.0162 ms, c1152_7x7_k5s1 0.030 vs
+// 0.035, c120_28x28_k5s1 0.036 vs 0.045) and tie below (c200_14x14_k3s1 0.0119 vs 0.0118, c184_14x14 0.0116 vs
+// 0.0113). fp32 loses on 14 x 14 rows above that size (c672_14x14_k3s1 0.034 vs 0.030), fp16 on most layers
+// (c240_28x28_k5s1 0.062 vs 0.043).
 constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 
 // Stride 1, one filter per channel: the forward kernels compute it (data_grad_as_forward).
@@ -68,11 +69,16 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
 }  // namespace
 
 bool data_grad_faster(Api api, const DepthwiseParams& p) {
-    const bool bf16_channels_last = p.dtype == DType::kBFloat16 && channels_innermost(p.x_stride);
-    const int64_t smallest = bf16_channels_last ? kSmallestBf16ChannelsLastDataGrad : kSmallestMeasured;
-    if (api == Api::kTorchNative || x_elements(p) < smallest) return false;
+    if (api == Api::kTorchNative) return false;
     DepthwiseParams forward;
-    if (data_grad_as_forward(p, &forward)) return forward_shaped_data_grad_faster(api, forward);
+    const bool forward_shaped = data_grad_as_forward(p, &forward);
+    // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
+    // kernel. Every other kernel keeps the suite's size gate.
+    const bool layer_kernel =
+        forward_shaped ? select_path(forward) == KernelPath::kNhwcVec : data_grad_nhwc_s2_applies(p);
+    const bool measured_small = p.dtype == DType::kBFloat16 && layer_kernel;
+    if (x_elements(p) < (measured_small ? kSmallestBf16ChannelsLastDataGrad : kSmallestMeasured)) return false;
+    if (forward_shaped) return forward_shaped_data_grad_faster(api, forward);
     // The NHWC stride-2 strip kernel, run 2026-12-02d (2026-12-02d-h200-dgrad-nhwc-s2-*.csv): every case on both
     // APIs (dwshim / cuDNN legacy / backend plan / PyTorch's plan: mbv2_s2 f16 0.088 vs 0.882 / 0.882 / 0.186,
     // effnet_k5s2 bf16 0.165 vs 0.914 / 0.915 / 0.178, k7s2 f32 0.436 vs 2.62 / 2.62 / 1.02).

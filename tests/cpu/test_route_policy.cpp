@@ -203,6 +203,15 @@ std::vector<PolicyCase> gradient_policy_cases() {
     layer_below.h = layer_below.w = 14;
     cases.push_back({"dgrad, NHWC bf16 below 64 x 960 x 7 x 7: a tie with PyTorch's backend plan",
                      gradient(layer_below, data, nhwc), not_faster, not_faster});
+    // Kernels other than the two measured on the model layers keep the suite's size gate.
+    ConvCase layer_stride3 = with_filter(layer_bf16, 5);  // the generic gather kernel
+    layer_stride3.stride_h = layer_stride3.stride_w = 3;
+    cases.push_back({"dgrad, NHWC bf16 5x5 at stride 3, 64 x 960 x 7 x 7 (generic kernel): below the smallest "
+                     "measured input",
+                     gradient(layer_stride3, data, nhwc), not_faster, not_faster});
+    cases.push_back({"dgrad, NHWC bf16 9x9 at 64 x 960 x 7 x 7 (large-filter kernel): below the smallest measured "
+                     "input",
+                     gradient(with_filter(layer_bf16, 9), data, nhwc), not_faster, not_faster});
     ConvCase layer_f32 = layer_bf16;
     layer_f32.dtype = CUDNN_DATA_FLOAT;
     cases.push_back({"dgrad, NHWC fp32 at 64 x 960 x 7 x 7: below the smallest measured input",
