@@ -1,22 +1,27 @@
 """Training steps of depthwise-heavy torchvision models (random weights, batch 64, SGD), plain and under
-dwshim-run, in separate processes run one after the other: GPU time per step (sum of the CUDA kernels the
-profiler records over the timed steps), the losses of every step side by side, and dwshim's routed counts.
+dwshim-run, in separate processes, interleaved (plain, dwshim, plain, dwshim, ... for --rounds rounds): GPU time
+per step (sum of the CUDA kernels the profiler records over the timed steps; the figure to compare), wall time
+per step of as many steps again without the profiler (noisy between processes on a shared machine: the rounds'
+median is reported), the losses of every step side by side, and dwshim's routed counts.
 
-Usage: python3 bench/bench_train.py [--models mobilenet_v3_large,efficientnet_b0,convnext_tiny]
-       [--mode bf16-channels-last|fp32-nchw] [--steps 20] [--run build/dwshim-run] [--csv OUT]
+Usage: python3 bench/bench_train.py [--models mobilenet_v3_large,efficientnet_b0,convnext_tiny,mobilenet_v2]
+       [--mode bf16-channels-last|bf16-nchw|fp32-nchw] [--steps 20] [--rounds 2] [--run build/dwshim-run]
+       [--csv OUT] [--losses-csv OUT]
 A child process (--child) trains one mode and prints one JSON line per model.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 from dwshim._timing import kernel_ms  # noqa: E402
 from dwshim._workloads import torchvision_training  # noqa: E402
 
-MODES = ("bf16-channels-last", "fp32-nchw")
+MODES = ("bf16-channels-last", "bf16-nchw", "fp32-nchw")
 
 
 def train(name, mode, steps):
@@ -24,8 +29,7 @@ def train(name, mode, steps):
 
     torch.manual_seed(0)
     torch.backends.cudnn.benchmark = False
-    channels_last = mode == "bf16-channels-last"
-    _, _, step = torchvision_training(name, 64, channels_last, bf16=channels_last)
+    _, _, step = torchvision_training(name, 64, mode.endswith("channels-last"), bf16=mode.startswith("bf16"))
 
     warmup = [step().item() for _ in range(3)]
     torch.cuda.synchronize()
@@ -33,7 +37,12 @@ def train(name, mode, steps):
     with torch.profiler.profile(activities=activities) as prof:
         losses = [step() for _ in range(steps)]
         torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize()
     return {"model": name, "mode": mode, "gpu_ms_per_step": kernel_ms(prof) / steps,
+            "wall_ms_per_step": 1e3 * (time.perf_counter() - start) / steps,
             "dwshim_ms_per_step": kernel_ms(prof, "dwshim") / steps, "losses": warmup + [l.item() for l in losses]}
 
 
@@ -72,33 +81,46 @@ def run(args, preloaded):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", default="mobilenet_v3_large,efficientnet_b0,convnext_tiny")
+    parser.add_argument("--models", default="mobilenet_v3_large,efficientnet_b0,convnext_tiny,mobilenet_v2")
     parser.add_argument("--mode", default=MODES[0], choices=MODES)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--run", default=os.path.join(here, "..", "build", "dwshim-run"))
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--csv")
+    parser.add_argument("--losses-csv")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
         child(args)
         return
-    plain, _ = run(args, preloaded=False)
-    ours, summary = run(args, preloaded=True)
-    rows = []
-    print("%-20s %-20s %12s %12s %8s %14s %16s" % ("model", "mode", "plain_ms", "dwshim_ms", "change",
-                                                    "dwshim_kern_ms", "max_loss_rel_diff"))
-    for p, o in zip(plain, ours):
-        diff, curves = compare_losses(p["losses"], o["losses"])
-        change = o["gpu_ms_per_step"] / p["gpu_ms_per_step"] - 1.0
-        rows.append((p["model"], p["mode"], p["gpu_ms_per_step"], o["gpu_ms_per_step"], change,
-                     o["dwshim_ms_per_step"], diff))
-        print("%-20s %-20s %12.3f %12.3f %+7.1f%% %14.3f %16.2e" % (rows[-1][:4] + (100 * change,) + rows[-1][5:]))
-        print("\n".join(curves))
+    plain_rounds, our_rounds = [], []
+    for _ in range(args.rounds):
+        plain_rounds.append(run(args, preloaded=False)[0])
+        ours, summary = run(args, preloaded=True)
+        our_rounds.append(ours)
+    rows, loss_rows = [], []
+    print("%-20s %-18s %9s %9s %8s %10s %10s %8s %9s %10s" % ("model", "mode", "plain_ms", "dwshim_ms", "change",
+                                                          "plain_wall", "dwshim_wall", "change", "dw_kern",
+                                                          "loss_diff"))
+    for i, p in enumerate(plain_rounds[0]):
+        o = our_rounds[0][i]
+        gpu = [statistics.median(r[i]["gpu_ms_per_step"] for r in rounds) for rounds in (plain_rounds, our_rounds)]
+        wall = [statistics.median(r[i]["wall_ms_per_step"] for r in rounds) for rounds in (plain_rounds, our_rounds)]
+        # Every round must reproduce the first plain run's losses within the bound reported.
+        diff = max(compare_losses(p["losses"], r[i]["losses"])[0] for r in plain_rounds + our_rounds)
+        rows.append((p["model"], p["mode"], gpu[0], gpu[1], gpu[1] / gpu[0] - 1.0, wall[0], wall[1],
+                     wall[1] / wall[0] - 1.0, o["dwshim_ms_per_step"], diff))
+        print("%-20s %-18s %9.3f %9.3f %+7.1f%% %10.3f %10.3f %+7.1f%% %9.3f %10.2e" % (
+            rows[-1][:4] + (100 * rows[-1][4],) + rows[-1][5:7] + (100 * rows[-1][7],) + rows[-1][8:]))
+        print("\n".join(compare_losses(p["losses"], o["losses"])[1]))
+        loss_rows += [(p["model"], p["mode"], step, a, b) for step, (a, b) in enumerate(zip(p["losses"], o["losses"]))]
     print("\n".join(summary))
     if args.csv:
-        write_csv(args.csv, "model,mode,plain_gpu_ms_per_step,dwshim_gpu_ms_per_step,change,"
-                  "dwshim_kernel_ms_per_step,max_loss_rel_diff", "%s,%s,%.4f,%.4f,%.4f,%.4f,%.3e", rows)
-
+        write_csv(args.csv, "model,mode,plain_gpu_ms_per_step,dwshim_gpu_ms_per_step,gpu_change,plain_wall_ms_per_step,"
+                  "dwshim_wall_ms_per_step,wall_change,dwshim_kernel_ms_per_step,max_loss_rel_diff",
+                  "%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3e", rows)
+    if args.losses_csv:
+        write_csv(args.losses_csv, "model,mode,step,plain_loss,dwshim_loss", "%s,%s,%d,%.6f,%.6f", loss_rows)
 
 if __name__ == "__main__":
     main()

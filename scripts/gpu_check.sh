@@ -13,6 +13,7 @@
 #   FUZZ_CONFIGS      configs per API and shard for the long differential-fuzzer run (0: none)
 #   FUZZ_SHARDS       processes with consecutive seeds running the fuzzer at once (default 1)
 #   MEMCHECK_CONFIGS  fuzz configs per API under compute-sanitizer memcheck (0: none)
+#   TRAIN_BENCH       training-step modes to run bench/bench_train.py in, comma-separated (TRAIN_ARGS: its options)
 #   CUDA_ARCHS        architectures to build (default 90)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +73,7 @@ fi
 train_modes=${TRAIN_BENCH:-}
 for mode in ${train_modes//,/ }; do
   timeout "${BENCH_TIMEOUT:-1800}" "$PY" bench/bench_train.py --mode "$mode" --csv "$OUT/bench_train-$mode.csv" \
+    --losses-csv "$OUT/bench_train-$mode-losses.csv" ${TRAIN_ARGS:-} \
     >>"$OUT/bench_train.log" 2>&1
 done
 if [ "${HOOK_BENCH:-1}" != 0 ]; then

@@ -260,3 +260,10 @@ DWSHIM_EXPORT int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilte
                                       dwshim::DepthwiseParams* params) {
     return static_cast<int>(dwshim::route_legacy(params->direction, x_desc, w_desc, conv_desc, y_desc, params));
 }
+
+DWSHIM_EXPORT int dwshim_route_torch_native(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                            const int64_t geometry[8], const int64_t y_sizes[4],
+                                            const int64_t y_strides[4], dwshim::DepthwiseParams* params) {
+    return static_cast<int>(dwshim::decide_direct(params->direction, &dwshim::kTorchNative, dtype, x_sizes,
+                                                  x_strides, geometry, y_sizes, y_strides, params));
+}

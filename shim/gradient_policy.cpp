@@ -7,8 +7,9 @@
 // counted host work that left the GPU idle), and its numbers replace the earlier ones where quoted. For the
 // backend API the competitor is the faster of the heuristic plan and the plan PyTorch builds, since dwshim-run
 // replaces whichever plan the program built. A class of calls is routed only where every measured case of it
-// wins; cases that tie or lose keep the real cuDNN. PyTorch's own NCHW kernels (Api::kTorchNative) are not
-// replaced for the gradients yet.
+// wins; cases that tie or lose keep the real cuDNN. PyTorch's own NCHW kernels (Api::kTorchNative, the gradients
+// dwshim's C++ hook sees in aten::convolution_backward) were measured in run 2026-12-03b on the depthwise layers of
+// four torchvision models (bench/results/2026-12-03b-h200-models-nchw-*.csv, fp32 and bf16).
 #include "gradient_policy.h"
 
 #include "kernels/depthwise_backward.h"
@@ -34,6 +35,32 @@ constexpr int64_t kSmallestMeasured = int64_t{32} * 144 * 56 * 56;
 // 0.0113). fp32 loses on 14 x 14 rows above that size (c672_14x14_k3s1 0.034 vs 0.030), fp16 on most layers
 // (c240_28x28_k5s1 0.062 vs 0.043).
 constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
+// The smallest model layer measured against PyTorch's own NCHW gradients (c184_14x14: 64 x 184 x 14 x 14).
+constexpr int64_t kSmallestTorchNative = int64_t{64} * 184 * 14 * 14;
+
+// PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03b, dwshim / PyTorch in ms.
+bool torch_native_square_layer(const DepthwiseParams& p) {
+    return p.multiplier == 1 && p.r == p.s && x_elements(p) >= kSmallestTorchNative;
+}
+
+// Stride 1 on rows of 14 or more wins in both dtypes (c184_14x14_k3s1 f32 0.023 vs 0.039, c480_14x14_k5s1 f32
+// 0.083 vs 0.106, c96_56x56_k7s1 bf16 0.162 vs 0.867); 7 x 7 images lose (c1152_7x7_k3s1 f32 0.083 vs 0.058,
+// c960_7x7_k5s1 bf16 0.116 vs 0.059), and so does every stride 2 (the generic gather kernel: c64_112x112_k3s2
+// f32 0.92 vs 0.80, c72_56x56_k5s2 bf16 0.56 vs 0.32).
+bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped, const DepthwiseParams& forward) {
+    if (!forward_shaped || !torch_native_square_layer(p) || p.h < 14 || p.w < 14) return false;
+    const KernelPath path = select_path(forward);
+    return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
+}
+
+// The NCHW strip kernel wins every layer in both dtypes (c16_112x112_k3s1 f32 0.074 vs 0.475, c184_14x14_k3s1
+// bf16 0.040 vs 0.049, c1152_7x7_k5s1 f32 0.151 vs 0.363, c96_56x56_k7s1 bf16 0.346 vs 1.311) but 3x3 at stride 2
+// on rows of 28 (c240_28x28_k3s2 f32 0.069 vs 0.063, bf16 0.062 vs 0.063); 3x3 at stride 2 wins on rows of 112
+// (c64_112x112_k3s2 bf16 0.142 vs 0.232).
+bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
+    if (!torch_native_square_layer(p) || !filter_grad_strip_applies(p)) return false;
+    return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
+}
 
 // Stride 1, one filter per channel: the forward kernels compute it (data_grad_as_forward).
 bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
@@ -69,9 +96,9 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
 }  // namespace
 
 bool data_grad_faster(Api api, const DepthwiseParams& p) {
-    if (api == Api::kTorchNative) return false;
     DepthwiseParams forward;
     const bool forward_shaped = data_grad_as_forward(p, &forward);
+    if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.
     const bool layer_kernel =
@@ -110,7 +137,8 @@ bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
 }
 
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {
-    if (api == Api::kTorchNative || x_elements(p) < kSmallestMeasured) return false;
+    if (api == Api::kTorchNative) return !channels_innermost(p.y_stride) && torch_native_filter_grad_faster(p);
+    if (x_elements(p) < kSmallestMeasured) return false;
     const bool nhwc = channels_innermost(p.y_stride);
     if (filter_grad_nhwc_ring_applies(p)) return ring_filter_grad_faster(api, p);
     if (!filter_grad_strip_applies(p)) {

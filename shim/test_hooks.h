@@ -14,3 +14,9 @@ extern "C" int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDe
 // The backend routing decision a plan built on this finalized operation graph would get, and its params (their
 // direction is the graph's operation's).
 extern "C" int dwshim_route_backend_graph(cudnnBackendDescriptor_t graph, dwshim::DepthwiseParams* params);
+
+// The decision the *_if_faster entry points (standing in for PyTorch's own kernels) make for these sizes in the
+// direction params->direction names, without launching anything; dtype and arrays as in dwshim.h.
+extern "C" int dwshim_route_torch_native(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                         const int64_t geometry[8], const int64_t y_sizes[4],
+                                         const int64_t y_strides[4], dwshim::DepthwiseParams* params);

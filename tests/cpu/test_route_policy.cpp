@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "shim/dwshim.h"
 #include "shim/route_reason.h"
 #include "shim/test_hooks.h"
 #include "tests/common/backend_graph.h"
@@ -287,6 +288,54 @@ TEST(EnvPolicy, BackendApiRoutesOnlyMeasuredWins) {
     DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ASSERT_EQ(std::getenv("DWSHIM_ROUTE"), nullptr);
     for (const PolicyCase& c : all_policy_cases()) EXPECT_EQ(backend(c.cc), c.backend) << c.what;
+}
+
+// PyTorch's own NCHW depthwise gradients, as dwshim's C++ hook asks the *_if_faster entry points about them.
+struct TorchNativeCase {
+    const char* what;
+    dwshim::Direction direction;
+    cudnnDataType_t dtype;
+    int64_t n, c, h, w, k, stride, dilation, multiplier;
+    RouteReason expected;
+};
+
+RouteReason torch_native(const TorchNativeCase& t) {
+    const int64_t pad = t.dilation * (t.k - 1) / 2;
+    const int64_t span = t.dilation * (t.k - 1) + 1;
+    const int64_t p = (t.h + 2 * pad - span) / t.stride + 1, q = (t.w + 2 * pad - span) / t.stride + 1;
+    const int64_t k = t.c * t.multiplier;
+    const int64_t x_sizes[4] = {t.n, t.c, t.h, t.w}, x_strides[4] = {t.c * t.h * t.w, t.h * t.w, t.w, 1};
+    const int64_t y_sizes[4] = {t.n, k, p, q}, y_strides[4] = {k * p * q, p * q, q, 1};
+    const int64_t geometry[8] = {t.k, t.k, t.stride, t.stride, pad, pad, t.dilation, t.dilation};
+    const int dtype = t.dtype == CUDNN_DATA_FLOAT ? DWSHIM_FLOAT : DWSHIM_BFLOAT16;
+    DepthwiseParams params;
+    params.direction = t.direction;
+    return static_cast<RouteReason>(
+        dwshim_route_torch_native(dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, &params));
+}
+
+TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
+    ASSERT_EQ(std::getenv("DWSHIM_ROUTE"), nullptr);
+    const auto data = dwshim::Direction::kDataGrad, filter = dwshim::Direction::kFilterGrad;
+    const auto f32 = CUDNN_DATA_FLOAT, bf16 = CUDNN_DATA_BFLOAT16;
+    const RouteReason routed = RouteReason::kRouted, not_faster = RouteReason::kNotFaster;
+    const TorchNativeCase cases[] = {
+        {"dgrad 3x3 stride 1 on rows of 14", data, f32, 64, 184, 14, 14, 3, 1, 1, 1, routed},
+        {"dgrad 7x7 stride 1, bf16", data, bf16, 64, 96, 56, 56, 7, 1, 1, 1, routed},
+        {"dgrad on 7 x 7 images: PyTorch is faster", data, f32, 64, 1152, 7, 7, 3, 1, 1, 1, not_faster},
+        {"dgrad at stride 2: PyTorch is faster", data, bf16, 64, 64, 112, 112, 3, 2, 1, 1, not_faster},
+        {"dgrad below the smallest measured layer", data, f32, 8, 184, 14, 14, 3, 1, 1, 1, not_faster},
+        {"dgrad with a channel multiplier: not measured", data, f32, 64, 184, 28, 28, 3, 1, 1, 2, not_faster},
+        {"wgrad 3x3 stride 1", filter, f32, 64, 16, 112, 112, 3, 1, 1, 1, routed},
+        {"wgrad 5x5 on 7 x 7 images", filter, f32, 64, 1152, 7, 7, 5, 1, 1, 1, routed},
+        {"wgrad 3x3 stride 2 on rows of 112", filter, bf16, 64, 64, 112, 112, 3, 2, 1, 1, routed},
+        {"wgrad 3x3 stride 2 on rows of 28: PyTorch is faster", filter, bf16, 64, 240, 28, 28, 3, 2, 1, 1,
+         not_faster},
+        {"wgrad with dilation (generic kernel): not measured", filter, f32, 64, 184, 28, 28, 3, 1, 2, 1,
+         not_faster},
+        {"wgrad with a channel multiplier: not measured", filter, bf16, 64, 184, 28, 28, 3, 1, 1, 2, not_faster},
+    };
+    for (const TorchNativeCase& t : cases) EXPECT_EQ(torch_native(t), t.expected) << t.what;
 }
 
 }  // namespace
