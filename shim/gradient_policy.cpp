@@ -8,8 +8,8 @@
 // backend API the competitor is the faster of the heuristic plan and the plan PyTorch builds, since dwshim-run
 // replaces whichever plan the program built. A class of calls is routed only where every measured case of it
 // wins; cases that tie or lose keep the real cuDNN. PyTorch's own NCHW kernels (Api::kTorchNative, the gradients
-// dwshim's C++ hook sees in aten::convolution_backward) were measured in run 2026-12-03b on the depthwise layers of
-// four torchvision models (bench/results/2026-12-03b-h200-models-nchw-*.csv, fp32 and bf16).
+// dwshim's C++ hook sees in aten::convolution_backward) were measured in run 2026-12-03a on the depthwise layers of
+// four torchvision models (bench/results/2026-12-03a-h200-models-nchw-grads-*.csv, fp32 and bf16).
 #include "gradient_policy.h"
 
 #include "kernels/depthwise_backward.h"
@@ -38,7 +38,7 @@ constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 // The smallest model layer measured against PyTorch's own NCHW gradients (c184_14x14: 64 x 184 x 14 x 14).
 constexpr int64_t kSmallestTorchNative = int64_t{64} * 184 * 14 * 14;
 
-// PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03b, dwshim / PyTorch in ms.
+// PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03a, dwshim / PyTorch in ms.
 bool torch_native_square_layer(const DepthwiseParams& p) {
     return p.multiplier == 1 && p.r == p.s && x_elements(p) >= kSmallestTorchNative;
 }
