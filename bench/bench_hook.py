@@ -4,7 +4,9 @@ call (MIN_ROUTED_BYTES = 0), then with the hook declining every call (what a cal
 then KernelBench 84's Model (nn.Conv2d, unmodified) before and after.
 
 "call" is wall time per call in a loop of back-to-back calls (what a program sees: the larger of host and GPU
-time); "gpu" is the event-timed median of one call.
+time); "op" the same for the operator the hook replaces, called directly (torch.ops.aten._conv_depthwise2d: the
+hook's own share, without F.conv2d's argument checks and backend choice); "gpu" is the event-timed median of
+one call.
 
 Usage: python3 bench/bench_hook.py [--csv OUT]
 """
@@ -49,8 +51,9 @@ def measure(shapes):
         weight = torch.randn(c, 1, 3, 3, device="cuda")
         with torch.no_grad():
             fn = lambda: F.conv2d(x, weight, None, 1, 1, 1, c)  # noqa: E731
+            op = lambda: torch.ops.aten._conv_depthwise2d(x, weight, [3, 3], None, [1, 1], [1, 1], [1, 1])  # noqa
             calls = max(5, min(500, int(2e8 / x.numel())))
-            rows.append((2 * x.numel() * 4, call_us(fn, calls), gpu_us(fn)))
+            rows.append((2 * x.numel() * 4, call_us(fn, calls), gpu_us(fn), call_us(op, calls)))
     return rows
 
 
@@ -78,21 +81,24 @@ def main():
     assert hook.forward_counts()[1] > left_before, hook.forward_counts()
 
     print("device %s, torch %s, hook %s" % (torch.cuda.get_device_name(), torch.__version__, hook.mechanism()))
-    print("%-20s %10s %12s %12s %13s %11s %11s" % ("shape", "MB x+y", "call_us", "hooked_call", "declined_call",
-                                                   "gpu_us", "hooked_gpu"))
+    print("%-20s %8s %8s %12s %13s %8s %10s %11s %8s %10s" % (
+        "shape", "MB x+y", "call_us", "hooked_call", "declined_call", "op_us", "hooked_op", "declined_op", "gpu_us",
+        "hooked_gpu"))
     lines = []
-    for shape, (nbytes, call, gpu), (_, call_h, gpu_h), (_, call_d, _) in zip(SHAPES, plain, hooked, declined):
-        lines.append((shape, nbytes / 1e6, call, call_h, call_d, gpu, gpu_h))
-        print("%-20s %10.1f %12.1f %12.1f %13.1f %11.1f %11.1f" % ("x".join(map(str, shape)), nbytes / 1e6, call,
-                                                                   call_h, call_d, gpu, gpu_h))
+    for shape, (nbytes, call, gpu, op), (_, call_h, gpu_h, op_h), (_, call_d, _, op_d) in zip(SHAPES, plain, hooked,
+                                                                                             declined):
+        lines.append((shape, nbytes / 1e6, call, call_h, call_d, op, op_h, op_d, gpu, gpu_h))
+        print("%-20s %8.1f %8.1f %12.1f %13.1f %8.1f %10.1f %11.1f %8.1f %10.1f" % (
+            ("x".join(map(str, shape)),) + lines[-1][1:]))
     print("KernelBench 84 Model (nn.Conv2d): %.3f ms plain, %.3f ms hooked, %.2fx" % (kb84_plain, kb84_hooked,
                                                                                     kb84_plain / kb84_hooked))
     if args.csv:
         with open(args.csv, "w") as f:
-            f.write("shape,mb,call_us,hooked_call_us,declined_call_us,gpu_us,hooked_gpu_us\n")
-            for shape, mb, call, call_h, call_d, gpu, gpu_h in lines:
-                f.write("%s,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f\n" % ("x".join(map(str, shape)), mb, call, call_h, call_d,
-                                                               gpu, gpu_h))
+            f.write("shape,mb,call_us,hooked_call_us,declined_call_us,op_us,hooked_op_us,declined_op_us,gpu_us,"
+                    "hooked_gpu_us\n")
+            for line in lines:
+                values = ("x".join(map(str, line[0])),) + line[1:]
+                f.write("%s,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f\n" % values)
 
 
 if __name__ == "__main__":
