@@ -1,6 +1,8 @@
 // PyTorch entry point of the pointwise convolution (kernelbench/pointwise_conv.cu) in the generated file of
-// problem 86: fp32 NCHW, contiguous, on PyTorch's current stream.
-torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias) {
+// problem 86: fp32 NCHW, contiguous, on PyTorch's current stream. allow_tf32 is torch.backends.cudnn.allow_tf32:
+// with it, cuDNN computes the reference's fp32 convolution in TF32 on GPUs that have TF32 tensor cores (8.0 on).
+torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias,
+                                       bool allow_tf32) {
     TORCH_CHECK(x.is_cuda() && x.dim() == 4 && x.is_contiguous() && x.scalar_type() == torch::kFloat32,
                 "x: a contiguous 4-D fp32 CUDA tensor");
     TORCH_CHECK(weight.is_cuda() && weight.dim() == 4 && weight.size(1) == x.size(1) && weight.size(2) == 1 &&
@@ -24,7 +26,8 @@ torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, to
     p.bias = has_bias ? bias.data_ptr<float>() : nullptr;
     p.y = y.data_ptr<float>();
     const c10::cuda::CUDAGuard device_guard(x.device());
-    const cudaError_t status = dwshim::pointwise_conv_tf32(p, at::cuda::getCurrentCUDAStream());
+    p.tf32 = allow_tf32 && at::cuda::getCurrentDeviceProperties()->major >= 8;
+    const cudaError_t status = dwshim::pointwise_conv(p, at::cuda::getCurrentCUDAStream());
     TORCH_CHECK(status == cudaSuccess, "pointwise conv: ", cudaGetErrorString(status));
     return y;
 }

@@ -97,7 +97,7 @@ _DECLARATION = ("torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::
                 "bool has_bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, "
                 "int64_t dil_w);")
 _POINTWISE_DECLARATION = ("torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, "
-                          "torch::Tensor bias, bool has_bias);")
+                          "torch::Tensor bias, bool has_bias, bool allow_tf32);")
 
 _HEADER = '''"""KernelBench level 1 problem {number} ({title}) on dwshim's depthwise kernels.
 
@@ -149,7 +149,8 @@ class DepthwiseConv2d(nn.Module):
 _POINTWISE = '''
 class PointwiseConv2d(nn.Module):
     """The parameters of nn.Conv2d(in_channels, out_channels, 1), drawn in its order. Computes what that layer
-    computes under PyTorch's defaults: cuDNN with TF32 allowed, so operands rounded to TF32, fp32 sums."""
+    computes: under PyTorch's defaults, cuDNN with TF32 allowed, so operands rounded to TF32 on GPUs that have TF32
+    tensor cores, fp32 sums."""
 
     def __init__(self, in_channels, out_channels, bias):
         super(PointwiseConv2d, self).__init__()
@@ -162,7 +163,8 @@ class PointwiseConv2d(nn.Module):
 
     def forward(self, x):
         has_bias = self.bias is not None
-        return _dwshim.pointwise_conv2d_forward(x, self.weight, self.bias if has_bias else self.weight, has_bias)
+        return _dwshim.pointwise_conv2d_forward(x, self.weight, self.bias if has_bias else self.weight, has_bias,
+                                                torch.backends.cudnn.allow_tf32)
 
 '''
 

@@ -1495,15 +1495,12 @@ torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, to
 // w[o][c] * x[n][c][p], p running over the H x W pixels of an image.
 //
 // It computes what the problem's reference computes. PyTorch lets cuDNN use TF32 for fp32 convolutions by default
-// (torch.backends.cudnn.allow_tf32), so the reference's pointwise conv multiplies operands rounded to TF32 (10
-// mantissa bits) and adds in fp32; an exact fp32 answer differs from it by up to 4.2e-4, beyond the harness's
-// 1e-4 (../shared/FACTS.md). So x and w are rounded to TF32 here too, and their products, exact in fp32 (11 x 11
-// significant bits), are added in fp32.
-//
-// A block owns kOutputs output channels (blockIdx.y) and walks tiles of kPixels pixels of one image (grid-stride
-// over images x tiles). Per tile it stages the input's channels kChannels at a time, rounded, as xs[c][pixel],
-// next to the filter slice ws[c][o] (staged once when every channel fits one chunk), and each thread adds the
-// products of 8 outputs x 4 pixels (pixels 16 apart, so that 16 lanes store 16 consecutive values).
+// (torch.backends.cudnn.allow_tf32), and on GPUs with TF32 tensor cores (compute capability 8.0 on) the
+// reference's pointwise conv multiplies operands rounded to TF32 (10 mantissa bits) and adds in fp32; an exact
+// fp32 answer differs from it by up to 4.2e-4, beyond the harness's 1e-4 (../shared/FACTS.md). So where the
+// caller says TF32 is in use (PointwiseParams::tf32), x and w are rounded to TF32 as cuDNN rounds them and
+// multiplied on the tensor cores (mma.sync m16n8k8 TF32, fp32 accumulation); elsewhere the products and sums are
+// plain fp32, as cuDNN's are then.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -1516,6 +1513,7 @@ struct PointwiseParams {
     const float* w = nullptr;                 // [o][c], contiguous
     const float* bias = nullptr;              // [o] or null
     float* y = nullptr;                       // [n][o][pixels], contiguous
+    bool tf32 = false;                        // the reference rounds operands to TF32 (tensor cores)
 };
 
 namespace {
@@ -1538,8 +1536,12 @@ __device__ __forceinline__ float round_to_tf32(float v) {
     return __uint_as_float(bits & 0xffffe000u);
 }
 
+// Plain fp32 (no TF32): a block owns kOutputs output channels (blockIdx.y) and walks tiles of kPixels pixels of
+// one image (grid-stride over images x tiles). Per tile it stages the input's channels kChannels at a time as
+// xs[c][pixel], next to the filter slice ws[c][o] (staged once when every channel fits one chunk), and each thread
+// adds the products of 8 outputs x 4 pixels (pixels 16 apart, so that 16 lanes store 16 consecutive values).
 // Three blocks an SM: 80 registers, no spills (128 without the bound: two blocks).
-__global__ void __launch_bounds__(kThreads, 3) pointwise_conv_tf32_kernel(PointwiseParams prm) {
+__global__ void __launch_bounds__(kThreads, 3) pointwise_conv_fp32_kernel(PointwiseParams prm) {
     __shared__ __align__(16) float xs[kChannels][kPixels];
     __shared__ __align__(16) float ws[kChannels][kOutputs];
     const int tid = threadIdx.x;
@@ -1554,7 +1556,7 @@ __global__ void __launch_bounds__(kThreads, 3) pointwise_conv_tf32_kernel(Pointw
         for (int i = tid; i < kChannels * kOutputs; i += kThreads) {
             const int c = i / kOutputs, o = i % kOutputs;
             const bool inside = c0 + c < prm.c && o0 + o < prm.o;
-            ws[c][o] = inside ? round_to_tf32(prm.w[(o0 + o) * prm.c + c0 + c]) : 0.0f;
+            ws[c][o] = inside ? prm.w[(o0 + o) * prm.c + c0 + c] : 0.0f;
         }
     };
     if (chunks == 1) stage_filter(0);
@@ -1570,7 +1572,7 @@ __global__ void __launch_bounds__(kThreads, 3) pointwise_conv_tf32_kernel(Pointw
             for (int i = tid; i < kChannels * kPixels; i += kThreads) {
                 const int c = i / kPixels, px = i % kPixels;
                 const bool inside = c0 + c < prm.c && p0 + px < prm.pixels;
-                xs[c][px] = inside ? round_to_tf32(x[c * prm.pixels + px]) : 0.0f;
+                xs[c][px] = inside ? x[c * prm.pixels + px] : 0.0f;
             }
             __syncthreads();  // the chunk's inputs (and filter) are staged
 #pragma unroll 4
@@ -1602,33 +1604,186 @@ __global__ void __launch_bounds__(kThreads, 3) pointwise_conv_tf32_kernel(Pointw
     }
 }
 
-}  // namespace
+// TF32 on the tensor cores: a block owns kOutputs output channels (blockIdx.y) and walks tiles of kMmaPixels
+// pixels of one image. Per tile it stages the input's channels kChannels at a time, rounded, as xs[c][pixel],
+// next to the rounded filter slice ws[o][c] (staged once when every channel fits one chunk). Its 8 warps split the
+// tile 4 (outputs) x 2 (pixels): a warp owns 32 outputs x 64 pixels, 2 x 8 mma tiles of 16 x 8, and adds 8
+// channels per step. Row strides padded so that the fragment reads are conflict-free: a fragment's 8 rows x 4
+// columns of ws fall in 32 banks with a row stride of 4 mod 32 words, its 4 rows x 8 columns of xs with 8.
+constexpr int kMmaPixels = 128;
+constexpr int kWsStride = kChannels + 4;
+constexpr int kXsStride = kMmaPixels + 8;
+constexpr int kWarpOutputs = 32, kWarpPixels = 64;
+constexpr int kMTiles = kWarpOutputs / 16, kNTiles = kWarpPixels / 8;
+constexpr size_t kMmaSharedBytes = (kOutputs * kWsStride + kChannels * kXsStride) * sizeof(float);
+static_assert(kThreads / 32 == (kOutputs / kWarpOutputs) * (kMmaPixels / kWarpPixels), "8 warps cover the tile");
 
-// Enough blocks for every SM to hold as many as fit (48 KiB of shared memory each), each walking tiles.
-cudaError_t pointwise_conv_tf32(const PointwiseParams& p, cudaStream_t stream) {
-    if (p.n <= 0 || p.c <= 0 || p.o <= 0 || p.pixels <= 0) return cudaErrorInvalidValue;
+__device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile(
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+
+// Two blocks an SM by registers (at most 128 a thread); 68 KiB of shared memory each.
+__global__ void __launch_bounds__(kThreads, 2) pointwise_conv_tf32_kernel(PointwiseParams prm) {
+    extern __shared__ __align__(16) float shared[];
+    float* ws = shared;                          // [kOutputs][kWsStride]
+    float* xs = shared + kOutputs * kWsStride;  // [kChannels][kXsStride]
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+    const int group = lane / 4, quad = lane % 4;  // the fragment's row and column groups
+    const int warp_o = warp % (kOutputs / kWarpOutputs) * kWarpOutputs;
+    const int warp_px = warp / (kOutputs / kWarpOutputs) * kWarpPixels;
+    const int64_t o0 = static_cast<int64_t>(blockIdx.y) * kOutputs;
+    const int64_t tiles_per_image = (prm.pixels + kMmaPixels - 1) / kMmaPixels;
+    const int64_t chunks = (prm.c + kChannels - 1) / kChannels;
+    // Whole 16-byte vectors of x and 8-byte pairs of y where every image row of pixels starts 16-byte aligned.
+    const bool vectors = prm.pixels % 4 == 0 && reinterpret_cast<uintptr_t>(prm.x) % 16 == 0 &&
+                         reinterpret_cast<uintptr_t>(prm.y) % 8 == 0;
+
+    // Consecutive threads read consecutive channels of one output: coalesced, and conflict-free stores.
+    const auto stage_filter = [&](int64_t c0) {
+        for (int i = tid; i < kOutputs * kChannels; i += kThreads) {
+            const int o = i / kChannels, c = i % kChannels;
+            const bool inside = c0 + c < prm.c && o0 + o < prm.o;
+            ws[o * kWsStride + c] = inside ? round_to_tf32(prm.w[(o0 + o) * prm.c + c0 + c]) : 0.0f;
+        }
+    };
+    if (chunks == 1) stage_filter(0);
+
+    for (int64_t tile = blockIdx.x; tile < prm.n * tiles_per_image; tile += gridDim.x) {
+        const int64_t n = tile / tiles_per_image;
+        const int64_t p0 = tile % tiles_per_image * kMmaPixels;
+        float acc[kMTiles][kNTiles][4] = {};
+        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+            const int64_t c0 = chunk * kChannels;
+            if (chunks > 1) stage_filter(c0);
+            const float* x = prm.x + (n * prm.c + c0) * prm.pixels + p0;
+            if (vectors) {
+                // Half the tile's vectors in flight at a time: all of them would spill the accumulators.
+                constexpr int kVectorsPerRow = kMmaPixels / 4, kBatch = kChannels * kVectorsPerRow / kThreads / 2;
+#pragma unroll 1
+                for (int first = 0; first < 2 * kBatch; first += kBatch) {
+                    float4 v[kBatch];
+#pragma unroll
+                    for (int j = 0; j < kBatch; ++j) {
+                        const int i = tid + (first + j) * kThreads, c = i / kVectorsPerRow;
+                        const int px = i % kVectorsPerRow * 4;
+                        const bool inside = c0 + c < prm.c && p0 + px < prm.pixels;
+                        v[j] = inside ? *reinterpret_cast<const float4*>(x + c * prm.pixels + px)
+                                      : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                    }
+#pragma unroll
+                    for (int j = 0; j < kBatch; ++j) {
+                        const int i = tid + (first + j) * kThreads, c = i / kVectorsPerRow;
+                        const int px = i % kVectorsPerRow * 4;
+                        *reinterpret_cast<float4*>(&xs[c * kXsStride + px]) =
+                            make_float4(round_to_tf32(v[j].x), round_to_tf32(v[j].y), round_to_tf32(v[j].z),
+                                        round_to_tf32(v[j].w));
+                    }
+                }
+            } else {
+                for (int i = tid; i < kChannels * kMmaPixels; i += kThreads) {
+                    const int c = i / kMmaPixels, px = i % kMmaPixels;
+                    const bool inside = c0 + c < prm.c && p0 + px < prm.pixels;
+                    xs[c * kXsStride + px] = inside ? round_to_tf32(x[c * prm.pixels + px]) : 0.0f;
+                }
+            }
+            __syncthreads();  // the chunk's inputs (and filter) are staged
+#pragma unroll 1
+            for (int k0 = 0; k0 < kChannels; k0 += 8) {
+                unsigned a[kMTiles][4], b[kNTiles][2];
+#pragma unroll
+                for (int m = 0; m < kMTiles; ++m) {
+                    const float* w = ws + (warp_o + m * 16 + group) * kWsStride + k0 + quad;
+                    a[m][0] = __float_as_uint(w[0]);
+                    a[m][1] = __float_as_uint(w[8 * kWsStride]);
+                    a[m][2] = __float_as_uint(w[4]);
+                    a[m][3] = __float_as_uint(w[8 * kWsStride + 4]);
+                }
+#pragma unroll
+                for (int t = 0; t < kNTiles; ++t) {
+                    const float* v = xs + (k0 + quad) * kXsStride + warp_px + t * 8 + group;
+                    b[t][0] = __float_as_uint(v[0]);
+                    b[t][1] = __float_as_uint(v[4 * kXsStride]);
+                }
+#pragma unroll
+                for (int m = 0; m < kMTiles; ++m) {
+#pragma unroll
+                    for (int t = 0; t < kNTiles; ++t) mma_tf32(acc[m][t], a[m], b[t]);
+                }
+            }
+            __syncthreads();  // every warp is done with the chunk before the next one is staged
+        }
+        // The accumulator's rows group and group + 8, columns 2 quad and 2 quad + 1 of each 16 x 8 tile.
+#pragma unroll
+        for (int m = 0; m < kMTiles; ++m) {
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                const int64_t o = o0 + warp_o + m * 16 + group + half * 8;
+                if (o >= prm.o) continue;
+                const float bias = prm.bias != nullptr ? prm.bias[o] : 0.0f;
+                float* y = prm.y + (n * prm.o + o) * prm.pixels + p0;
+#pragma unroll
+                for (int t = 0; t < kNTiles; ++t) {
+                    const int px = warp_px + t * 8 + 2 * quad;
+                    const float first = acc[m][t][2 * half] + bias, second = acc[m][t][2 * half + 1] + bias;
+                    if (vectors && p0 + px + 1 < prm.pixels) {
+                        *reinterpret_cast<float2*>(y + px) = make_float2(first, second);
+                    } else {
+                        if (p0 + px < prm.pixels) y[px] = first;
+                        if (p0 + px + 1 < prm.pixels) y[px + 1] = second;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Enough blocks for every SM to hold as many as fit, each walking tiles.
+template <typename Kernel>
+cudaError_t launch_tiles(Kernel kernel, const PointwiseParams& p, int64_t tile_pixels, size_t shared_bytes,
+                         cudaStream_t stream) {
     int device = 0, sms = 0, blocks_per_sm = 0;
     cudaError_t status = cudaGetDevice(&device);
     if (status == cudaSuccess) status = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    if (status == cudaSuccess && shared_bytes > 0) {
+        status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(shared_bytes));
+    }
     if (status == cudaSuccess) {
-        status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, pointwise_conv_tf32_kernel, kThreads, 0);
+        status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, kThreads, shared_bytes);
     }
     if (status != cudaSuccess) return status;
     const int64_t output_blocks = (p.o + kOutputs - 1) / kOutputs;
-    const int64_t tiles = p.n * ((p.pixels + kPixels - 1) / kPixels);
+    const int64_t tiles = p.n * ((p.pixels + tile_pixels - 1) / tile_pixels);
     const int64_t wanted = static_cast<int64_t>(sms) * blocks_per_sm / output_blocks;
     const int64_t tile_blocks = tiles < wanted ? tiles : (wanted > 0 ? wanted : 1);
     if (output_blocks > 65535) return cudaErrorInvalidConfiguration;
     const dim3 grid(static_cast<unsigned>(tile_blocks), static_cast<unsigned>(output_blocks));
-    pointwise_conv_tf32_kernel<<<grid, kThreads, 0, stream>>>(p);
+    kernel<<<grid, kThreads, shared_bytes, stream>>>(p);
     return cudaGetLastError();
+}
+
+}  // namespace
+
+// TF32 tensor cores where p.tf32 says the reference uses them (the caller checks the GPU has them), else fp32.
+cudaError_t pointwise_conv(const PointwiseParams& p, cudaStream_t stream) {
+    if (p.n <= 0 || p.c <= 0 || p.o <= 0 || p.pixels <= 0) return cudaErrorInvalidValue;
+    return p.tf32 ? launch_tiles(pointwise_conv_tf32_kernel, p, kMmaPixels, kMmaSharedBytes, stream)
+                  : launch_tiles(pointwise_conv_fp32_kernel, p, kPixels, 0, stream);
 }
 
 }  // namespace dwshim
 
 // PyTorch entry point of the pointwise convolution (kernelbench/pointwise_conv.cu) in the generated file of
-// problem 86: fp32 NCHW, contiguous, on PyTorch's current stream.
-torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias) {
+// problem 86: fp32 NCHW, contiguous, on PyTorch's current stream. allow_tf32 is torch.backends.cudnn.allow_tf32:
+// with it, cuDNN computes the reference's fp32 convolution in TF32 on GPUs that have TF32 tensor cores (8.0 on).
+torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias,
+                                       bool allow_tf32) {
     TORCH_CHECK(x.is_cuda() && x.dim() == 4 && x.is_contiguous() && x.scalar_type() == torch::kFloat32,
                 "x: a contiguous 4-D fp32 CUDA tensor");
     TORCH_CHECK(weight.is_cuda() && weight.dim() == 4 && weight.size(1) == x.size(1) && weight.size(2) == 1 &&
@@ -1652,13 +1807,14 @@ torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, to
     p.bias = has_bias ? bias.data_ptr<float>() : nullptr;
     p.y = y.data_ptr<float>();
     const c10::cuda::CUDAGuard device_guard(x.device());
-    const cudaError_t status = dwshim::pointwise_conv_tf32(p, at::cuda::getCurrentCUDAStream());
+    p.tf32 = allow_tf32 && at::cuda::getCurrentDeviceProperties()->major >= 8;
+    const cudaError_t status = dwshim::pointwise_conv(p, at::cuda::getCurrentCUDAStream());
     TORCH_CHECK(status == cudaSuccess, "pointwise conv: ", cudaGetErrorString(status));
     return y;
 }
 """
 
-CPP_SOURCE = "torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w); torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias);"
+CPP_SOURCE = "torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w); torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, torch::Tensor bias, bool has_bias, bool allow_tf32);"
 
 # The kernels need C++17, PyTorch's default for extensions from 2.1 on (1.13's is C++14); from 2.15 on its headers
 # need C++20, which it adds only where no -std flag is given.
@@ -1691,7 +1847,8 @@ class DepthwiseConv2d(nn.Module):
 
 class PointwiseConv2d(nn.Module):
     """The parameters of nn.Conv2d(in_channels, out_channels, 1), drawn in its order. Computes what that layer
-    computes under PyTorch's defaults: cuDNN with TF32 allowed, so operands rounded to TF32, fp32 sums."""
+    computes: under PyTorch's defaults, cuDNN with TF32 allowed, so operands rounded to TF32 on GPUs that have TF32
+    tensor cores, fp32 sums."""
 
     def __init__(self, in_channels, out_channels, bias):
         super(PointwiseConv2d, self).__init__()
@@ -1704,7 +1861,8 @@ class PointwiseConv2d(nn.Module):
 
     def forward(self, x):
         has_bias = self.bias is not None
-        return _dwshim.pointwise_conv2d_forward(x, self.weight, self.bias if has_bias else self.weight, has_bias)
+        return _dwshim.pointwise_conv2d_forward(x, self.weight, self.bias if has_bias else self.weight, has_bias,
+                                                torch.backends.cudnn.allow_tf32)
 
 
 class ModelNew(nn.Module):

@@ -20,11 +20,22 @@ import make_kernelbench  # noqa: E402
 from dwshim import _timing  # noqa: E402
 
 
+_modules = {}
+
+
+def _load(number):
+    """The generated file of a problem, imported once (its import builds the extension)."""
+    if number not in _modules:
+        spec = importlib.util.spec_from_file_location("kernelbench_%d" % number, make_kernelbench.path_of(number))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules[number] = module
+    return _modules[number]
+
+
 @pytest.mark.parametrize("number", sorted(make_kernelbench.PROBLEMS))
 def test_generated_file_passes_kernelbench_eval(number):
-    spec = importlib.util.spec_from_file_location("kernelbench_%d" % number, make_kernelbench.path_of(number))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load(number)
     model_class, init_inputs, _ = kernelbench_problems.PROBLEMS[number]
     seed = 42
     torch.manual_seed(seed)
@@ -49,3 +60,33 @@ def test_generated_file_passes_kernelbench_eval(number):
     if path:
         with open(path, "a") as f:
             f.write(line + "\n")
+
+
+def _round_tf32_nearest_even(t):
+    bits = t.contiguous().view(torch.int32)
+    bits = (bits + 0xFFF + ((bits >> 13) & 1)) & ~0x1FFF
+    return bits.view(torch.float32)
+
+
+@pytest.mark.parametrize("allow_tf32", [True, False])
+@pytest.mark.parametrize("shape", [(2, 64, 32, 32, 128), (3, 70, 17, 19, 200), (1, 5, 4, 4, 3)])
+def test_pointwise_conv_of_86_against_float64(shape, allow_tf32):
+    # Both kernels (TF32 tensor cores, plain fp32), 16-byte and scalar loads (H x W a multiple of 4 or not), more
+    # channels than one staged chunk and outputs than one block, against float64 sums of the operands rounded as
+    # the kernel promises: to TF32, nearest even, where TF32 is allowed on a GPU with TF32 tensor cores.
+    n, c, h, w, outputs = shape
+    module = _load(86)
+    layer = module.ModelNew(c, outputs, 3, bias=True).cuda().pointwise
+    torch.manual_seed(7)
+    x = torch.randn(n, c, h, w, device="cuda")
+    previous = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = allow_tf32
+    with torch.no_grad():
+        output = layer(x)
+    torch.backends.cudnn.allow_tf32 = previous
+    rounds = allow_tf32 and torch.cuda.get_device_capability()[0] >= 8
+    operands = [_round_tf32_nearest_even(t) if rounds else t for t in (layer.weight[:, :, 0, 0], x)]
+    expected = torch.einsum("oc,nchw->nohw", operands[0].double(), operands[1].double())
+    expected += layer.bias.double().view(1, -1, 1, 1)
+    error = ((output.double() - expected).abs().max() / expected.abs().max()).item()
+    assert error < 1e-5, error
