@@ -2,7 +2,9 @@
 dwshim-run, in separate processes, interleaved (plain, dwshim, plain, dwshim, ... for --rounds rounds): GPU time
 per step (sum of the CUDA kernels the profiler records over the timed steps; the figure to compare), wall time
 per step of as many steps again without the profiler (noisy between processes on a shared machine: the rounds'
-median is reported), the losses of every step side by side, and dwshim's routed counts.
+median is reported), the losses of every step side by side with the largest relative difference from the first
+plain run, for dwshim's runs and for the later plain runs (PyTorch's own run-to-run difference), and dwshim's
+routed counts.
 
 Usage: python3 bench/bench_train.py [--models mobilenet_v3_large,efficientnet_b0,convnext_tiny,mobilenet_v2]
        [--mode bf16-channels-last|bf16-nchw|fp32-nchw] [--steps 20] [--rounds 2] [--run build/dwshim-run]
@@ -99,26 +101,28 @@ def main():
         ours, summary = run(args, preloaded=True)
         our_rounds.append(ours)
     rows, loss_rows = [], []
-    print("%-20s %-18s %9s %9s %8s %10s %10s %8s %9s %10s" % ("model", "mode", "plain_ms", "dwshim_ms", "change",
-                                                          "plain_wall", "dwshim_wall", "change", "dw_kern",
-                                                          "loss_diff"))
+    print("%-20s %-18s %9s %9s %8s %10s %10s %8s %9s %10s %10s" % (
+        "model", "mode", "plain_ms", "dwshim_ms", "change", "plain_wall", "dwshim_wall", "change", "dw_kern",
+        "loss_diff", "plain_diff"))
     for i, p in enumerate(plain_rounds[0]):
         o = our_rounds[0][i]
         gpu = [statistics.median(r[i]["gpu_ms_per_step"] for r in rounds) for rounds in (plain_rounds, our_rounds)]
         wall = [statistics.median(r[i]["wall_ms_per_step"] for r in rounds) for rounds in (plain_rounds, our_rounds)]
-        # Every round must reproduce the first plain run's losses within the bound reported.
-        diff = max(compare_losses(p["losses"], r[i]["losses"])[0] for r in plain_rounds + our_rounds)
+        # Losses against the first plain run: dwshim's rounds, and the later plain rounds (PyTorch's own
+        # run-to-run difference, the noise dwshim's is to be read against; 0 with one round).
+        diff = max(compare_losses(p["losses"], r[i]["losses"])[0] for r in our_rounds)
+        noise = max([0.0] + [compare_losses(p["losses"], r[i]["losses"])[0] for r in plain_rounds[1:]])
         rows.append((p["model"], p["mode"], gpu[0], gpu[1], gpu[1] / gpu[0] - 1.0, wall[0], wall[1],
-                     wall[1] / wall[0] - 1.0, o["dwshim_ms_per_step"], diff))
-        print("%-20s %-18s %9.3f %9.3f %+7.1f%% %10.3f %10.3f %+7.1f%% %9.3f %10.2e" % (
+                     wall[1] / wall[0] - 1.0, o["dwshim_ms_per_step"], diff, noise))
+        print("%-20s %-18s %9.3f %9.3f %+7.1f%% %10.3f %10.3f %+7.1f%% %9.3f %10.2e %10.2e" % (
             rows[-1][:4] + (100 * rows[-1][4],) + rows[-1][5:7] + (100 * rows[-1][7],) + rows[-1][8:]))
         print("\n".join(compare_losses(p["losses"], o["losses"])[1]))
         loss_rows += [(p["model"], p["mode"], step, a, b) for step, (a, b) in enumerate(zip(p["losses"], o["losses"]))]
     print("\n".join(summary))
     if args.csv:
         write_csv(args.csv, "model,mode,plain_gpu_ms_per_step,dwshim_gpu_ms_per_step,gpu_change,plain_wall_ms_per_step,"
-                  "dwshim_wall_ms_per_step,wall_change,dwshim_kernel_ms_per_step,max_loss_rel_diff",
-                  "%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3e", rows)
+                  "dwshim_wall_ms_per_step,wall_change,dwshim_kernel_ms_per_step,max_loss_rel_diff,"
+                  "plain_rounds_max_loss_rel_diff", "%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3e,%.3e", rows)
     if args.losses_csv:
         write_csv(args.losses_csv, "model,mode,step,plain_loss,dwshim_loss", "%s,%s,%d,%.6f,%.6f", loss_rows)
 
