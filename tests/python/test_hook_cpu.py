@@ -77,3 +77,41 @@ def test_an_existing_sitecustomize_still_runs(tmp_path):
 def test_stats_flag_reaches_the_program():
     result = run(python_script("print_env.py", "DWSHIM_STATS", "DWSHIM_DISABLE"), ["--stats"])
     assert result.stdout.split() == ["1", "-"], result.stdout
+
+
+def test_cpp_hook_source_compiles_against_this_torch(tmp_path):
+    # dwshim.hook builds csrc/torch_hook.cpp on the user's machine against whatever torch is there (1.13 on), so
+    # its source must compile against this torch's headers, in the C++ standard torch's extension builder passes
+    # (14 in 1.13, 20 in recent releases: the one its source names most); a syntax check needs no GPU.
+    import collections
+    import inspect
+    import re
+    import shutil
+    import subprocess
+    import sysconfig
+
+    from torch.utils import cpp_extension
+
+    compiler = shutil.which("g++") or shutil.which("c++")
+    nvcc = os.environ.get("DWSHIM_NVCC") or shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
+    cuda_include = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(nvcc))), "include")
+    python_include = sysconfig.get_paths()["include"]
+    if compiler is None or not os.path.exists(os.path.join(cuda_include, "cuda_runtime_api.h")):
+        pytest.skip("no C++ compiler or CUDA headers")
+    if not os.path.exists(os.path.join(python_include, "Python.h")):
+        pytest.skip("no Python headers")
+    standards = collections.Counter(re.findall(r"-std=c\+\+(\d+)", inspect.getsource(cpp_extension)))
+    assert standards, "no -std flag in torch.utils.cpp_extension"
+    includes = ["-I" + path for path in cpp_extension.include_paths()] + ["-I" + python_include, "-I" + cuda_include]
+    # A CPU-only torch ships c10/cuda without the header its CUDA build generates: stand in for it.
+    stub = tmp_path / "c10" / "cuda" / "impl" / "cuda_cmake_macros.h"
+    stub.parent.mkdir(parents=True)
+    stub.write_text("#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n")
+    includes.append("-I" + str(tmp_path))
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "python",
+                          "dwshim", "csrc", "torch_hook.cpp")
+    command = [compiler, "-std=c++" + standards.most_common(1)[0][0], "-fsyntax-only",
+               "-DTORCH_EXTENSION_NAME=probe", "-DDWSHIM_TORCH_MAJOR=%d" % int(torch.__version__.split(".")[0]),
+               source] + includes
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert done.returncode == 0, " ".join(command[:3]) + "\n" + done.stdout[-3000:]
