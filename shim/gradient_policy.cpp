@@ -58,7 +58,8 @@ bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped
 // on rows of 28 (c240_28x28_k3s2 f32 0.069 vs 0.063, bf16 0.062 vs 0.063); 3x3 at stride 2 wins on rows of 112
 // (c64_112x112_k3s2 bf16 0.142 vs 0.232).
 bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
-    if (!torch_native_square_layer(p) || !filter_grad_strip_applies(p)) return false;
+    const bool strip_kernel = !channels_innermost(p.y_stride) && filter_grad_strip_applies(p);
+    if (!torch_native_square_layer(p) || !strip_kernel) return false;
     return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
 }
 
@@ -137,7 +138,7 @@ bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
 }
 
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {
-    if (api == Api::kTorchNative) return !channels_innermost(p.y_stride) && torch_native_filter_grad_faster(p);
+    if (api == Api::kTorchNative) return torch_native_filter_grad_faster(p);
     if (x_elements(p) < kSmallestMeasured) return false;
     const bool nhwc = channels_innermost(p.y_stride);
     if (filter_grad_nhwc_ring_applies(p)) return ring_filter_grad_faster(api, p);
