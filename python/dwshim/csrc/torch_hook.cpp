@@ -17,10 +17,15 @@
 #include <torch/extension.h>
 #include <torch/library.h>
 
+#ifndef DWSHIM_TORCH_MAJOR
+#error "dwshim.hook builds this file with -DDWSHIM_TORCH_MAJOR=<torch's major version>"
+#endif
+
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <tuple>
 
 namespace {
@@ -207,9 +212,20 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
 
 // Drops the warnings raised while it is installed: registering kernels for PyTorch's own operators makes the
 // dispatcher warn that a kernel was overridden, which is the point here and would only alarm users on stderr.
+// DWSHIM_TORCH_MAJOR (set by dwshim.hook from torch.__version__): PyTorch 2 hands a handler one c10::Warning and
+// keeps the guard in c10::WarningUtils; 1.13 hands over the warning's parts and keeps the guard in c10::Warning.
 struct DropWarnings : c10::WarningHandler {
+#if DWSHIM_TORCH_MAJOR >= 2
     void process(const c10::Warning&) override {}
+#else
+    void process(const c10::SourceLocation&, const std::string&, const bool) override {}
+#endif
 };
+#if DWSHIM_TORCH_MAJOR >= 2
+using WarningHandlerGuard = c10::WarningUtils::WarningHandlerGuard;
+#else
+using WarningHandlerGuard = c10::Warning::WarningHandlerGuard;
+#endif
 
 // The kernels above, registered for CUDA on the first configure() (so never before the entry points are set).
 // Kept for the life of the process, as TORCH_LIBRARY_IMPL's registrations are.
@@ -218,7 +234,7 @@ std::unique_ptr<torch::Library> registration;
 void register_kernels() {
     if (registration) return;
     DropWarnings quiet;
-    const c10::WarningUtils::WarningHandlerGuard guard(&quiet);
+    const WarningHandlerGuard guard(&quiet);
     registration = std::make_unique<torch::Library>(torch::Library::IMPL, "aten", c10::DispatchKey::CUDA, __FILE__,
                                                     __LINE__);
     registration->impl("_conv_depthwise2d", TORCH_FN(conv_depthwise2d));
