@@ -1,13 +1,14 @@
 // The data gradient dx = conv_transpose(dy, filter). With stride 1 and one filter per channel it is itself a
 // forward depthwise convolution of dy with the rotated filter (leading padding dil * (r - 1) - pad), so it runs
 // on the forward fast paths; stride 2 on channels-innermost data with aligned channel vectors runs on a strip
-// kernel (depthwise_data_grad_nhwc.cu); everything else (other strides, channel multipliers, large leading
-// padding) runs on the generic kernel below: one thread per dx element, gathering the dy elements whose windows
-// cover it.
+// kernel (depthwise_data_grad_nhwc.cu), on data with contiguous rows (NCHW) on a window kernel
+// (depthwise_data_grad_nchw.cu); everything else (other strides, channel multipliers, dilation) runs on the
+// generic kernel below: one thread per dx element, gathering the dy elements whose windows cover it.
 #include "depthwise_backward.h"
 
 #include <algorithm>
 
+#include "depthwise_data_grad_nchw.h"
 #include "depthwise_data_grad_nhwc.h"
 #include "depthwise_forward.h"
 #include "dtype_traits.cuh"
@@ -146,6 +147,7 @@ cudaError_t depthwise_data_grad(const DepthwiseParams& params, cudaStream_t stre
     DepthwiseParams forward;
     if (data_grad_as_forward(params, &forward)) return depthwise_forward(forward, stream);
     if (data_grad_nhwc_s2_aligned(params)) return data_grad_nhwc_s2(params, stream);
+    if (data_grad_nchw_s2_applies(params)) return data_grad_nchw_s2(params, stream);
     switch (params.dtype) {
         case DType::kFloat:
             return launch_generic<DType::kFloat>(params, stream);

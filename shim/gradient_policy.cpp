@@ -13,6 +13,7 @@
 #include "gradient_policy.h"
 
 #include "kernels/depthwise_backward.h"
+#include "kernels/depthwise_data_grad_nchw.h"
 #include "kernels/depthwise_data_grad_nhwc.h"
 #include "kernels/depthwise_filter_grad_nhwc.h"
 #include "kernels/depthwise_forward.h"
@@ -111,6 +112,8 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     // APIs (dwshim / cuDNN legacy / backend plan / PyTorch's plan: mbv2_s2 f16 0.088 vs 0.882 / 0.882 / 0.186,
     // effnet_k5s2 bf16 0.165 vs 0.914 / 0.915 / 0.178, k7s2 f32 0.436 vs 2.62 / 2.62 / 1.02).
     if (data_grad_nhwc_s2_applies(p)) return true;
+    // The NCHW stride-2 window kernel (depthwise_data_grad_nchw.cu): not measured yet.
+    if (data_grad_nchw_s2_applies(p)) return false;
     // The generic gather kernel (strides, multipliers). It wins only through the legacy API on channels-last
     // data in fp32 or at 5x5 (mbv2_s2 f32 0.88 vs 0.97, effnet_k5s2 bf16 0.59 vs 0.94, mult2 f32 1.18 vs 1.40);
     // NCHW loses (mbv2_s2 f32 1.05 vs 0.76, mult2 f32 1.18 vs 0.40), and so does the backend API against

@@ -86,8 +86,11 @@ def _install_native():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
+            major = int(torch.__version__.split(".")[0])
+            # The major version selects the C++ warning API (csrc/torch_hook.cpp); torch's extension cache keys
+            # builds on the flags, so a changed torch rebuilds.
             module = cpp_extension.load(name="dwshim_torch_hook", sources=[source], with_cuda=True,
-                                        extra_cflags=["-O2"], verbose=False)
+                                        extra_cflags=["-O2", "-DDWSHIM_TORCH_MAJOR=%d" % major], verbose=False)
     except Exception as error:  # no compiler or CUDA headers here: the Python registration does the same job
         sys.stderr.write("dwshim: C++ hook not built (%s: %s); using the Python one\n"
                          % (type(error).__name__, str(error).splitlines()[0] if str(error) else ""))

@@ -398,6 +398,26 @@ ConvCase random_gradient_nhwc_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_gradient_nchw_s2_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_case(rng);
+    cc.layout = pick(0, 1) == 0 ? Layout::kNCHW : Layout::kPaddedNCHW;
+    cc.multiplier = 1;
+    cc.kh = cc.kw = 3 + 2 * pick(0, 2);
+    cc.stride_h = cc.stride_w = 2;
+    cc.dil_h = cc.dil_w = 1;
+    // "Same" padding, or 2 more (its parity, which the kernel is instantiated for), on each axis.
+    cc.pad_h = cc.kh / 2 + 2 * pick(0, 1);
+    cc.pad_w = cc.kw / 2 + 2 * pick(0, 1);
+    cc.c = pick(1, 12);
+    cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 40);
+    cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + pick(0, 70);
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    cc.beta = betas[pick(0, 3)];
+    cc.misalign = pick(0, 3) == 0 ? 1 : 0;
+    return cc;
+}
+
 void check_random_gradient_cases(int count, ConvCase (*generate)(std::mt19937*), dwshim::Direction direction,
                                  const GradientRunner& run, double min_compared) {
     const unsigned seed = test_seed();

@@ -118,6 +118,9 @@ ConvCase random_gradient_backend_case(std::mt19937* rng);
 // Channels-innermost 3x3 / 5x5 / 7x7 at stride 1 or 2 (the NHWC gradient kernels), some with channel counts or
 // addresses that rule out the wide channel vectors.
 ConvCase random_gradient_nhwc_case(std::mt19937* rng);
+// Rows contiguous (NCHW, padded NCHW), square 3/5/7 at stride 2, padding of "same" parity (the NCHW stride-2 data
+// gradient kernel), widths that are not a multiple of 8 and addresses one element off, beta 0, 1 or 0.5.
+ConvCase random_gradient_nchw_s2_case(std::mt19937* rng);
 
 // Runs a gradient case through dwshim (`ours`) or the real cuDNN; returns the written tensor's logical
 // elements, or an empty vector when the real cuDNN cannot run the case.

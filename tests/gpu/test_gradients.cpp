@@ -187,6 +187,12 @@ TEST_F(Gradients, BackendNhwcGradientsMatchCudnnAndFloat64) {
     check_backend(120, dwtest::random_gradient_nhwc_case, Direction::kDataGrad);
 }
 
+// The NCHW stride-2 data gradient kernel's shapes.
+TEST_F(Gradients, NchwStride2DataGradMatchesCudnnAndFloat64) {
+    check_legacy(120, dwtest::random_gradient_nchw_s2_case, Direction::kDataGrad);
+    check_backend(120, dwtest::random_gradient_nchw_s2_case, Direction::kDataGrad);
+}
+
 // The differential fuzzer's gradient share (DWSHIM_FUZZ_CONFIGS configs per direction and API).
 TEST_F(Gradients, FuzzLegacyGradientsMatchCudnnAndFloat64) {
     check_legacy(dwtest::fuzz_configs(), dwtest::random_gradient_legacy_case, Direction::kDataGrad);

@@ -22,6 +22,8 @@ def _hook_stats(stderr):
     match = re.search(r"dwshim hook \(c\+\+\): aten::_conv_depthwise2d calls: (\d+) routed, (\d+) left to PyTorch",
                       stderr)  # the C++ hook: where a GPU is, torch can build it
     assert match, stderr[-3000:]
+    # Registering over PyTorch's own kernels is the point: the dispatcher's warning about it is not shown.
+    assert "Overriding a previously registered kernel" not in stderr, stderr[-3000:]
     return int(match.group(1)), int(match.group(2))
 
 

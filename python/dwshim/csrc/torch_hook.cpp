@@ -17,9 +17,15 @@
 #include <torch/extension.h>
 #include <torch/library.h>
 
+#ifndef DWSHIM_TORCH_MAJOR
+#error "dwshim.hook builds this file with -DDWSHIM_TORCH_MAJOR=<torch's major version>"
+#endif
+
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <tuple>
 
 namespace {
@@ -204,6 +210,37 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
                            std::get<2>(theirs));
 }
 
+// Drops the warnings raised while it is installed: registering kernels for PyTorch's own operators makes the
+// dispatcher warn that a kernel was overridden, which is the point here and would only alarm users on stderr.
+// DWSHIM_TORCH_MAJOR (set by dwshim.hook from torch.__version__): PyTorch 2 hands a handler one c10::Warning and
+// keeps the guard in c10::WarningUtils; 1.13 hands over the warning's parts and keeps the guard in c10::Warning.
+struct DropWarnings : c10::WarningHandler {
+#if DWSHIM_TORCH_MAJOR >= 2
+    void process(const c10::Warning&) override {}
+#else
+    void process(const c10::SourceLocation&, const std::string&, const bool) override {}
+#endif
+};
+#if DWSHIM_TORCH_MAJOR >= 2
+using WarningHandlerGuard = c10::WarningUtils::WarningHandlerGuard;
+#else
+using WarningHandlerGuard = c10::Warning::WarningHandlerGuard;
+#endif
+
+// The kernels above, registered for CUDA on the first configure() (so never before the entry points are set).
+// Kept for the life of the process, as TORCH_LIBRARY_IMPL's registrations are.
+std::unique_ptr<torch::Library> registration;
+
+void register_kernels() {
+    if (registration) return;
+    DropWarnings quiet;
+    const WarningHandlerGuard guard(&quiet);
+    registration = std::make_unique<torch::Library>(torch::Library::IMPL, "aten", c10::DispatchKey::CUDA, __FILE__,
+                                                    __LINE__);
+    registration->impl("_conv_depthwise2d", TORCH_FN(conv_depthwise2d));
+    registration->impl("convolution_backward", TORCH_FN(convolution_backward));
+}
+
 void configure(uintptr_t forward, uintptr_t data_grad, uintptr_t workspace, uintptr_t filter_grad,
                int64_t min_bytes) {
     entries.forward = reinterpret_cast<ForwardFn>(forward);
@@ -213,6 +250,7 @@ void configure(uintptr_t forward, uintptr_t data_grad, uintptr_t workspace, uint
     entries.min_bytes = min_bytes;
     configured.store(forward != 0 && data_grad != 0 && workspace != 0 && filter_grad != 0,
                      std::memory_order_release);
+    register_kernels();
 }
 
 std::vector<uint64_t> counts() {
@@ -223,13 +261,9 @@ std::vector<uint64_t> counts() {
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(aten, CUDA, m) {
-    m.impl("_conv_depthwise2d", TORCH_FN(conv_depthwise2d));
-    m.impl("convolution_backward", TORCH_FN(convolution_backward));
-}
-
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-    m.def("configure", &configure, "libdwshim.so's entry points (addresses) and the forward's size threshold");
+    m.def("configure", &configure,
+          "libdwshim.so's entry points (addresses) and the forward's size threshold; registers the kernels once");
     m.def("counts", &counts,
           "calls seen: forwards routed, forwards left to PyTorch, data gradients routed, filter gradients "
           "routed, backward calls left (in part) to PyTorch");
