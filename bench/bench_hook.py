@@ -1,7 +1,8 @@
 """What dwshim's PyTorch hook (dwshim.hook) costs and saves per call, in one process: fp32 NCHW depthwise
 F.conv2d calls of growing size, first on PyTorch's own kernel, then with the hook installed and routing every
 call (MIN_ROUTED_BYTES = 0), then with the hook declining every call (what a call it leaves to PyTorch costs);
-then KernelBench 84's Model (nn.Conv2d, unmodified) before and after.
+then KernelBench 84's Model (nn.Conv2d, unmodified) before and after, forward alone and forward plus both
+gradients.
 
 "call" is wall time per call in a loop of back-to-back calls (what a program sees: the larger of host and GPU
 time); "op" the same for the operator the hook replaces, called directly (torch.ops.aten._conv_depthwise2d: the
@@ -67,12 +68,24 @@ def main():
     x84 = problem.get_inputs()[0].cuda()
     with torch.no_grad():
         kb84_plain = gpu_us(lambda: model(x84)) / 1000
+    # Forward and both gradients (PyTorch's own kernels for fp32 NCHW; dwshim's under the C++ hook where measured
+    # faster), from a fixed dy: the training-side figure of issue 14's KB84 goal.
+    x84_grad = x84.clone().requires_grad_(True)
+    dy84 = torch.randn_like(model(x84_grad))
+
+    def kb84_step():
+        model.zero_grad(set_to_none=True)
+        x84_grad.grad = None
+        model(x84_grad).backward(dy84)
+
+    kb84_step_plain = gpu_us(kb84_step) / 1000
     plain = measure(SHAPES)
 
     hook.set_min_routed_bytes(0)
     hook.install()
     with torch.no_grad():
         kb84_hooked = gpu_us(lambda: model(x84)) / 1000
+    kb84_step_hooked = gpu_us(kb84_step) / 1000
     hooked = measure(SHAPES)
     assert hook.forward_counts()[0] > 0, hook.forward_counts()
     hook.set_min_routed_bytes(1 << 62)
@@ -92,6 +105,8 @@ def main():
             ("x".join(map(str, shape)),) + lines[-1][1:]))
     print("KernelBench 84 Model (nn.Conv2d): %.3f ms plain, %.3f ms hooked, %.2fx" % (kb84_plain, kb84_hooked,
                                                                                     kb84_plain / kb84_hooked))
+    print("KernelBench 84 Model forward + backward: %.3f ms plain, %.3f ms hooked, %.2fx" % (
+        kb84_step_plain, kb84_step_hooked, kb84_step_plain / kb84_step_hooked))
     if args.csv:
         with open(args.csv, "w") as f:
             f.write("shape,mb,call_us,hooked_call_us,declined_call_us,op_us,hooked_op_us,declined_op_us,gpu_us,"
