@@ -38,6 +38,17 @@ constexpr int64_t kSmallestMeasured = int64_t{32} * 144 * 56 * 56;
 constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 // The smallest model layer measured against PyTorch's own NCHW gradients (c184_14x14: 64 x 184 x 14 x 14).
 constexpr int64_t kSmallestTorchNative = int64_t{64} * 184 * 14 * 14;
+// The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
+constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
+
+// The NCHW stride-2 window kernel (depthwise_data_grad_nchw.cu), run 2026-12-03e on the stride-2 depthwise layers
+// of four torchvision models (bench/results/2026-12-03e-h200-models-nchw-dgrad-*.csv): every layer in fp32 and bf16
+// wins against cuDNN legacy, cuDNN backend and PyTorch's own kernel alike (dwshim vs legacy / backend / PyTorch:
+// c64_112x112_k3s2 f32 0.074 vs 0.659 / 0.659 / 0.795, c72_56x56_k5s2 bf16 0.037 vs 0.537 / 0.537 / 0.323, the
+// closest c576_14x14_k3s2 f32 0.059 vs 0.105 / 0.105 / 0.112). fp16 was not measured.
+bool nchw_stride2_data_grad_faster(const DepthwiseParams& p) {
+    return p.dtype != DType::kHalf && x_elements(p) >= kSmallestNchwStride2;
+}
 
 // PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03a, dwshim / PyTorch in ms.
 bool torch_native_square_layer(const DepthwiseParams& p) {
@@ -46,9 +57,10 @@ bool torch_native_square_layer(const DepthwiseParams& p) {
 
 // Stride 1 on rows of 14 or more wins in both dtypes (c184_14x14_k3s1 f32 0.023 vs 0.039, c480_14x14_k5s1 f32
 // 0.083 vs 0.106, c96_56x56_k7s1 bf16 0.162 vs 0.867); 7 x 7 images lose (c1152_7x7_k3s1 f32 0.083 vs 0.058,
-// c960_7x7_k5s1 bf16 0.116 vs 0.059), and so does every stride 2 (the generic gather kernel: c64_112x112_k3s2
-// f32 0.92 vs 0.80, c72_56x56_k5s2 bf16 0.56 vs 0.32).
+// c960_7x7_k5s1 bf16 0.116 vs 0.059). Stride 2 wins on the NCHW window kernel only (the generic gather kernel lost:
+// c64_112x112_k3s2 f32 0.92 vs 0.80, c72_56x56_k5s2 bf16 0.56 vs 0.32).
 bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped, const DepthwiseParams& forward) {
+    if (data_grad_nchw_s2_applies(p)) return nchw_stride2_data_grad_faster(p);
     if (!forward_shaped || !torch_native_square_layer(p) || p.h < 14 || p.w < 14) return false;
     const KernelPath path = select_path(forward);
     return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
@@ -101,6 +113,7 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     DepthwiseParams forward;
     const bool forward_shaped = data_grad_as_forward(p, &forward);
     if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
+    if (data_grad_nchw_s2_applies(p)) return nchw_stride2_data_grad_faster(p);
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.
     const bool layer_kernel =
@@ -112,12 +125,10 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     // APIs (dwshim / cuDNN legacy / backend plan / PyTorch's plan: mbv2_s2 f16 0.088 vs 0.882 / 0.882 / 0.186,
     // effnet_k5s2 bf16 0.165 vs 0.914 / 0.915 / 0.178, k7s2 f32 0.436 vs 2.62 / 2.62 / 1.02).
     if (data_grad_nhwc_s2_applies(p)) return true;
-    // The NCHW stride-2 window kernel (depthwise_data_grad_nchw.cu): not measured yet.
-    if (data_grad_nchw_s2_applies(p)) return false;
     // The generic gather kernel (strides, multipliers). It wins only through the legacy API on channels-last
     // data in fp32 or at 5x5 (mbv2_s2 f32 0.88 vs 0.97, effnet_k5s2 bf16 0.59 vs 0.94, mult2 f32 1.18 vs 1.40);
-    // NCHW loses (mbv2_s2 f32 1.05 vs 0.76, mult2 f32 1.18 vs 0.40), and so does the backend API against
-    // PyTorch's plans (effnet_k5s2 f32 0.58 vs 0.30).
+    // NCHW loses (mbv2_s2 f32 1.05 vs 0.76 with padding of the other parity, mult2 f32 1.18 vs 0.40), and so does
+    // the backend API against PyTorch's plans (effnet_k5s2 f32 0.58 vs 0.30).
     return api == Api::kLegacy && channels_innermost(p.x_stride) && (p.dtype == DType::kFloat || p.r >= 5);
 }
 

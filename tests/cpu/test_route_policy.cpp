@@ -229,8 +229,24 @@ std::vector<PolicyCase> gradient_policy_cases() {
     cases.push_back({"dgrad on the NCHW rows path, 3x1 fp16: not measured", gradient(same_3x1, data), not_faster,
                      not_faster});
     cases.push_back({"dgrad on the large-filter path", gradient(with_filter(same, 13), data, nhwc), routed, routed});
-    cases.push_back({"dgrad at stride 2, NCHW fp32: the generic kernel loses", gradient(strided, data), not_faster,
-                     not_faster});
+    cases.push_back({"dgrad at stride 2, NCHW fp32 (window kernel): faster on both APIs", gradient(strided, data),
+                     routed, routed});
+    ConvCase strided_bf16 = strided;
+    strided_bf16.dtype = CUDNN_DATA_BFLOAT16;
+    cases.push_back({"dgrad at stride 2, NCHW bf16 (window kernel): faster on both APIs",
+                     gradient(strided_bf16, data), routed, routed});
+    ConvCase strided_f16 = strided;
+    strided_f16.dtype = CUDNN_DATA_HALF;
+    cases.push_back({"dgrad at stride 2, NCHW fp16 (window kernel): not measured", gradient(strided_f16, data),
+                     not_faster, not_faster});
+    ConvCase strided_small = strided;  // 64 x 576 x 14 x 14 is the smallest stride-2 layer measured
+    strided_small.n = 1;
+    cases.push_back({"dgrad at stride 2, NCHW fp32 (window kernel): below the smallest measured layer",
+                     gradient(strided_small, data), not_faster, not_faster});
+    ConvCase strided_unpadded = strided;
+    strided_unpadded.pad_h = strided_unpadded.pad_w = 0;
+    cases.push_back({"dgrad at stride 2, NCHW fp32 3x3 without padding (generic kernel): it loses",
+                     gradient(strided_unpadded, data), not_faster, not_faster});
     cases.push_back({"dgrad at stride 2, NHWC fp32 (strip kernel): faster on both APIs",
                      gradient(strided, data, nhwc), routed, routed});
     ConvCase strided_odd = strided;
@@ -323,7 +339,9 @@ TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
         {"dgrad 3x3 stride 1 on rows of 14", data, f32, 64, 184, 14, 14, 3, 1, 1, 1, routed},
         {"dgrad 7x7 stride 1, bf16", data, bf16, 64, 96, 56, 56, 7, 1, 1, 1, routed},
         {"dgrad on 7 x 7 images: PyTorch is faster", data, f32, 64, 1152, 7, 7, 3, 1, 1, 1, not_faster},
-        {"dgrad at stride 2: PyTorch is faster", data, bf16, 64, 64, 112, 112, 3, 2, 1, 1, not_faster},
+        {"dgrad at stride 2 (window kernel)", data, bf16, 64, 64, 112, 112, 3, 2, 1, 1, routed},
+        {"dgrad 5x5 at stride 2 on rows of 14", data, f32, 64, 672, 14, 14, 5, 2, 1, 1, routed},
+        {"dgrad at stride 2 below the smallest measured layer", data, f32, 64, 576, 7, 7, 3, 2, 1, 1, not_faster},
         {"dgrad below the smallest measured layer", data, f32, 8, 184, 14, 14, 3, 1, 1, 1, not_faster},
         {"dgrad with a channel multiplier: not measured", data, f32, 64, 184, 28, 28, 3, 1, 1, 2, not_faster},
         {"wgrad 3x3 stride 1", filter, f32, 64, 16, 112, 112, 3, 1, 1, 1, routed},
