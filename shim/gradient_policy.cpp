@@ -45,9 +45,11 @@ constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
 // of four torchvision models (bench/results/2026-12-03e-h200-models-nchw-dgrad-*.csv): every layer in fp32 and bf16
 // wins against cuDNN legacy, cuDNN backend and PyTorch's own kernel alike (dwshim vs legacy / backend / PyTorch:
 // c64_112x112_k3s2 f32 0.074 vs 0.659 / 0.659 / 0.795, c72_56x56_k5s2 bf16 0.037 vs 0.537 / 0.537 / 0.323, the
-// closest c576_14x14_k3s2 f32 0.059 vs 0.105 / 0.105 / 0.112). fp16 was not measured.
+// closest c576_14x14_k3s2 f32 0.059 vs 0.105 / 0.105 / 0.112); fp16 likewise in run 2026-12-03f
+// (2026-12-03f-h200-models-nchw-dgrad-f16-*.csv: c144_56x56_k5s2 0.072 vs 1.072 / 1.074 / 0.627 PyTorch's cuDNN
+// plan, the closest c576_14x14_k3s2 0.052 vs 0.108 / 0.108 / 0.108).
 bool nchw_stride2_data_grad_faster(const DepthwiseParams& p) {
-    return p.dtype != DType::kHalf && x_elements(p) >= kSmallestNchwStride2;
+    return x_elements(p) >= kSmallestNchwStride2;
 }
 
 // PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03a, dwshim / PyTorch in ms.
