@@ -28,8 +28,7 @@ struct PlaneTile {
 };
 
 // Column blocks vary fastest, then bands, then output channels: blocks running together share input rows.
-__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid) {
-    int64_t block = blockIdx.x;
+__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid, int64_t block) {
     PlaneTile t;
     t.col_block = block % grid.col_blocks;
     block /= grid.col_blocks;
@@ -38,6 +37,11 @@ __device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const 
     t.n = plane / p.k;
     t.k = plane % p.k;
     return t;
+}
+
+// The tile of a kernel that runs one tile per block.
+__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid) {
+    return plane_tile(p, grid, blockIdx.x);
 }
 
 // Output channel k's KH x KW filter as cross-correlation taps (rotated for true convolution).

@@ -426,8 +426,7 @@ struct PlaneTile {
 };
 
 // Column blocks vary fastest, then bands, then output channels: blocks running together share input rows.
-__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid) {
-    int64_t block = blockIdx.x;
+__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid, int64_t block) {
     PlaneTile t;
     t.col_block = block % grid.col_blocks;
     block /= grid.col_blocks;
@@ -436,6 +435,11 @@ __device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const 
     t.n = plane / p.k;
     t.k = plane % p.k;
     return t;
+}
+
+// The tile of a kernel that runs one tile per block.
+__device__ __forceinline__ PlaneTile plane_tile(const DepthwiseParams& p, const PlaneGrid& grid) {
+    return plane_tile(p, grid, blockIdx.x);
 }
 
 // Output channel k's KH x KW filter as cross-correlation taps (rotated for true convolution).
@@ -587,24 +591,45 @@ template cudaError_t launch_depthwise_large_filter<DType::kFloat>(const Depthwis
 // Every input row it loads feeds every output row whose window covers it (KH of them at stride 1, about KH / 2 at
 // stride 2), so x is read once per band plus a halo instead of KH times; lanes own consecutive columns, so loads
 // and stores coalesce. The filter is KH x KW: squares and the asymmetric shapes kShapes lists.
+// Square filters on planes of 16 columns or fewer pack tiles of kNarrowLanes threads into blocks of kMaxThreads, so
+// a warp holds 4 planes of 7 columns instead of leaving 25 of its 32 lanes idle (run 2026-12-03g: c960_7x7_k5s1
+// f32 0.106 -> 0.036 ms, c672_14x14_k5s1 0.114 -> 0.078). Wider planes keep a block per tile: the packed indexing
+// measured 20-30% slower there (c144_56x56_k3s1 f32 0.107 -> 0.131).
 
 namespace dwshim {
 namespace {
 
 constexpr int kMaxThreads = 128;  // columns per block: the warps that cover a row, at most 4
+constexpr int kNarrowLanes = 8;   // threads of a packed tile
 // Output rows per block: 64 at 7x7, whose K - 1 halo rows per band are 19% of a 32-row band (H100 convnext7
 // f16 0.45 -> 0.40 ms); 32 otherwise (at 64: mbv2_s2 f16 0.084 -> 0.089, mult2 f32 0.117 -> 0.124).
 template <int KH>
 constexpr int kNchwRowsBandRows = KH >= 7 ? 64 : 32;
 
-template <DType D, int KH, int KW, int S, bool kFused>
+// kPacked: tiles of kNarrowLanes threads, kMaxThreads / kNarrowLanes of them a block; else a tile per block.
+template <bool kPacked>
+__device__ __forceinline__ PlaneTile rows_tile(const DepthwiseParams& p, const PlaneGrid& grid, int64_t* ow) {
+    if constexpr (kPacked) {
+        const int64_t index = int64_t{blockIdx.x} * (kMaxThreads / kNarrowLanes) + threadIdx.x / kNarrowLanes;
+        // A tile past the last (the final block's spare lanes) gets a column no row has.
+        const PlaneTile tile = plane_tile(p, grid, index < grid.blocks ? index : 0);
+        *ow = index < grid.blocks ? tile.col_block * kNarrowLanes + threadIdx.x % kNarrowLanes : p.q;
+        return tile;
+    } else {
+        const PlaneTile tile = plane_tile(p, grid);
+        *ow = tile.col_block * blockDim.x + threadIdx.x;
+        return tile;
+    }
+}
+
+template <DType D, int KH, int KW, int S, bool kFused, bool kPacked>
 __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(DepthwiseParams prm, PlaneGrid grid) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     constexpr int M = (KH + S - 1) / S;  // output rows one input row can feed
 
-    const PlaneTile tile = plane_tile(prm, grid);
-    const int64_t ow = tile.col_block * blockDim.x + threadIdx.x;
+    int64_t ow = 0;
+    const PlaneTile tile = rows_tile<kPacked>(prm, grid, &ow);
     if (ow >= prm.q) return;
     float taps[KH][KW];
     load_taps<D, KH, KW>(prm, tile.k, taps);
@@ -676,23 +701,36 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
     }
 }
 
-template <DType D, int KH, int KW, int S>
-cudaError_t launch_with_stride(const DepthwiseParams& params, const PlaneGrid& grid, int threads,
+template <DType D, int KH, int KW, int S, bool kPacked>
+cudaError_t launch_with_stride(const DepthwiseParams& params, const PlaneGrid& grid, int64_t blocks, int threads,
                                cudaStream_t stream) {
-    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, KH, KW, S, true>
-                                                     : depthwise_nchw_rows_kernel<D, KH, KW, S, false>;
-    kernel<<<static_cast<unsigned>(grid.blocks), threads, 0, stream>>>(params, grid);
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_rows_kernel<D, KH, KW, S, true, kPacked>
+                                                     : depthwise_nchw_rows_kernel<D, KH, KW, S, false, kPacked>;
+    kernel<<<static_cast<unsigned>(blocks), threads, 0, stream>>>(params, grid);
     return cudaGetLastError();
+}
+
+template <DType D, int KH, int KW, bool kPacked>
+cudaError_t launch_tiles(const DepthwiseParams& params, cudaStream_t stream) {
+    // Packed: kNarrowLanes columns a tile. Else whole warps that cover an output row (56 columns: 64 threads, not
+    // 128 with 72 idle).
+    const int lanes = kPacked ? kNarrowLanes
+                              : static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
+    PlaneGrid grid;
+    if (!make_plane_grid(params, lanes, kNchwRowsBandRows<KH>, &grid)) return cudaErrorInvalidConfiguration;
+    const int64_t tiles_per_block = kPacked ? kMaxThreads / kNarrowLanes : 1;
+    const int64_t blocks = (grid.blocks + tiles_per_block - 1) / tiles_per_block;
+    const int threads = kPacked ? kMaxThreads : lanes;
+    return params.stride_h == 1 ? launch_with_stride<D, KH, KW, 1, kPacked>(params, grid, blocks, threads, stream)
+                                : launch_with_stride<D, KH, KW, 2, kPacked>(params, grid, blocks, threads, stream);
 }
 
 template <DType D, int KH, int KW>
 cudaError_t launch_filter(const DepthwiseParams& params, cudaStream_t stream) {
-    // Whole warps that cover an output row (56 columns: 64 threads, not 128 with 72 idle).
-    const int threads = static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
-    PlaneGrid grid;
-    if (!make_plane_grid(params, threads, kNchwRowsBandRows<KH>, &grid)) return cudaErrorInvalidConfiguration;
-    return params.stride_h == 1 ? launch_with_stride<D, KH, KW, 1>(params, grid, threads, stream)
-                                : launch_with_stride<D, KH, KW, 2>(params, grid, threads, stream);
+    if constexpr (KH == KW) {
+        if (params.q <= 2 * kNarrowLanes) return launch_tiles<D, KH, KW, true>(params, stream);
+    }
+    return launch_tiles<D, KH, KW, false>(params, stream);
 }
 
 // The filter shapes instantiated (kh, kw): the squares, the k x 1 and 1 x k classes and 3x7 / 7x3 (KernelBench
