@@ -3,9 +3,9 @@
 // stride 2), so x is read once per band plus a halo instead of KH times; lanes own consecutive columns, so loads
 // and stores coalesce. The filter is KH x KW: squares and the asymmetric shapes kShapes lists.
 // Square filters on planes of 16 columns or fewer pack tiles of kNarrowLanes threads into blocks of kMaxThreads, so
-// a warp holds 4 planes of 7 columns instead of leaving 25 of its 32 lanes idle (run 2026-12-03g: c960_7x7_k5s1
-// f32 0.106 -> 0.036 ms, c672_14x14_k5s1 0.114 -> 0.078). Wider planes keep a block per tile: the packed indexing
-// measured 20-30% slower there (c144_56x56_k3s1 f32 0.107 -> 0.131).
+// a warp holds 4 planes of 7 columns instead of leaving 25 of its 32 lanes idle (runs 2026-12-03g and h:
+// c960_7x7_k5s1 f32 0.106 -> 0.033 ms, c672_14x14_k5s1 0.114 -> 0.079). Wider planes keep a block per tile: the
+// packed indexing measured 20-30% slower there (c144_56x56_k3s1 f32 0.107 -> 0.131).
 #include "depthwise_nchw_rows.h"
 #include "epilogue.cuh"
 #include "plane_tiles.cuh"

@@ -57,13 +57,14 @@ bool torch_native_square_layer(const DepthwiseParams& p) {
     return p.multiplier == 1 && p.r == p.s && x_elements(p) >= kSmallestTorchNative;
 }
 
-// Stride 1 on rows of 14 or more wins in both dtypes (c184_14x14_k3s1 f32 0.023 vs 0.039, c480_14x14_k5s1 f32
-// 0.083 vs 0.106, c96_56x56_k7s1 bf16 0.162 vs 0.867); 7 x 7 images lose (c1152_7x7_k3s1 f32 0.083 vs 0.058,
-// c960_7x7_k5s1 bf16 0.116 vs 0.059). Stride 2 wins on the NCHW window kernel only (the generic gather kernel lost:
-// c64_112x112_k3s2 f32 0.92 vs 0.80, c72_56x56_k5s2 bf16 0.56 vs 0.32).
+// Stride 1 wins in both dtypes (c184_14x14_k3s1 f32 0.023 vs 0.039, c480_14x14_k5s1 f32 0.083 vs 0.106,
+// c96_56x56_k7s1 bf16 0.162 vs 0.867), 7 x 7 images since the rows path packs narrow planes (run 2026-12-03g,
+// bench/results/2026-12-03g-h200-variants-narrow-planes.txt: c1152_7x7_k3s1 f32 0.026 vs 0.058, c960_7x7_k5s1
+// bf16 0.040 vs 0.059, c768_7x7_k7s1 f32 0.047 vs 0.107; before, 0.083, 0.116 and 0.136 lost). Stride 2 wins on
+// the NCHW window kernel only (the generic gather kernel lost: c64_112x112_k3s2 f32 0.92 vs 0.80).
 bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped, const DepthwiseParams& forward) {
     if (data_grad_nchw_s2_applies(p)) return nchw_stride2_data_grad_faster(p);
-    if (!forward_shaped || !torch_native_square_layer(p) || p.h < 14 || p.w < 14) return false;
+    if (!forward_shaped || !torch_native_square_layer(p)) return false;
     const KernelPath path = select_path(forward);
     return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
 }

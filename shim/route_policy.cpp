@@ -24,15 +24,20 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
     // Legacy: faster in every suite case (mbv2_56 f16 0.062 vs 0.154 ms, effnet_k5s2 f16 0.063 vs 0.168).
     if (api == Api::kLegacy) return true;
     // PyTorch's own NCHW kernel: faster in every suite case (mbv2_56 f32 0.069 vs 0.166, effnet_k5s2 bf16 0.066
-    // vs 0.126, convnext7 bf16 0.408 vs 1.787).
+    // vs 0.126, convnext7 bf16 0.408 vs 1.787) and, on the H200, on every depthwise layer of four torchvision
+    // models in fp32 and bf16 (runs 2026-12-03g and h, bench/results/2026-12-03[gh]-h200-models-nchw-fwd-*: the
+    // closest c576_14x14_k3s2 f32 0.0183 vs 0.0214, c1152_7x7_k3s1 bf16 0.025 vs 0.037).
     if (api == Api::kTorchNative) return true;
     // Backend, fp32: faster in every suite case (mbv2_56 0.069 vs 0.088, mbv2_s2 0.119 vs 0.151, convnext7 0.455
     // vs 1.751).
     if (!reduced_precision(p)) return true;
     // Backend, reduced precision: faster at 7x7 (convnext7 f16 0.401 vs 0.566), with a channel multiplier (mult2
-    // f16 0.107 vs 0.297) and on rows of 112 columns (mbv2_s2 f16 0.085 vs 0.091); cuDNN's engines win on rows
-    // of 56 (mbv2_56 f16 0.062 vs 0.054, effnet_k5s2 f16 0.063 vs 0.060). The width threshold lies between.
-    return p.r == 7 || p.multiplier > 1 || p.w >= 64;
+    // f16 0.107 vs 0.297) and at stride 2 on rows of 112 columns (mbv2_s2 f16 0.085 vs 0.091); cuDNN's engines win
+    // on rows of 56 (mbv2_56 f16 0.062 vs 0.054, effnet_k5s2 f16 0.063 vs 0.060). The width threshold lies
+    // between. At stride 1 rows of 112 lose too: H200 run 2026-12-03h against run g's heuristic plans, bf16
+    // c32_112x112_k3s1 0.094 vs 0.069, c16_112x112_k3s1 0.052 vs 0.037 (c96_112x112_k3s2 wins, 0.096 vs 0.110;
+    // every 7x7 layer wins, c96_56x56_k7s1 0.164 vs 0.216, c768_7x7_k7s1 0.046 vs 0.054).
+    return p.r == 7 || p.multiplier > 1 || (p.w >= 64 && p.stride_h == 2);
 }
 
 bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {

@@ -62,9 +62,14 @@ std::vector<PolicyCase> policy_cases() {
                       kb84_like(CUDNN_DATA_HALF), routed, not_faster};
     padded.cc.pad_w = 1;
     cases.push_back(padded);
-    PolicyCase wide{"NCHW rows path, fp16 on rows of 128 columns: faster on both APIs", padded.cc, routed, routed};
+    PolicyCase wide{"NCHW rows path, fp16 on rows of 128 columns at stride 1: cuDNN's backend engines are faster",
+                    padded.cc, routed, not_faster};
     wide.cc.w = 128;
     cases.push_back(wide);
+    PolicyCase wide_strided{"NCHW rows path, fp16 on rows of 128 columns at stride 2: faster on both APIs", wide.cc,
+                            routed, routed};
+    wide_strided.cc.stride_h = wide_strided.cc.stride_w = 2;
+    cases.push_back(wide_strided);
     cases.push_back({"NCHW rows path, fp16 7x7: faster on both APIs", with_filter(padded.cc, 7), routed, routed});
     PolicyCase strided{"NCHW rows path at stride 2, fp32: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT), routed,
                        routed};
@@ -338,7 +343,7 @@ TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
     const TorchNativeCase cases[] = {
         {"dgrad 3x3 stride 1 on rows of 14", data, f32, 64, 184, 14, 14, 3, 1, 1, 1, routed},
         {"dgrad 7x7 stride 1, bf16", data, bf16, 64, 96, 56, 56, 7, 1, 1, 1, routed},
-        {"dgrad on 7 x 7 images: PyTorch is faster", data, f32, 64, 1152, 7, 7, 3, 1, 1, 1, not_faster},
+        {"dgrad on 7 x 7 images (packed rows path)", data, f32, 64, 1152, 7, 7, 3, 1, 1, 1, routed},
         {"dgrad at stride 2 (window kernel)", data, bf16, 64, 64, 112, 112, 3, 2, 1, 1, routed},
         {"dgrad 5x5 at stride 2 on rows of 14", data, f32, 64, 672, 14, 14, 5, 2, 1, 1, routed},
         {"dgrad at stride 2 below the smallest measured layer", data, f32, 64, 576, 7, 7, 3, 2, 1, 1, not_faster},
