@@ -5,7 +5,8 @@
 // the bytes a direction must move (its two inputs and its output) at the copy bandwidth.
 // Usage: dwshim_bench_cudnn CASES.csv [--case NAME|all] [--op fwd,dgrad,wgrad] [--dtype f32,f16,bf16]
 //        [--layout nchw,nhwc] [--csv OUT] [--dwshim-only 1] (skips the real cuDNN's timings: for quick kernel
-//        iterations)
+//        iterations) [--tune 1] (records each pair of timings, per API, in the tuning cache that routes calls on
+//        this GPU: shim/tuned_routes.h; scripts/dwshim-tune)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "shim/dwshim.h"
+#include "shim/test_hooks.h"
 #include "tests/common/backend_graph.h"
 #include "tests/common/conv_case.h"
 
@@ -167,6 +169,22 @@ BackendTiming time_backend(cudnnHandle_t handle, const dwtest::ConvCase& cc, voi
     return t;
 }
 
+// Both APIs' timings of one case into the tuning cache, under the key dwshim's router builds from the same
+// descriptors.
+void record_tuning(const dwtest::CudnnDescriptors& d, dwshim::Direction direction, float ours_ms, float cudnn_ms,
+                   const BackendTiming& backend) {
+    dwshim::DepthwiseParams params;
+    params.direction = direction;
+    if (dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params) != 0) {
+        std::fprintf(stderr, "tuning: the case is not routable, nothing recorded\n");
+        return;
+    }
+    const int written = dwshim_tune_record(0, &params, ours_ms, cudnn_ms) +
+                        dwshim_tune_record(1, &params, backend.ours_ms, backend.cudnn_ms);
+    const int expected = (cudnn_ms > 0 ? 1 : 0) + (backend.ours_ms > 0 && backend.cudnn_ms > 0 ? 1 : 0);
+    if (written != expected) std::fprintf(stderr, "tuning: %d of %d timings recorded\n", written, expected);
+}
+
 struct LegacyFunctions {
     decltype(&cudnnConvolutionForward) forward = nullptr;
     decltype(&cudnnFindConvolutionForwardAlgorithm) find_forward = nullptr;
@@ -294,7 +312,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::string only_case, ops = "fwd", dtypes, layouts, csv_path;
-    bool dwshim_only = false;
+    bool dwshim_only = false, tune = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--case") only_case = argv[i + 1];
@@ -303,6 +321,11 @@ int main(int argc, char** argv) {
         if (flag == "--layout") layouts = argv[i + 1];
         if (flag == "--csv") csv_path = argv[i + 1];
         if (flag == "--dwshim-only") dwshim_only = std::string(argv[i + 1]) == "1";
+        if (flag == "--tune") tune = std::string(argv[i + 1]) == "1";
+    }
+    if (tune && dwshim_only) {
+        std::fprintf(stderr, "--tune needs the real cuDNN's timings: drop --dwshim-only\n");
+        return 2;
     }
     void* real_library = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_NOLOAD);
     if (real_library == nullptr) real_library = dlopen("libcudnn.so.8", RTLD_NOW | RTLD_NOLOAD);
@@ -391,6 +414,7 @@ int main(int argc, char** argv) {
                                 row.name.c_str(), op.name, dt.name, lt.name, ours_ms, cudnn_ms, algo, speedup,
                                 backend.ours_ms, backend.cudnn_ms, backend_speedup, pct);
                     std::fflush(stdout);
+                    if (tune) record_tuning(d, op.direction, ours_ms, cudnn_ms, backend);
                     if (csv) {
                         std::fprintf(csv, "%s,%s,%s,%s,%.4f,%.4f,%d,%.3f,%.4f,%.4f,%.3f,%.1f,%.4f\n", row.name.c_str(),
                                      op.name, dt.name, lt.name, ours_ms, cudnn_ms, algo, speedup, backend.ours_ms,

@@ -6,7 +6,9 @@ data_gradient / filter_gradient (ctypes overhead included; -1 where dwshim canno
 NCHW this is PyTorch's own depthwise backward, which no cuDNN call shows to dwshim.
 
 Usage: python3 bench/bench_torch.py [--cases ../shared/bench/cases.csv] [--case kb84] [--op fwd,dgrad,wgrad]
-       [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT]
+       [--dtype f32,f16,bf16] [--layout nchw,nhwc] [--csv OUT] [--tune]
+--tune records each fp32/bf16 NCHW pair of timings (PyTorch's own kernels there) in the tuning cache that decides
+the hook's calls on this GPU (README, "Tuning for your GPU"; scripts/dwshim-tune runs it).
 """
 import argparse
 import os
@@ -16,10 +18,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from dwshim import _library  # noqa: E402
 from dwshim._timing import median_ms  # noqa: E402
 from dwshim.functional import data_gradient, depthwise_conv2d, filter_gradient  # noqa: E402
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
+OPS = ["fwd", "dgrad", "wgrad"]
 
 
 def copy_bandwidth_gbps():
@@ -40,7 +44,20 @@ def read_cases(path):
     return cases
 
 
-def time_case(name, op, dtype_name, layout, v, copy_gbps):
+def record_torch_native(op, x, weight, y, geometry, dwshim_ms, torch_ms):
+    """Puts the pair of timings in the tuning cache, for the hook's calls on this problem."""
+    (sh, sw), (ph, pw), (dh, dw) = geometry
+    kh, kw = weight.shape[2:]
+    dtype = _library.FLOAT if x.dtype == torch.float32 else _library.BFLOAT16
+    status = _library.load().dwshim_tune_record_torch_native(
+        dtype, OPS.index(op), _library.Int64x4(*x.shape), _library.Int64x4(*x.stride()),
+        _library.Int64x8(kh, kw, sh, sw, ph, pw, dh, dw), _library.Int64x4(*y.shape), _library.Int64x4(*y.stride()),
+        dwshim_ms, torch_ms)
+    if status != _library.OK:
+        print("tuning: nothing recorded (status %d)" % status, file=sys.stderr)
+
+
+def time_case(name, op, dtype_name, layout, v, copy_gbps, tune=False):
     n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, mult = v
     dtype = DTYPES[dtype_name]
     fmt = torch.channels_last if layout == "nhwc" else torch.contiguous_format
@@ -68,6 +85,8 @@ def time_case(name, op, dtype_name, layout, v, copy_gbps):
             torch.backends.cudnn.benchmark = False
         if len(theirs) == 1:
             theirs.append(theirs[0])
+    if tune and layout == "nchw" and dtype_name in ("f32", "bf16") and ours > 0:
+        record_torch_native(op, x, weight, y, geometry, ours, theirs[0])
     pct = 100.0 * nbytes / (ours * 1e6) / copy_gbps if ours > 0 else -1.0
     speedup = min(theirs) / ours if ours > 0 else 0.0
     return (name, op, dtype_name, layout, ours, theirs[0], theirs[1], speedup, pct)
@@ -82,6 +101,7 @@ def main():
     parser.add_argument("--dtype", default="f32")
     parser.add_argument("--layout", default="nchw")
     parser.add_argument("--csv")
+    parser.add_argument("--tune", action="store_true")
     args = parser.parse_args()
     torch.backends.cudnn.allow_tf32 = False
     copy_gbps = copy_bandwidth_gbps()
@@ -100,7 +120,7 @@ def main():
         for op in args.op.split(","):
             for dtype_name in args.dtype.split(","):
                 for layout in args.layout.split(","):
-                    rows.append(time_case(name, op, dtype_name, layout, v, copy_gbps))
+                    rows.append(time_case(name, op, dtype_name, layout, v, copy_gbps, args.tune))
                     print("%-12s %-5s %-5s %-5s %10.4f %10.4f %10.4f %8.2f %8.1f" % rows[-1])
                     if csv:  # row by row, so that a run cut short keeps what it measured
                         csv.write("%s,%s,%s,%s,%.4f,%.4f,%.4f,%.3f,%.1f\n" % rows[-1])

@@ -9,6 +9,7 @@
 #include "report.h"
 #include "route_policy.h"
 #include "test_hooks.h"
+#include "tuned_routes.h"
 
 namespace dwshim {
 namespace {
@@ -86,6 +87,7 @@ int status_of(RouteReason reason) {
         case RouteReason::kBadArgument:
             return DWSHIM_BAD_ARGUMENT;
         case RouteReason::kNotFaster:
+        case RouteReason::kTunedSlower:
             return DWSHIM_NOT_FASTER;
         default:
             return DWSHIM_CANNOT_IMPLEMENT;
@@ -259,6 +261,26 @@ DWSHIM_EXPORT int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilte
                                       cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
                                       dwshim::DepthwiseParams* params) {
     return static_cast<int>(dwshim::route_legacy(params->direction, x_desc, w_desc, conv_desc, y_desc, params));
+}
+
+DWSHIM_EXPORT int dwshim_tune_record_torch_native(int dtype, int op, const int64_t x_sizes[4],
+                                                  const int64_t x_strides[4], const int64_t geometry[8],
+                                                  const int64_t y_sizes[4], const int64_t y_strides[4],
+                                                  double dwshim_ms, double torch_ms) {
+    if (op < 0 || op > static_cast<int>(dwshim::Direction::kFilterGrad)) return DWSHIM_BAD_ARGUMENT;
+    dwshim::DepthwiseParams params;
+    const dwshim::RouteReason reason = dwshim::decide_direct(static_cast<dwshim::Direction>(op), nullptr, dtype,
+                                                             x_sizes, x_strides, geometry, y_sizes, y_strides,
+                                                             &params);
+    if (reason != dwshim::RouteReason::kRouted) return dwshim::status_of(reason);
+    return dwshim::record_tuned_route(dwshim::kTorchNative, params, dwshim_ms, torch_ms) ? DWSHIM_OK
+                                                                                          : DWSHIM_CANNOT_IMPLEMENT;
+}
+
+DWSHIM_EXPORT int dwshim_tune_record(int api, const dwshim::DepthwiseParams* params, double dwshim_ms,
+                                     double replaced_ms) {
+    if (params == nullptr || api < 0 || api > static_cast<int>(dwshim::Api::kTorchNative)) return 0;
+    return dwshim::record_tuned_route(static_cast<dwshim::Api>(api), *params, dwshim_ms, replaced_ms) ? 1 : 0;
 }
 
 DWSHIM_EXPORT int dwshim_route_torch_native(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],

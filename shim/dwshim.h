@@ -68,6 +68,16 @@ int dwshim_conv2d_backward_filter_if_faster(int dtype, const int64_t x_sizes[4],
                                             float alpha, float beta, void* workspace, size_t workspace_bytes,
                                             void* stream);
 
+/* Records in the tuning cache (README, "Tuning for your GPU") that on the current GPU dwshim took dwshim_ms where
+ * PyTorch's own depthwise kernel took torch_ms for this convolution, in direction `op` (0 forward, 1 data
+ * gradient, 2 filter gradient; sizes as above): the *_if_faster entry points then decide it by these timings.
+ * DWSHIM_OK when written; DWSHIM_BAD_ARGUMENT or DWSHIM_CANNOT_IMPLEMENT for sizes dwshim does not take; else
+ * DWSHIM_CANNOT_IMPLEMENT, nothing written (tuning off or read-only, tensors not packed, no GPU identity, a time
+ * that is not positive, a file that cannot be written). */
+int dwshim_tune_record_torch_native(int dtype, int op, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                    const int64_t geometry[8], const int64_t y_sizes[4], const int64_t y_strides[4],
+                                    double dwshim_ms, double torch_ms);
+
 /* Path of the real cuDNN that forwarded calls go to, or "" when none was found. */
 const char* dwshim_real_cudnn_path(void);
 

@@ -3,6 +3,7 @@
 #include "gradient_policy.h"
 #include "kernels/depthwise_forward.h"
 #include "settings.h"
+#include "tuned_routes.h"
 
 namespace dwshim {
 namespace {
@@ -100,6 +101,14 @@ bool forward_faster(Api api, const DepthwiseParams& params) {
 
 RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
     if (settings().route_all) return RouteReason::kRouted;
+    switch (tuned_route(api, params)) {
+        case TunedRoute::kFaster:
+            return RouteReason::kRouted;
+        case TunedRoute::kSlower:
+            return RouteReason::kTunedSlower;
+        case TunedRoute::kUnknown:
+            break;
+    }
     bool faster = false;
     switch (params.direction) {
         case Direction::kForward:

@@ -11,7 +11,8 @@ namespace dwshim {
 // PyTorch's own CUDA depthwise kernel (aten::_conv_depthwise2d, through the Python hook).
 enum class Api { kLegacy, kBackend, kTorchNative };
 
-// kRouted when worth it, else kNotFaster. `params` passed can_implement().
+// kRouted when worth it: as measured on this GPU where the tuning cache says (tuned_routes.h, else kTunedSlower),
+// else by the static rules (else kNotFaster). `params` passed can_implement().
 RouteReason route_if_faster(Api api, const DepthwiseParams& params);
 
 }  // namespace dwshim

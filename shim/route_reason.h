@@ -19,6 +19,7 @@ namespace dwshim {
     X(kNotSingleConv, "graph is not one convolution (forward or gradient) over real tensors")           \
     X(kVariantPack, "variant pack lacks a tensor's pointer, or overrides shapes")        \
     X(kNotFaster, "dwshim's kernel was not measured faster than what it would replace for this case") \
+    X(kTunedSlower, "dwshim's kernel was measured slower on this GPU (the DWSHIM_TUNE_CACHE file)") \
     X(kEpilogue, "bias, residual or activation dwshim does not fuse")                     \
     X(kWorkspace, "the caller's workspace is smaller than dwshim's kernel needs")
 

@@ -23,6 +23,21 @@ Settings read_settings() {
         s.log = to_stderr ? stderr : std::fopen(target, "a");
         if (s.log == nullptr) s.log = stderr;
     }
+    const char* tune = std::getenv("DWSHIM_TUNE");
+    s.tune_off = tune != nullptr && std::strcmp(tune, "off") == 0;
+    s.tune_readonly = tune != nullptr && std::strcmp(tune, "readonly") == 0;
+    const char* cache = std::getenv("DWSHIM_TUNE_CACHE");
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    if (cache != nullptr && cache[0] != '\0') {
+        s.tune_cache = cache;
+    } else if (xdg != nullptr && xdg[0] != '\0') {
+        s.tune_cache = std::string(xdg) + "/dwshim/routes.csv";
+    } else if (home != nullptr && home[0] != '\0') {
+        s.tune_cache = std::string(home) + "/.cache/dwshim/routes.csv";
+    }
+    const char* identity = std::getenv("DWSHIM_TUNE_IDENTITY");
+    if (identity != nullptr) s.tune_identity = identity;
     return s;
 }
 

@@ -4,9 +4,15 @@
 //   DWSHIM_STATS=1     a summary of routed and forwarded counts at exit, to the log or stderr
 //   DWSHIM_ROUTE=all   route every call the kernels can compute, also where cuDNN was measured faster
 //                      (tests use it to reach every kernel path; the default routes only measured wins)
+//   DWSHIM_TUNE_CACHE=path   routing decisions measured on this machine's GPUs (tuned_routes.h); default
+//                      $XDG_CACHE_HOME/dwshim/routes.csv, else $HOME/.cache/dwshim/routes.csv
+//   DWSHIM_TUNE=off|readonly  ignore that file, or use it but never write to it
+//   DWSHIM_TUNE_IDENTITY=text  the identity of every GPU in that file (machines without a GPU in tests; identical
+//                      GPUs sharing one cache) instead of the one read from the device
 #pragma once
 
 #include <cstdio>
+#include <string>
 
 namespace dwshim {
 
@@ -15,6 +21,10 @@ struct Settings {
     bool stats = false;
     bool route_all = false;
     std::FILE* log = nullptr;  // null when logging is off
+    bool tune_off = false;
+    bool tune_readonly = false;
+    std::string tune_cache;     // the file's path; empty when none can be named
+    std::string tune_identity;  // empty: read from the device
 };
 
 const Settings& settings();

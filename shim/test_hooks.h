@@ -1,4 +1,4 @@
-// Exported for dwshim's own tests: internal types cross this boundary, so it is not part of dwshim.h.
+// Exported for dwshim's own tests and tools: internal types cross this boundary, so it is not part of dwshim.h.
 #pragma once
 
 #include <cudnn.h>
@@ -20,3 +20,9 @@ extern "C" int dwshim_route_backend_graph(cudnnBackendDescriptor_t graph, dwshim
 extern "C" int dwshim_route_torch_native(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
                                          const int64_t geometry[8], const int64_t y_sizes[4],
                                          const int64_t y_strides[4], dwshim::DepthwiseParams* params);
+
+// Records in the tuning cache (tuned_routes.h) that dwshim took dwshim_ms where the path it replaces through
+// `api` (0 legacy, 1 backend, 2 PyTorch's own kernel) took replaced_ms, for the problem `params` describes, on
+// the current device: 1 when written, else 0 (see record_tuned_route). The bench harness's --tune mode calls it.
+extern "C" int dwshim_tune_record(int api, const dwshim::DepthwiseParams* params, double dwshim_ms,
+                                  double replaced_ms);

@@ -10,6 +10,7 @@
 #include "shim/test_hooks.h"
 #include "tests/common/backend_graph.h"
 #include "tests/cpu/cpu_graphs.h"
+#include "tests/cpu/torch_native_case.h"
 
 using dwshim::DepthwiseParams;
 using dwshim::RouteReason;
@@ -309,30 +310,6 @@ TEST(EnvPolicy, BackendApiRoutesOnlyMeasuredWins) {
     DWSHIM_SKIP_UNLESS_GRAPHS_FINALIZE_ON_CPU();
     ASSERT_EQ(std::getenv("DWSHIM_ROUTE"), nullptr);
     for (const PolicyCase& c : all_policy_cases()) EXPECT_EQ(backend(c.cc), c.backend) << c.what;
-}
-
-// PyTorch's own NCHW depthwise gradients, as dwshim's C++ hook asks the *_if_faster entry points about them.
-struct TorchNativeCase {
-    const char* what;
-    dwshim::Direction direction;
-    cudnnDataType_t dtype;
-    int64_t n, c, h, w, k, stride, dilation, multiplier;
-    RouteReason expected;
-};
-
-RouteReason torch_native(const TorchNativeCase& t) {
-    const int64_t pad = t.dilation * (t.k - 1) / 2;
-    const int64_t span = t.dilation * (t.k - 1) + 1;
-    const int64_t p = (t.h + 2 * pad - span) / t.stride + 1, q = (t.w + 2 * pad - span) / t.stride + 1;
-    const int64_t k = t.c * t.multiplier;
-    const int64_t x_sizes[4] = {t.n, t.c, t.h, t.w}, x_strides[4] = {t.c * t.h * t.w, t.h * t.w, t.w, 1};
-    const int64_t y_sizes[4] = {t.n, k, p, q}, y_strides[4] = {k * p * q, p * q, q, 1};
-    const int64_t geometry[8] = {t.k, t.k, t.stride, t.stride, pad, pad, t.dilation, t.dilation};
-    const int dtype = t.dtype == CUDNN_DATA_FLOAT ? DWSHIM_FLOAT : DWSHIM_BFLOAT16;
-    DepthwiseParams params;
-    params.direction = t.direction;
-    return static_cast<RouteReason>(
-        dwshim_route_torch_native(dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, &params));
 }
 
 TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {

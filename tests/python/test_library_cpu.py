@@ -96,3 +96,41 @@ def test_filter_gradient_workspace_is_queried_and_required(lib):
     assert status == _library.OK
     assert size.value >= 4 * 3 * 3 * 4  # at least one slice of fp32 partial sums per channel and tap
     assert _gradient_call(lib, "filter", workspace_bytes=size.value - 1) == _library.BAD_ARGUMENT
+
+
+_TUNE_PROGRAM = """
+import sys
+from dwshim import _library
+lib = _library.load()
+op = int(sys.argv[1])
+x_sizes, x_strides = _library.Int64x4(2, 4, 8, 8), _library.Int64x4(256, 64, 8, 1)
+geometry = _library.Int64x8(3, 3, 1, 1, 1, 1, 1, 1)
+y_sizes, y_strides = _library.Int64x4(2, 4, 8, 8), _library.Int64x4(256, 64, 8, 1)
+print(lib.dwshim_tune_record_torch_native(_library.BFLOAT16, op, x_sizes, x_strides, geometry, y_sizes, y_strides,
+                                          0.25, 0.5))
+"""
+
+
+def _record(tmp_path, op, **env):
+    import os
+    import subprocess
+    import sys
+    full_env = dict(os.environ, DWSHIM_TUNE_CACHE=str(tmp_path / "cache" / "routes.csv"),
+                    DWSHIM_TUNE_IDENTITY="cpu test gpu", **env)
+    out = subprocess.run([sys.executable, "-c", _TUNE_PROGRAM, str(op)], env=full_env, check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[-1])
+
+
+def test_tuning_record_for_pytorch_kernels_is_written(tmp_path):
+    assert _record(tmp_path, 2) == _library.OK
+    assert (tmp_path / "cache" / "routes.csv").read_text() == (
+        "cpu test gpu,torch,wgrad,bf16,nchw,2,4,8,8,4,8,8,3,3,1,1,1,1,1,1,0,0.25,0.5\n")
+
+
+@pytest.mark.parametrize("op,env,status", [(3, {}, _library.BAD_ARGUMENT),
+                                           (0, {"DWSHIM_TUNE": "readonly"}, _library.CANNOT_IMPLEMENT),
+                                           (0, {"DWSHIM_TUNE": "off"}, _library.CANNOT_IMPLEMENT)])
+def test_tuning_record_refused_writes_nothing(tmp_path, op, env, status):
+    assert _record(tmp_path, op, **env) == status
+    assert not (tmp_path / "cache" / "routes.csv").exists()
