@@ -130,8 +130,8 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     if (data_grad_nhwc_s2_applies(p)) return true;
     // The generic gather kernel (strides, multipliers). It wins only through the legacy API on channels-last
     // data in fp32 or at 5x5 (mbv2_s2 f32 0.88 vs 0.97, effnet_k5s2 bf16 0.59 vs 0.94, mult2 f32 1.18 vs 1.40);
-    // NCHW loses (mbv2_s2 f32 1.05 vs 0.76 with padding of the other parity, mult2 f32 1.18 vs 0.40), and so does
-    // the backend API against PyTorch's plans (effnet_k5s2 f32 0.58 vs 0.30).
+    // NCHW loses (mult2 f32 1.18 vs 0.40; mbv2_s2 f32 lost too, 1.05 vs 0.76, before the window kernel took it),
+    // and so does the backend API against PyTorch's plans (effnet_k5s2 f32 0.58 vs 0.30).
     return api == Api::kLegacy && channels_innermost(p.x_stride) && (p.dtype == DType::kFloat || p.r >= 5);
 }
 
