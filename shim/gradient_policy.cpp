@@ -41,16 +41,6 @@ constexpr int64_t kSmallestTorchNative = int64_t{64} * 184 * 14 * 14;
 // The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
 constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
 
-// The NCHW stride-2 window kernel (depthwise_data_grad_nchw.cu), run 2026-12-03e on the stride-2 depthwise layers
-// of four torchvision models (bench/results/2026-12-03e-h200-models-nchw-dgrad-*.csv): every layer in fp32 and bf16
-// wins against cuDNN legacy, cuDNN backend and PyTorch's own kernel alike (dwshim vs legacy / backend / PyTorch:
-// c64_112x112_k3s2 f32 0.074 vs 0.659 / 0.659 / 0.795, c72_56x56_k5s2 bf16 0.037 vs 0.537 / 0.537 / 0.323, the
-// closest c576_14x14_k3s2 f32 0.059 vs 0.105 / 0.105 / 0.112); fp16 likewise in run 2026-12-03f
-// (2026-12-03f-h200-models-nchw-dgrad-f16-*.csv: c144_56x56_k5s2 0.072 vs 1.072 / 1.074 / 0.627 PyTorch's cuDNN
-// plan, the closest c576_14x14_k3s2 0.052 vs 0.108 / 0.108 / 0.108).
-bool nchw_stride2_data_grad_faster(const DepthwiseParams& p) {
-    return x_elements(p) >= kSmallestNchwStride2;
-}
 
 // PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03a, dwshim / PyTorch in ms.
 bool torch_native_square_layer(const DepthwiseParams& p) {
@@ -61,9 +51,8 @@ bool torch_native_square_layer(const DepthwiseParams& p) {
 // c96_56x56_k7s1 bf16 0.162 vs 0.867), 7 x 7 images since the rows path packs narrow planes (run 2026-12-03g,
 // bench/results/2026-12-03g-h200-variants-narrow-planes.txt: c1152_7x7_k3s1 f32 0.026 vs 0.058, c960_7x7_k5s1
 // bf16 0.040 vs 0.059, c768_7x7_k7s1 f32 0.047 vs 0.107; before, 0.083, 0.116 and 0.136 lost). Stride 2 wins on
-// the NCHW window kernel only (the generic gather kernel lost: c64_112x112_k3s2 f32 0.92 vs 0.80).
+// the NCHW window kernel only (data_grad_faster; the generic gather kernel lost: c64_112x112_k3s2 f32 0.92 vs 0.80).
 bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped, const DepthwiseParams& forward) {
-    if (data_grad_nchw_s2_applies(p)) return nchw_stride2_data_grad_faster(p);
     if (!forward_shaped || !torch_native_square_layer(p)) return false;
     const KernelPath path = select_path(forward);
     return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
@@ -113,10 +102,17 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
 }  // namespace
 
 bool data_grad_faster(Api api, const DepthwiseParams& p) {
+    // The NCHW stride-2 window kernel (depthwise_data_grad_nchw.cu), run 2026-12-03e on the stride-2 depthwise
+    // layers of four torchvision models (bench/results/2026-12-03e-h200-models-nchw-dgrad-*.csv): every layer in
+    // fp32 and bf16 wins against cuDNN legacy, cuDNN backend and PyTorch's own kernel alike (dwshim vs legacy /
+    // backend / PyTorch: c64_112x112_k3s2 f32 0.074 vs 0.659 / 0.659 / 0.795, c72_56x56_k5s2 bf16 0.037 vs 0.537 /
+    // 0.537 / 0.323, the closest c576_14x14_k3s2 f32 0.059 vs 0.105 / 0.105 / 0.112); fp16 likewise in run
+    // 2026-12-03f (2026-12-03f-h200-models-nchw-dgrad-f16-*.csv: c144_56x56_k5s2 0.072 vs 1.072 / 1.074 / 0.627
+    // PyTorch's cuDNN plan, the closest c576_14x14_k3s2 0.052 vs 0.108 / 0.108 / 0.108). Every API alike.
+    if (data_grad_nchw_s2_applies(p)) return x_elements(p) >= kSmallestNchwStride2;
     DepthwiseParams forward;
     const bool forward_shaped = data_grad_as_forward(p, &forward);
     if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
-    if (data_grad_nchw_s2_applies(p)) return nchw_stride2_data_grad_faster(p);
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.
     const bool layer_kernel =
