@@ -1,5 +1,4 @@
-// A square depthwise layer as PyTorch's own NCHW kernels see it ("same" padding, packed tensors), and the decision
-// dwshim's *_if_faster entry points (the C++ hook's) make for it, with the params they read.
+// Problems the CPU routing tests ask dwshim's router about, and the decisions it makes for them.
 #pragma once
 
 #include <cudnn.h>
@@ -9,6 +8,29 @@
 #include "shim/dwshim.h"
 #include "shim/route_reason.h"
 #include "shim/test_hooks.h"
+#include "tests/common/conv_case.h"
+
+// A KernelBench-84-like problem (NCHW, 3x3, no padding), small enough for CPU tests.
+inline dwtest::ConvCase kb84_like(cudnnDataType_t dtype) {
+    dwtest::ConvCase cc;
+    cc.dtype = dtype;
+    cc.n = 2;
+    cc.c = 8;
+    cc.h = 16;
+    cc.w = 32;
+    return cc;
+}
+
+// The legacy API's decision for the case's descriptors, in its direction.
+inline dwshim::RouteReason legacy(const dwtest::ConvCase& cc) {
+    dwtest::CudnnDescriptors d(cc);
+    dwshim::DepthwiseParams p;
+    p.direction = cc.direction;
+    return static_cast<dwshim::RouteReason>(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &p));
+}
+
+// A square depthwise layer as PyTorch's own NCHW kernels see it ("same" padding, packed tensors), and the decision
+// dwshim's *_if_faster entry points (the C++ hook's) make for it, with the params they read.
 
 struct TorchNativeCase {
     const char* what;

@@ -10,7 +10,7 @@
 #include "shim/test_hooks.h"
 #include "tests/common/backend_graph.h"
 #include "tests/cpu/cpu_graphs.h"
-#include "tests/cpu/torch_native_case.h"
+#include "tests/cpu/route_cases.h"
 
 using dwshim::DepthwiseParams;
 using dwshim::RouteReason;
@@ -18,28 +18,11 @@ using dwtest::ConvCase;
 
 namespace {
 
-ConvCase kb84_like(cudnnDataType_t dtype) {
-    ConvCase cc;
-    cc.dtype = dtype;
-    cc.n = 2;
-    cc.c = 8;
-    cc.h = 16;
-    cc.w = 32;
-    return cc;
-}
-
 // cc with a k x k filter and "same" padding.
 ConvCase with_filter(ConvCase cc, int k) {
     cc.kh = cc.kw = k;
     cc.pad_h = cc.pad_w = k / 2;
     return cc;
-}
-
-RouteReason legacy(const ConvCase& cc) {
-    dwtest::CudnnDescriptors d(cc);
-    DepthwiseParams p;
-    p.direction = cc.direction;
-    return static_cast<RouteReason>(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &p));
 }
 
 RouteReason backend(const ConvCase& cc) {

@@ -9,8 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "tests/common/conv_case.h"
-#include "tests/cpu/torch_native_case.h"
+#include "tests/cpu/route_cases.h"
 
 using dwshim::RouteReason;
 
@@ -29,17 +28,6 @@ const TorchNativeCase kWgrad{"wgrad 3x3 on 112 x 112", kFilter, CUDNN_DATA_FLOAT
 const TorchNativeCase kWgradStride2Bf16{"wgrad bf16 3x3 stride 2 on 112 x 112", kFilter, CUDNN_DATA_BFLOAT16, 64, 64,
                                         112, 112, 3, 2, 1, 1, kRouted};
 
-RouteReason legacy_kb84_like_forward() {
-    dwtest::ConvCase cc;
-    cc.n = 2;
-    cc.c = 8;
-    cc.h = 16;
-    cc.w = 32;
-    dwtest::CudnnDescriptors d(cc);
-    dwshim::DepthwiseParams params;
-    return static_cast<RouteReason>(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params));
-}
-
 std::string read_file(const char* path) {
     std::ifstream file(path);
     std::stringstream text;
@@ -53,7 +41,7 @@ TEST(EnvTunedCache, DecidesItsProblemsOnThisGpuOnly) {
     EXPECT_EQ(torch_native(kStride1), kTunedSlower) << "the last line for a problem wins";
     EXPECT_EQ(torch_native(kWgrad), kTunedSlower) << "1% faster is not faster by the 3% margin";
     EXPECT_EQ(torch_native(kWgradStride2Bf16), kRouted) << "malformed lines are skipped";
-    EXPECT_EQ(legacy_kb84_like_forward(), kTunedSlower);
+    EXPECT_EQ(legacy(kb84_like(CUDNN_DATA_FLOAT)), kTunedSlower);
     TorchNativeCase unlisted = kStride1;
     unlisted.n = 128;
     EXPECT_EQ(torch_native(unlisted), kRouted) << "a problem the file does not hold keeps the static rules";
@@ -63,7 +51,7 @@ TEST(EnvTunedOff, IgnoresTheFileAndWritesNothing) {
     ASSERT_STREQ(std::getenv("DWSHIM_TUNE"), "off");
     EXPECT_EQ(torch_native(kStride2OnSmallImages), kNotFaster);
     EXPECT_EQ(torch_native(kStride1), kRouted);
-    EXPECT_EQ(legacy_kb84_like_forward(), kRouted);
+    EXPECT_EQ(legacy(kb84_like(CUDNN_DATA_FLOAT)), kRouted);
     dwshim::DepthwiseParams params;
     torch_native(kStride1, &params);
     EXPECT_EQ(dwshim_tune_record(2, &params, 0.2, 0.1), 0);
