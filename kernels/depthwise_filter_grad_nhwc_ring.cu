@@ -94,7 +94,9 @@ struct RingGrid {
 template <int K, typename Shape, int kVectorBytes>
 RingGrid ring_grid_with(const DepthwiseParams& p, int cv, int max_vectors) {
     RingGrid g;
-    const int64_t vectors = p.k / cv;
+    // At least one: the workspace query sizes every channel vector width, also those wider than k (3 fp32
+    // channels, launched with vectors of 1), which then merely overestimate.
+    const int64_t vectors = std::max<int64_t>(1, p.k / cv);
     g.channel_blocks = (vectors + max_vectors - 1) / max_vectors;
     g.vectors = static_cast<int>((vectors + g.channel_blocks - 1) / g.channel_blocks);
     g.item_lanes = std::max(1, kRingThreads / g.vectors / Shape::kGroups);

@@ -98,6 +98,18 @@ def test_filter_gradient_workspace_is_queried_and_required(lib):
     assert _gradient_call(lib, "filter", workspace_bytes=size.value - 1) == _library.BAD_ARGUMENT
 
 
+@pytest.mark.parametrize("dtype", [_library.FLOAT, _library.HALF, _library.BFLOAT16])
+def test_filter_gradient_workspace_for_fewer_channels_than_a_vector(lib, dtype):
+    # Channels-last, 3 channels: the NHWC ring kernel's query sizes channel vectors wider than the 3 channels too
+    # (it once divided by zero there, killing the process: GPU test run 2026-12-03i).
+    size = ctypes.c_size_t(0)
+    status = lib.dwshim_conv2d_backward_filter_workspace_size(
+        dtype, _library.Int64x4(2, 3, 63, 3), _library.Int64x4(567, 1, 9, 3), _library.Int64x8(3, 3, 1, 1, 2, 0, 1, 1),
+        _library.Int64x4(2, 3, 65, 1), _library.Int64x4(195, 1, 3, 3), ctypes.byref(size))
+    assert status == _library.OK
+    assert size.value >= 3 * 3 * 3 * 4
+
+
 _TUNE_PROGRAM = """
 import sys
 from dwshim import _library
