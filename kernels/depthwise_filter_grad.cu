@@ -12,6 +12,8 @@
 //     (depthwise_filter_grad_nhwc_ring.cu);
 //   NHWC tiles (the same filters with a channel multiplier or 2-byte tensors at odd channel offsets): one channel
 //     per lane over tiles of output rows and columns (depthwise_filter_grad_nhwc.cu);
+//   NCHW rows (rows contiguous, the same filters at stride 1): the plane strip's grid, warps walking runs of
+//     rows with dy rows held in registers (depthwise_filter_grad_nchw.cu);
 //   plane strip (row-contiguous layouts such as NCHW, the same filters): one channel per block, lanes along the
 //     output row; a thread takes one output column of a band of kBandRows rows and per filter column loads the
 //     input column under the band once, feeding every tap of that column from registers (K * (kBandRows - 1) *
@@ -22,6 +24,7 @@
 
 #include <algorithm>
 
+#include "depthwise_filter_grad_nchw.h"
 #include "depthwise_filter_grad_nhwc.h"
 #include "dtype_traits.cuh"
 #include "filter_grad_partials.cuh"
@@ -299,6 +302,11 @@ cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* sl
     const FilterGradGrid grid = make_grid(p);
     if (grid.groups * grid.tap_chunks > 0x7fffffff) return cudaErrorInvalidConfiguration;
     const dim3 blocks(static_cast<unsigned>(grid.groups * grid.tap_chunks), static_cast<unsigned>(grid.slices));
+    *slices = grid.slices;
+    if (grid.strip && filter_grad_nchw_rows_applies(p)) {
+        const FilterGradSlicing slicing{grid.band_rows, grid.bands_per_image, grid.bands_per_slice, grid.slices};
+        return filter_grad_nchw_rows(p, slicing, partial, stream);
+    }
     if (!grid.strip) {
         if (grid.channels) {
             filter_grad_generic_kernel<D, true><<<blocks, kThreads, 0, stream>>>(p, grid, partial);
@@ -312,7 +320,6 @@ cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* sl
     } else {
         launch_strip<D, 7>(p, grid, blocks, partial, stream);
     }
-    *slices = grid.slices;
     return cudaGetLastError();
 }
 

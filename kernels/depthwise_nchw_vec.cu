@@ -18,12 +18,13 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kNchwVecThreads = 32 * kWarps;
 // Output rows per warp, and input rows of a warp in shared memory (kStages - 1 in flight while one is used).
-// Measured on KB84 (H100, ms; bench/NOTES.md v13): fp32 bands of 16 rows 3.00 vs 3.14 at 32 and 3.40 at 8, ring
-// 12 2.96 vs 16 3.00 and 8 2.98; fp16 bands of 32 with a ring of 8 1.70 vs 1.90 at 3 and 1.95 at 12.
+// H200, KB84 forward (runs 2026-12-03i and j, ms, bands x ring): fp32 32 x 8 2.20 against 2.74 with the H100's
+// choice 16 x 12 (32 x 4 2.24, 64 x 8 2.26, 128 x 8 2.33); fp16 / bf16 64 x 8 1.26 / 1.34 against 1.32 / 1.40 at
+// 32 x 8 (128 x 8 1.24 / 1.32, 16 x 12 1.69 / 1.73). On the H100 (bench/NOTES.md v13) fp32 16 rows took 3.00 ms
+// against 3.14 at 32 (ring 16).
 template <typename T>
-constexpr int kNchwVecBandRows = sizeof(T) == 4 ? 16 : 32;
-template <typename T>
-constexpr int kStages = sizeof(T) == 4 ? 12 : 8;
+constexpr int kNchwVecBandRows = sizeof(T) == 4 ? 32 : 64;
+constexpr int kStages = 8;
 
 template <typename T>
 constexpr int kVector = 16 / static_cast<int>(sizeof(T));
@@ -84,7 +85,7 @@ __global__ void __launch_bounds__(kNchwVecThreads)
     constexpr int kPad = kVectorStores<T> ? V : 32;
     __shared__ float staging[kWarps][kSegment + kSegment / kPad];
     constexpr int kHalo = (K - 1 + V - 1) / V;  // vectors past a warp's segment that its last lane needs
-    constexpr int kRing = kStages<T>;
+    constexpr int kRing = kStages;
     constexpr int kBand = kNchwVecBandRows<T>;
     // ring[t % kRing][warp]: input row t's vectors, one per lane, then the halo vectors (copied by lane 31).
     __shared__ uint4 ring[kRing][kWarps][32 + kHalo];

@@ -166,7 +166,8 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     // 32-bit words (odd channel counts): one channel per thread, not measured.
     if (nhwc) return false;
     // NCHW fp32: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111 vs
-    // 0.226, convnext7 0.71 vs 4.77).
+    // 0.226, convnext7 0.71 vs 4.77); wide rows are faster still on the NCHW rows kernel (run 2026-12-03k: KB84
+    // 2.14 vs 45.4 / 64.9 / 16.1).
     if (p.dtype == DType::kFloat) return true;
     // The legacy API's 2-byte NCHW gradients are slow: every case (KB84 f16 4.87 vs 45.3, effnet_k5s2 f16 0.131
     // vs 0.134, convnext7 bf16 0.83 vs 4.21).

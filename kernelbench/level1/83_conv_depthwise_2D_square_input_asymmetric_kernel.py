@@ -602,9 +602,12 @@ namespace {
 constexpr int kMaxThreads = 128;  // columns per block: the warps that cover a row, at most 4
 constexpr int kNarrowLanes = 8;   // threads of a packed tile
 // Output rows per block: 64 at 7x7, whose K - 1 halo rows per band are 19% of a 32-row band (H100 convnext7
-// f16 0.45 -> 0.40 ms); 32 otherwise (at 64: mbv2_s2 f16 0.084 -> 0.089, mult2 f32 0.117 -> 0.124).
-template <int KH>
-constexpr int kNchwRowsBandRows = KH >= 7 ? 64 : 32;
+// f16 0.45 -> 0.40 ms), and at 3x3 stride 1 (H200 run 2026-12-03j, 32 -> 64 rows: KB84 data gradient f32 3.24 ->
+// 3.13, bf16 2.99 -> 2.75, mbv2_56 forward f32 0.060 -> 0.057, bf16 0.058 -> 0.054, c144_56x56 f16 0.105 ->
+// 0.098; fp32 lost a little on rows of 112, c32_112x112 0.0976 -> 0.0988, and mult2 0.106 -> 0.110). 32
+// otherwise (H100 at 64: mbv2_s2 f16 0.084 -> 0.089).
+template <int KH, int S>
+constexpr int kNchwRowsBandRows = KH >= 7 || (KH == 3 && S == 1) ? 64 : 32;
 
 // kPacked: tiles of kNarrowLanes threads, kMaxThreads / kNarrowLanes of them a block; else a tile per block.
 template <bool kPacked>
@@ -649,8 +652,9 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
         col_ok[s] = iw >= 0 && iw < prm.w;
     }
 
-    const int64_t oh_begin = tile.band * kNchwRowsBandRows<KH>;
-    const int64_t oh_end = oh_begin + kNchwRowsBandRows<KH> < prm.p ? oh_begin + kNchwRowsBandRows<KH> : prm.p;
+    constexpr int kBand = kNchwRowsBandRows<KH, S>;
+    const int64_t oh_begin = tile.band * kBand;
+    const int64_t oh_end = oh_begin + kBand < prm.p ? oh_begin + kBand : prm.p;
     // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
     // contributes filter row S * j + u. After step o, acc[M - 1] (output row o - M + 1) is complete. With
     // kPrefetch, the rows of step o + 1 are loaded before step o's arithmetic (two steps' loads in flight); fp32
@@ -717,7 +721,8 @@ cudaError_t launch_tiles(const DepthwiseParams& params, cudaStream_t stream) {
     const int lanes = kPacked ? kNarrowLanes
                               : static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
     PlaneGrid grid;
-    if (!make_plane_grid(params, lanes, kNchwRowsBandRows<KH>, &grid)) return cudaErrorInvalidConfiguration;
+    const int band_rows = params.stride_h == 1 ? kNchwRowsBandRows<KH, 1> : kNchwRowsBandRows<KH, 2>;
+    if (!make_plane_grid(params, lanes, band_rows, &grid)) return cudaErrorInvalidConfiguration;
     const int64_t tiles_per_block = kPacked ? kMaxThreads / kNarrowLanes : 1;
     const int64_t blocks = (grid.blocks + tiles_per_block - 1) / tiles_per_block;
     const int threads = kPacked ? kMaxThreads : lanes;
@@ -862,12 +867,13 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kNchwVecThreads = 32 * kWarps;
 // Output rows per warp, and input rows of a warp in shared memory (kStages - 1 in flight while one is used).
-// Measured on KB84 (H100, ms; bench/NOTES.md v13): fp32 bands of 16 rows 3.00 vs 3.14 at 32 and 3.40 at 8, ring
-// 12 2.96 vs 16 3.00 and 8 2.98; fp16 bands of 32 with a ring of 8 1.70 vs 1.90 at 3 and 1.95 at 12.
+// H200, KB84 forward (runs 2026-12-03i and j, ms, bands x ring): fp32 32 x 8 2.20 against 2.74 with the H100's
+// choice 16 x 12 (32 x 4 2.24, 64 x 8 2.26, 128 x 8 2.33); fp16 / bf16 64 x 8 1.26 / 1.34 against 1.32 / 1.40 at
+// 32 x 8 (128 x 8 1.24 / 1.32, 16 x 12 1.69 / 1.73). On the H100 (bench/NOTES.md v13) fp32 16 rows took 3.00 ms
+// against 3.14 at 32 (ring 16).
 template <typename T>
-constexpr int kNchwVecBandRows = sizeof(T) == 4 ? 16 : 32;
-template <typename T>
-constexpr int kStages = sizeof(T) == 4 ? 12 : 8;
+constexpr int kNchwVecBandRows = sizeof(T) == 4 ? 32 : 64;
+constexpr int kStages = 8;
 
 template <typename T>
 constexpr int kVector = 16 / static_cast<int>(sizeof(T));
@@ -928,7 +934,7 @@ __global__ void __launch_bounds__(kNchwVecThreads)
     constexpr int kPad = kVectorStores<T> ? V : 32;
     __shared__ float staging[kWarps][kSegment + kSegment / kPad];
     constexpr int kHalo = (K - 1 + V - 1) / V;  // vectors past a warp's segment that its last lane needs
-    constexpr int kRing = kStages<T>;
+    constexpr int kRing = kStages;
     constexpr int kBand = kNchwVecBandRows<T>;
     // ring[t % kRing][warp]: input row t's vectors, one per lane, then the halo vectors (copied by lane 31).
     __shared__ uint4 ring[kRing][kWarps][32 + kHalo];

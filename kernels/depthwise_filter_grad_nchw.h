@@ -1,0 +1,26 @@
+// The filter gradient's partial sums for row-contiguous data (NCHW): 3x3, 5x5 and 7x7 filters at stride 1
+// without dilation, on the plane strip kernel's slices (depthwise_filter_grad_nchw.cu).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "depthwise_params.h"
+
+namespace dwshim {
+
+// How the plane strip kernel cut the rows: bands of band_rows output rows, bands_per_slice of them a slice.
+struct FilterGradSlicing {
+    int64_t band_rows = 1;
+    int64_t bands_per_image = 0;
+    int64_t bands_per_slice = 1;
+    int64_t slices = 1;
+};
+
+bool filter_grad_nchw_rows_applies(const DepthwiseParams& params);
+// Writes partial[slice][k][tap] for slicing.slices slices (grid k x slices); the caller adds them in slice order.
+cudaError_t filter_grad_nchw_rows(const DepthwiseParams& params, const FilterGradSlicing& slicing, float* partial,
+                                  cudaStream_t stream);
+
+}  // namespace dwshim
