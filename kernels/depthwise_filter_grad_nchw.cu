@@ -1,7 +1,7 @@
 // The filter gradient's partial sums for row-contiguous data (NCHW) at stride 1, one block per (channel, slice)
 // on the plane strip kernel's slices. A warp walks down a run of output rows (the consecutive bands of one image
-// that its share of the slice holds) with every lane owning kCols adjacent output columns. Per input row ih it
-// loads its kCols input columns once and takes the next K - 1 from the next lane by shuffle, while the dy rows
+// that its share of the slice holds) with every lane owning 4 adjacent output columns. Per input row ih it
+// loads its 4 input columns once and takes the next K - 1 from the next lane by shuffle, while the dy rows
 // ih + pad_h - fr (fr < K) stay in registers, shifted down one row per step: every tap (fr, fs) then adds
 // dy[ih + pad_h - fr][c] * x[ih][c - pad_w + fs] over the lane's columns. x and dy are each read once per run
 // (plus K - 1 halo rows), against K loads of every input value per band of 8 rows on the strip kernel.
@@ -10,68 +10,50 @@
 #include <algorithm>
 
 #include "dtype_traits.cuh"
+#include "row_quads.cuh"
 
 namespace dwshim {
 namespace {
 
 constexpr int kThreads = 256;  // the strip kernel's blocks: the grid and the workspace are the same
 constexpr int kWarps = kThreads / 32;
-constexpr int kCols = 4;  // adjacent output columns per lane
-constexpr int kSegment = 32 * kCols;
+constexpr int kSegment = 32 * kQuadCols;
 
 // Accumulates, into acc, the taps' products over output rows [oh_begin, oh_end) of image n and this lane's
-// columns c0 .. c0 + kCols - 1. Every lane of the warp calls it with the same rows (the shuffles need them all).
+// columns. Every lane of the warp calls it with the same rows (the shuffles need them all).
 template <DType D, int K>
-__device__ __forceinline__ void accumulate_run(const DepthwiseParams& prm, const typename DTypeTraits<D>::Storage* x,
+__device__ __forceinline__ void accumulate_run(const DepthwiseParams& prm, const QuadColumns& qc,
+                                               const typename DTypeTraits<D>::Storage* x,
                                                const typename DTypeTraits<D>::Storage* dy, int oh_begin, int oh_end,
-                                               int c0, int lane, float (&acc)[K][K]) {
+                                               float (&acc)[K][K]) {
     using Traits = DTypeTraits<D>;
-    constexpr int kWindow = kCols + K - 1;
-    // Which of the lane's dy columns (c0 + c) and input columns (c0 - pad_w + c) lie inside their rows; the last
-    // lane loads its whole window, the others take columns kCols .. from the next lane.
-    const int x0 = c0 - static_cast<int>(prm.pad_w);
-    unsigned dy_inside = 0, x_inside = 0;
-#pragma unroll
-    for (int c = 0; c < kWindow; ++c) {
-        if (c < kCols && c0 + c < prm.q) dy_inside |= 1u << c;
-        if (x0 + c >= 0 && x0 + c < prm.w && (c < kCols || lane == 31)) x_inside |= 1u << c;
-    }
-    const auto* dy_lane = dy + c0;
-    const auto* x_lane = x + x0;
-    float dy_rows[K][kCols];  // dy_rows[fr]: dy row ih + pad_h - fr
+    const auto* dy_lane = dy + qc.c0;
+    const auto* x_lane = x + qc.c0 - prm.pad_w;
+    float dy_rows[K][kQuadCols];  // dy_rows[fr]: dy row ih + pad_h - fr
 #pragma unroll
     for (int fr = 0; fr < K; ++fr)
 #pragma unroll
-        for (int c = 0; c < kCols; ++c) dy_rows[fr][c] = 0.0f;
+        for (int c = 0; c < kQuadCols; ++c) dy_rows[fr][c] = 0.0f;
     const int pad_h = static_cast<int>(prm.pad_h), h = static_cast<int>(prm.h);
     for (int ih = oh_begin - pad_h; ih < oh_end - pad_h + K - 1; ++ih) {
 #pragma unroll
         for (int fr = K - 1; fr > 0; --fr)
 #pragma unroll
-            for (int c = 0; c < kCols; ++c) dy_rows[fr][c] = dy_rows[fr - 1][c];
+            for (int c = 0; c < kQuadCols; ++c) dy_rows[fr][c] = dy_rows[fr - 1][c];
         const int oh = ih + pad_h;
         const auto* dy_row = dy_lane + static_cast<int64_t>(oh) * prm.y_stride[kH];
-        const unsigned dy_mask = oh < oh_end ? dy_inside : 0u;
+        const unsigned dy_mask = oh < oh_end ? qc.out_inside : 0u;
 #pragma unroll
-        for (int c = 0; c < kCols; ++c) dy_rows[0][c] = (dy_mask >> c) & 1u ? Traits::load(dy_row + c) : 0.0f;
+        for (int c = 0; c < kQuadCols; ++c) dy_rows[0][c] = (dy_mask >> c) & 1u ? Traits::load(dy_row + c) : 0.0f;
         if (ih < 0 || ih >= h) continue;  // a padding row: no products (the same for every lane)
-        const auto* x_row = x_lane + static_cast<int64_t>(ih) * prm.x_stride[kH];
-        float window[kWindow];
-#pragma unroll
-        for (int c = 0; c < kWindow; ++c) window[c] = (x_inside >> c) & 1u ? Traits::load(x_row + c) : 0.0f;
-        // Past this lane's columns: the next lane's first K - 1, in order, so that the next lane's window[kCols +
-        // j], itself shuffled in, is there for j >= kCols. The last lane loaded its own above.
-#pragma unroll
-        for (int j = 0; j < K - 1; ++j) {
-            const float from_next = __shfl_down_sync(0xffffffffu, window[j], 1);
-            if (lane < 31) window[kCols + j] = from_next;
-        }
+        float window[kQuadCols + K - 1];
+        load_window<D, K>(qc, x_lane + static_cast<int64_t>(ih) * prm.x_stride[kH], true, 32, window);
 #pragma unroll
         for (int fr = 0; fr < K; ++fr)
 #pragma unroll
             for (int fs = 0; fs < K; ++fs)
 #pragma unroll
-                for (int c = 0; c < kCols; ++c) acc[fr][fs] += dy_rows[fr][c] * window[c + fs];
+                for (int c = 0; c < kQuadCols; ++c) acc[fr][fs] += dy_rows[fr][c] * window[c + fs];
     }
 }
 
@@ -100,16 +82,16 @@ __global__ void __launch_bounds__(kThreads)
     const T* x_channel = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
     const T* dy_channel = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
     for (int64_t segment = warp % across; segment < segments; segment += across) {
-        const int64_t c0 = segment * kSegment + lane * kCols;
+        const int c0 = static_cast<int>(segment * kSegment + lane * kQuadCols);
+        const QuadColumns qc = quad_columns<K>(prm, c0, lane == 31);
         for (int64_t band = group_begin; band < group_end;) {
             const int64_t n = band / slicing.bands_per_image;
             const int64_t image_band0 = n * slicing.bands_per_image;
             const int64_t run_end = min(group_end, image_band0 + slicing.bands_per_image);
             const int64_t oh_begin = (band - image_band0) * slicing.band_rows;
             const int64_t oh_end = min(prm.p, (run_end - image_band0) * slicing.band_rows);
-            accumulate_run<D, K>(prm, x_channel + n * prm.x_stride[kN], dy_channel + n * prm.y_stride[kN],
-                                 static_cast<int>(oh_begin), static_cast<int>(oh_end), static_cast<int>(c0), lane,
-                                 acc);
+            accumulate_run<D, K>(prm, qc, x_channel + n * prm.x_stride[kN], dy_channel + n * prm.y_stride[kN],
+                                 static_cast<int>(oh_begin), static_cast<int>(oh_end), acc);
             band = run_end;
         }
     }

@@ -4,6 +4,7 @@
 
 #include "depthwise_generic.h"
 #include "depthwise_large_filter.h"
+#include "depthwise_nchw_quads.h"
 #include "depthwise_nchw_rows.h"
 #include "depthwise_nchw_vec.h"
 #include "depthwise_nhwc_vec.h"
@@ -27,6 +28,7 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
             }
             [[fallthrough]];
         case KernelPath::kNchwRows:
+            if (nchw_quads_applies(params)) return launch_depthwise_nchw_quads<D>(params, stream);
             return launch_depthwise_nchw_rows<D>(params, stream);
         case KernelPath::kNhwcVec:
             if (!nhwc_vec_aligned(params)) break;

@@ -119,6 +119,19 @@ cudaError_t launch_depthwise_large_filter(const DepthwiseParams& params, cudaStr
 
 namespace dwshim {
 
+// The NCHW quads path (a part of the rows path): rows contiguous in x and y, stride and dilation 1, a square 3x3,
+// 5x5 or 7x7 filter with pad_w below its width, and rows of 96 output columns or more.
+bool nchw_quads_applies(const DepthwiseParams& params);
+
+template <DType D>
+cudaError_t launch_depthwise_nchw_quads(const DepthwiseParams& params, cudaStream_t stream);
+
+}  // namespace dwshim
+
+#include <cuda_runtime_api.h>
+
+namespace dwshim {
+
 // The NCHW row-streaming path: rows contiguous in x and y (w stride 1), stride_h 1 or 2, dil_h 1, and a filter
 // of an instantiated shape: 3x3, 5x5, 7x7, k x 1 and 1 x k (k = 3, 5, 7), 3x7 and 7x3.
 bool nchw_rows_applies(const DepthwiseParams& params);
@@ -178,6 +191,7 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
             }
             [[fallthrough]];
         case KernelPath::kNchwRows:
+            if (nchw_quads_applies(params)) return launch_depthwise_nchw_quads<D>(params, stream);
             return launch_depthwise_nchw_rows<D>(params, stream);
         case KernelPath::kNhwcVec:
             if (!nhwc_vec_aligned(params)) break;
@@ -584,6 +598,186 @@ cudaError_t launch_depthwise_large_filter(const DepthwiseParams& params, cudaStr
 }
 
 template cudaError_t launch_depthwise_large_filter<DType::kFloat>(const DepthwiseParams&, cudaStream_t);
+
+}  // namespace dwshim
+
+// NCHW at stride 1 on rows of 96 output columns or more, any padding and alignment: the rows path with each lane
+// owning 4 adjacent output columns. Per input row a lane loads its 4 input columns once and takes the next K - 1
+// from the next lane by shuffle (row_quads.cuh), then feeds the K output rows whose windows cover that row from
+// registers; the rows path loads K input values per output column and row. It takes the padded and unaligned rows
+// the vector path (16-byte vectors through an asynchronous ring) does not: "same" padding, and the data gradient,
+// whose dy rows are padded by K - 1 and often not 16-byte aligned (KB84: rows of 510 fp32).
+
+#include <cstdint>
+
+// What the NCHW kernels that give each lane four adjacent output columns share (the forward on wide rows, the
+// filter gradient): which of a lane's columns lie inside their rows, and one input row's window of a lane, loaded
+// once and completed from the next lane by shuffle.
+
+namespace dwshim {
+
+constexpr int kQuadCols = 4;
+
+struct QuadColumns {
+    int c0 = 0;              // the lane's first output column
+    bool last = false;       // the last lane of its row, which loads its window's K - 1 columns past its own
+    unsigned out_inside = 0;  // bit c: output column c0 + c < q
+    unsigned in_inside = 0;   // bit c: input column c0 - pad_w + c inside the row (and loaded by this lane)
+};
+
+template <int K>
+__device__ __forceinline__ QuadColumns quad_columns(const DepthwiseParams& prm, int c0, bool last) {
+    QuadColumns qc;
+    qc.c0 = c0;
+    qc.last = last;
+    const int x0 = c0 - static_cast<int>(prm.pad_w);
+#pragma unroll
+    for (int c = 0; c < kQuadCols + K - 1; ++c) {
+        if (c < kQuadCols && c0 + c < prm.q) qc.out_inside |= 1u << c;
+        if (x0 + c >= 0 && x0 + c < prm.w && (c < kQuadCols || last)) qc.in_inside |= 1u << c;
+    }
+    return qc;
+}
+
+// The input columns c0 - pad_w .. c0 - pad_w + kQuadCols + K - 2 of `row` (which points at column c0 - pad_w),
+// zeros where outside or !valid. `lanes` lanes (a power of two up to 32) share the row; every lane of the warp
+// calls it (the shuffles need them all).
+template <DType D, int K>
+__device__ __forceinline__ void load_window(const QuadColumns& qc, const typename DTypeTraits<D>::Storage* row,
+                                            bool valid, int lanes, float (&window)[kQuadCols + K - 1]) {
+    using Traits = DTypeTraits<D>;
+    const unsigned mask = valid ? qc.in_inside : 0u;
+#pragma unroll
+    for (int c = 0; c < kQuadCols + K - 1; ++c) window[c] = (mask >> c) & 1u ? Traits::load(row + c) : 0.0f;
+    // In order, so that the next lane's window[kQuadCols + j], itself shuffled in, is there for j >= kQuadCols.
+#pragma unroll
+    for (int j = 0; j < K - 1; ++j) {
+        const float from_next = __shfl_down_sync(0xffffffffu, window[j], 1, lanes);
+        if (!qc.last) window[kQuadCols + j] = from_next;
+    }
+}
+
+}  // namespace dwshim
+
+namespace dwshim {
+namespace {
+
+constexpr int kQuadWarps = 4;
+constexpr int kQuadThreads = 32 * kQuadWarps;
+constexpr int kQuadSegment = 32 * kQuadCols;  // output columns per warp
+constexpr int kQuadBandRows = 64;             // output rows per warp
+
+// Stores output columns c0 .. c0 + 3 of row `offset` (the offset of column c0): one vector where all four lie
+// inside the row and the address allows, else one by one.
+template <DType D, bool kFused>
+__device__ __forceinline__ void store_quad(const DepthwiseParams& prm, const QuadColumns& qc, int64_t offset,
+                                           const float (&acc)[kQuadCols], float bias) {
+    using Traits = DTypeTraits<D>;
+    using T = typename Traits::Storage;
+    T* y = static_cast<T*>(prm.y) + offset;
+    alignas(16) T values[kQuadCols];
+#pragma unroll
+    for (int c = 0; c < kQuadCols; ++c) {
+        values[c] = Traits::from_float(epilogue<D, kFused>(prm, acc[c], bias, offset + c));
+    }
+    constexpr unsigned kAll = (1u << kQuadCols) - 1;
+    if (qc.out_inside == kAll && reinterpret_cast<uintptr_t>(y) % (kQuadCols * sizeof(T)) == 0) {
+        if constexpr (sizeof(T) == 4) {
+            *reinterpret_cast<float4*>(y) = *reinterpret_cast<const float4*>(values);
+        } else {
+            *reinterpret_cast<uint2*>(y) = *reinterpret_cast<const uint2*>(values);
+        }
+        return;
+    }
+#pragma unroll
+    for (int c = 0; c < kQuadCols; ++c) {
+        if ((qc.out_inside >> c) & 1u) y[c] = values[c];
+    }
+}
+
+template <DType D, int K, bool kFused>
+__global__ void __launch_bounds__(kQuadThreads)
+    depthwise_nchw_quads_kernel(DepthwiseParams prm, PlaneGrid grid, int warps_across) {
+    using T = typename DTypeTraits<D>::Storage;
+    const PlaneTile tile = plane_tile(prm, grid);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t warp_col0 = (tile.col_block * warps_across + warp % warps_across) * kQuadSegment;
+    const int64_t oh_begin = (tile.band * (kQuadWarps / warps_across) + warp / warps_across) * kQuadBandRows;
+    if (warp_col0 >= prm.q || oh_begin >= prm.p) return;  // whole warps only: the shuffles need every lane
+
+    float taps[K][K];
+    load_taps<D, K, K>(prm, tile.k, taps);
+    const QuadColumns qc = quad_columns<K>(prm, static_cast<int>(warp_col0) + lane * kQuadCols, lane == 31);
+    const T* x = static_cast<const T*>(prm.x) + tile.n * prm.x_stride[kN] +
+                 (tile.k / prm.multiplier) * prm.x_stride[kC] + qc.c0 - prm.pad_w;
+    const int64_t y_lane = tile.n * prm.y_stride[kN] + tile.k * prm.y_stride[kC] + qc.c0;
+    const float bias = kFused ? bias_of<D>(prm, tile.k) : 0.0f;
+    const int oh0 = static_cast<int>(oh_begin);
+    const int oh_end = static_cast<int>(oh_begin + kQuadBandRows < prm.p ? oh_begin + kQuadBandRows : prm.p);
+    const int pad_h = static_cast<int>(prm.pad_h), h = static_cast<int>(prm.h);
+
+    float acc[K][kQuadCols];  // acc[r]: output row ih + pad_h - r
+#pragma unroll
+    for (int r = 0; r < K; ++r)
+#pragma unroll
+        for (int c = 0; c < kQuadCols; ++c) acc[r][c] = 0.0f;
+    for (int ih = oh0 - pad_h; ih < oh_end - pad_h + K - 1; ++ih) {
+        float window[kQuadCols + K - 1];
+        load_window<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], ih >= 0 && ih < h, 32, window);
+#pragma unroll
+        for (int r = 0; r < K; ++r)
+#pragma unroll
+            for (int c = 0; c < kQuadCols; ++c)
+#pragma unroll
+                for (int s = 0; s < K; ++s) acc[r][c] += window[c + s] * taps[r][s];
+        const int oh = ih + pad_h - (K - 1);
+        if (oh >= oh0) store_quad<D, kFused>(prm, qc, y_lane + oh * prm.y_stride[kH], acc[K - 1], bias);
+#pragma unroll
+        for (int r = K - 1; r > 0; --r)
+#pragma unroll
+            for (int c = 0; c < kQuadCols; ++c) acc[r][c] = acc[r - 1][c];
+#pragma unroll
+        for (int c = 0; c < kQuadCols; ++c) acc[0][c] = 0.0f;
+    }
+}
+
+template <DType D, int K>
+cudaError_t launch_quads_size(const DepthwiseParams& params, cudaStream_t stream) {
+    // The fewest warps (1, 2 or 4) that span a row; the block's other warps take the next bands down.
+    int warps_across = 1;
+    while (warps_across < kQuadWarps && warps_across * kQuadSegment < params.q) warps_across *= 2;
+    PlaneGrid grid;
+    if (!make_plane_grid(params, warps_across * kQuadSegment, kQuadWarps / warps_across * kQuadBandRows, &grid)) {
+        return cudaErrorInvalidConfiguration;
+    }
+    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_quads_kernel<D, K, true>
+                                                     : depthwise_nchw_quads_kernel<D, K, false>;
+    kernel<<<static_cast<unsigned>(grid.blocks), kQuadThreads, 0, stream>>>(params, grid, warps_across);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+bool nchw_quads_applies(const DepthwiseParams& p) {
+    const bool size = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
+    return size && p.q >= 96 && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+           p.dil_h == 1 && p.dil_w == 1 && p.pad_w < p.s && p.h + p.pad_h + p.r < (int64_t{1} << 30) &&
+           p.q + p.pad_w + p.s < (int64_t{1} << 30);  // rows and columns in 32-bit integers
+}
+
+template <DType D>
+cudaError_t launch_depthwise_nchw_quads(const DepthwiseParams& params, cudaStream_t stream) {
+    switch (params.r) {
+        case 3:
+            return launch_quads_size<D, 3>(params, stream);
+        case 5:
+            return launch_quads_size<D, 5>(params, stream);
+        default:
+            return launch_quads_size<D, 7>(params, stream);
+    }
+}
+
+template cudaError_t launch_depthwise_nchw_quads<DType::kFloat>(const DepthwiseParams&, cudaStream_t);
 
 }  // namespace dwshim
 
