@@ -4,7 +4,8 @@
 // loads its 4 input columns once and takes the next K - 1 from the next lane by shuffle, while the dy rows
 // ih + pad_h - fr (fr < K) stay in registers, shifted down one row per step: every tap (fr, fs) then adds
 // dy[ih + pad_h - fr][c] * x[ih][c - pad_w + fs] over the lane's columns. x and dy are each read once per run
-// (plus K - 1 halo rows), against K loads of every input value per band of 8 rows on the strip kernel.
+// (plus K - 1 halo rows), against K loads of every input value per band of 8 rows on the strip kernel. Rows of 64
+// columns or fewer leave most of a warp's lanes idle that way: there several bands run side by side in a warp.
 #include "depthwise_filter_grad_nchw.h"
 
 #include <algorithm>
@@ -19,41 +20,114 @@ constexpr int kThreads = 256;  // the strip kernel's blocks: the grid and the wo
 constexpr int kWarps = kThreads / 32;
 constexpr int kSegment = 32 * kQuadCols;
 
-// Accumulates, into acc, the taps' products over output rows [oh_begin, oh_end) of image n and this lane's
-// columns. Every lane of the warp calls it with the same rows (the shuffles need them all).
-template <DType D, int K>
-__device__ __forceinline__ void accumulate_run(const DepthwiseParams& prm, const QuadColumns& qc,
-                                               const typename DTypeTraits<D>::Storage* x,
-                                               const typename DTypeTraits<D>::Storage* dy, int oh_begin, int oh_end,
-                                               float (&acc)[K][K]) {
-    using Traits = DTypeTraits<D>;
-    const auto* dy_lane = dy + qc.c0;
-    const auto* x_lane = x + qc.c0 - prm.pad_w;
-    float dy_rows[K][kQuadCols];  // dy_rows[fr]: dy row ih + pad_h - fr
+// Lanes that share an output row: the fewest (a power of two) whose 4 columns each cover it, 32 from 65 columns.
+__host__ __device__ __forceinline__ int row_lanes(int64_t q) {
+    int lanes = 2;
+    while (lanes < 32 && lanes * kQuadCols < q) lanes *= 2;
+    return lanes;
+}
+
+template <int K>
+__device__ __forceinline__ void zero_dy_rows(float (&dy_rows)[K][kQuadCols]) {
 #pragma unroll
     for (int fr = 0; fr < K; ++fr)
 #pragma unroll
         for (int c = 0; c < kQuadCols; ++c) dy_rows[fr][c] = 0.0f;
-    const int pad_h = static_cast<int>(prm.pad_h), h = static_cast<int>(prm.h);
-    for (int ih = oh_begin - pad_h; ih < oh_end - pad_h + K - 1; ++ih) {
+}
+
+// One step down the rows: dy_rows (dy_rows[fr] holds dy row ih + pad_h - fr) shift down and take dy row ih +
+// pad_h (dy_row, where dy_valid), then every tap adds its products with input row ih (x_row, at the lane's column
+// c0 - pad_w, where x_valid). `lanes` lanes share a row; every lane of the warp takes the step.
+template <DType D, int K>
+__device__ __forceinline__ void row_step(const QuadColumns& qc, const typename DTypeTraits<D>::Storage* x_row,
+                                         bool x_valid, const typename DTypeTraits<D>::Storage* dy_row, bool dy_valid,
+                                         int lanes, float (&dy_rows)[K][kQuadCols], float (&acc)[K][K]) {
+    using Traits = DTypeTraits<D>;
 #pragma unroll
-        for (int fr = K - 1; fr > 0; --fr)
+    for (int fr = K - 1; fr > 0; --fr)
 #pragma unroll
-            for (int c = 0; c < kQuadCols; ++c) dy_rows[fr][c] = dy_rows[fr - 1][c];
-        const int oh = ih + pad_h;
-        const auto* dy_row = dy_lane + static_cast<int64_t>(oh) * prm.y_stride[kH];
-        const unsigned dy_mask = oh < oh_end ? qc.out_inside : 0u;
+        for (int c = 0; c < kQuadCols; ++c) dy_rows[fr][c] = dy_rows[fr - 1][c];
+    const unsigned dy_mask = dy_valid ? qc.out_inside : 0u;
 #pragma unroll
-        for (int c = 0; c < kQuadCols; ++c) dy_rows[0][c] = (dy_mask >> c) & 1u ? Traits::load(dy_row + c) : 0.0f;
-        if (ih < 0 || ih >= h) continue;  // a padding row: no products (the same for every lane)
-        float window[kQuadCols + K - 1];
-        load_window<D, K>(qc, x_lane + static_cast<int64_t>(ih) * prm.x_stride[kH], true, 32, window);
+    for (int c = 0; c < kQuadCols; ++c) dy_rows[0][c] = (dy_mask >> c) & 1u ? Traits::load(dy_row + c) : 0.0f;
+    float window[kQuadCols + K - 1];
+    load_window<D, K>(qc, x_row, x_valid, lanes, window);
 #pragma unroll
-        for (int fr = 0; fr < K; ++fr)
+    for (int fr = 0; fr < K; ++fr)
 #pragma unroll
-            for (int fs = 0; fs < K; ++fs)
+        for (int fs = 0; fs < K; ++fs)
 #pragma unroll
-                for (int c = 0; c < kQuadCols; ++c) acc[fr][fs] += dy_rows[fr][c] * window[c + fs];
+            for (int c = 0; c < kQuadCols; ++c) acc[fr][fs] += dy_rows[fr][c] * window[c + fs];
+}
+
+// Rows of 65 columns or more: a warp walks whole runs of rows, the consecutive bands of one image in its share of
+// the slice, each input row once (plus K - 1 halo rows a run).
+template <DType D, int K>
+__device__ __forceinline__ void accumulate_wide(const DepthwiseParams& prm, const FilterGradSlicing& slicing,
+                                                const typename DTypeTraits<D>::Storage* x_channel,
+                                                const typename DTypeTraits<D>::Storage* dy_channel,
+                                                int64_t band_begin, int64_t band_end, float (&acc)[K][K]) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    // The block's warps: `across` column segments of a row times kWarps / across groups of the slice's bands.
+    const int64_t segments = (prm.q + kSegment - 1) / kSegment;
+    int across = 1;
+    while (across < kWarps && across < segments) across *= 2;
+    const int groups = kWarps / across, group = warp / across;
+    const int64_t per_group = (band_end - band_begin + groups - 1) / groups;
+    const int64_t group_begin = band_begin + group * per_group;
+    const int64_t group_end = min(band_end, group_begin + per_group);
+    const int pad_h = static_cast<int>(prm.pad_h);
+    for (int64_t segment = warp % across; segment < segments; segment += across) {
+        const int c0 = static_cast<int>(segment * kSegment) + lane * kQuadCols;
+        const QuadColumns qc = quad_columns<K>(prm, c0, lane == 31);
+        for (int64_t band = group_begin; band < group_end;) {
+            const int64_t n = band / slicing.bands_per_image;
+            const int64_t image_band0 = n * slicing.bands_per_image;
+            const int64_t run_end = min(group_end, image_band0 + slicing.bands_per_image);
+            const int oh_begin = static_cast<int>((band - image_band0) * slicing.band_rows);
+            const int oh_end = static_cast<int>(min(prm.p, (run_end - image_band0) * slicing.band_rows));
+            const auto* x = x_channel + n * prm.x_stride[kN] + qc.c0 - prm.pad_w;
+            const auto* dy = dy_channel + n * prm.y_stride[kN] + qc.c0;
+            float dy_rows[K][kQuadCols];
+            zero_dy_rows<K>(dy_rows);
+            for (int ih = oh_begin - pad_h; ih < oh_end - pad_h + K - 1; ++ih) {
+                const int oh = ih + pad_h;
+                row_step<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], ih >= 0 && ih < prm.h,
+                               dy + static_cast<int64_t>(oh) * prm.y_stride[kH], oh < oh_end, 32, dy_rows, acc);
+            }
+            band = run_end;
+        }
+    }
+}
+
+// Rows of 64 columns or fewer: row_lanes(q) lanes a row, 32 / lanes rows side by side in a warp, each on its own
+// band of the slice; every band takes band_rows + K - 1 steps (rows past the image's end are zeros), so the
+// warp's rows step together.
+template <DType D, int K>
+__device__ __forceinline__ void accumulate_narrow(const DepthwiseParams& prm, const FilterGradSlicing& slicing,
+                                                  const typename DTypeTraits<D>::Storage* x_channel,
+                                                  const typename DTypeTraits<D>::Storage* dy_channel,
+                                                  int64_t band_begin, int64_t band_end, float (&acc)[K][K]) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int lanes = row_lanes(prm.q);
+    const int rows_a_warp = 32 / lanes, row_slot = warp * rows_a_warp + lane / lanes;
+    const QuadColumns qc = quad_columns<K>(prm, lane % lanes * kQuadCols, lane % lanes == lanes - 1);
+    const int pad_h = static_cast<int>(prm.pad_h), band_rows = static_cast<int>(slicing.band_rows);
+    for (int64_t first = band_begin; first < band_end; first += kWarps * rows_a_warp) {
+        const int64_t band = first + row_slot;
+        const bool has_band = band < band_end;
+        const int64_t n = has_band ? band / slicing.bands_per_image : 0;
+        const int oh_begin = has_band ? static_cast<int>((band - n * slicing.bands_per_image) * band_rows) : 0;
+        const int oh_end = has_band ? static_cast<int>(min(prm.p, int64_t{oh_begin} + band_rows)) : 0;
+        const auto* x = x_channel + n * prm.x_stride[kN] + qc.c0 - prm.pad_w;
+        const auto* dy = dy_channel + n * prm.y_stride[kN] + qc.c0;
+        float dy_rows[K][kQuadCols];
+        zero_dy_rows<K>(dy_rows);
+        for (int step = 0; step < band_rows + K - 1; ++step) {
+            const int ih = oh_begin - pad_h + step, oh = oh_begin + step;
+            row_step<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], has_band && ih >= 0 && ih < prm.h,
+                           dy + static_cast<int64_t>(oh) * prm.y_stride[kH], oh < oh_end, lanes, dy_rows, acc);
+        }
     }
 }
 
@@ -63,17 +137,8 @@ __global__ void __launch_bounds__(kThreads)
     using T = typename DTypeTraits<D>::Storage;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t k = blockIdx.x;
-    // The block's warps: `across` column segments of a row times kWarps / across groups of the slice's bands.
-    const int64_t segments = (prm.q + kSegment - 1) / kSegment;
-    int across = 1;
-    while (across < kWarps && across < segments) across *= 2;
-    const int groups = kWarps / across, group = warp / across;
     const int64_t band_begin = blockIdx.y * slicing.bands_per_slice;
     const int64_t band_end = min(prm.n * slicing.bands_per_image, band_begin + slicing.bands_per_slice);
-    const int64_t per_group = (band_end - band_begin + groups - 1) / groups;
-    const int64_t group_begin = band_begin + group * per_group;
-    const int64_t group_end = min(band_end, group_begin + per_group);
-
     float acc[K][K];
 #pragma unroll
     for (int fr = 0; fr < K; ++fr)
@@ -81,19 +146,10 @@ __global__ void __launch_bounds__(kThreads)
         for (int fs = 0; fs < K; ++fs) acc[fr][fs] = 0.0f;
     const T* x_channel = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
     const T* dy_channel = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
-    for (int64_t segment = warp % across; segment < segments; segment += across) {
-        const int c0 = static_cast<int>(segment * kSegment + lane * kQuadCols);
-        const QuadColumns qc = quad_columns<K>(prm, c0, lane == 31);
-        for (int64_t band = group_begin; band < group_end;) {
-            const int64_t n = band / slicing.bands_per_image;
-            const int64_t image_band0 = n * slicing.bands_per_image;
-            const int64_t run_end = min(group_end, image_band0 + slicing.bands_per_image);
-            const int64_t oh_begin = (band - image_band0) * slicing.band_rows;
-            const int64_t oh_end = min(prm.p, (run_end - image_band0) * slicing.band_rows);
-            accumulate_run<D, K>(prm, qc, x_channel + n * prm.x_stride[kN], dy_channel + n * prm.y_stride[kN],
-                                 static_cast<int>(oh_begin), static_cast<int>(oh_end), acc);
-            band = run_end;
-        }
+    if (row_lanes(prm.q) < 32) {
+        accumulate_narrow<D, K>(prm, slicing, x_channel, dy_channel, band_begin, band_end, acc);
+    } else {
+        accumulate_wide<D, K>(prm, slicing, x_channel, dy_channel, band_begin, band_end, acc);
     }
 
     // Sums over the block in a fixed order (a warp butterfly, then the warps in order): bitwise reproducible.
@@ -137,12 +193,11 @@ cudaError_t launch_size(const DepthwiseParams& p, const FilterGradSlicing& slici
 
 bool filter_grad_nchw_rows_applies(const DepthwiseParams& p) {
     const bool size = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
-    // A warp spans 128 output columns: narrower rows leave lanes idle, and there the plane strip kernel (a lane
-    // per column) wins (run 2026-12-03j, GPU time against it: KB84 f32 2.14 vs 3.97 ms, bf16 2.51 vs 4.88,
-    // c32_112x112_k3s1 f32 0.081 vs 0.131, convnext7 (56 columns, 7x7) f32 0.52 vs 0.71, c96_56x56_k7s1 bf16 0.31 vs
-    // 0.35; lost at 56 columns and 3x3, mbv2_56 bf16 0.111 vs 0.094, and at 28 columns or fewer by 1.3-1.7x).
-    const bool wide = p.q >= 96 || (p.r == 7 && p.q >= 56);
-    return size && wide && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+    // Rows of 64 columns or fewer run side by side in a warp (accumulate_narrow). Run 2026-12-03j measured the
+    // wide form alone against the plane strip kernel: KB84 f32 2.14 vs 3.97 ms, bf16 2.51 vs 4.88, c32_112x112_k3s1
+    // f32 0.081 vs 0.131, convnext7 (56 columns, 7x7) f32 0.52 vs 0.71; on 56 columns at 3x3 it lost (mbv2_56 bf16
+    // 0.111 vs 0.094), on 28 columns or fewer by 1.3-1.7x, with most of a warp's lanes idle.
+    return size && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
            p.dil_h == 1 && p.dil_w == 1 && p.k <= 0x7fffffff && p.h + p.pad_h < (int64_t{1} << 30) &&
            p.w + p.pad_w < (int64_t{1} << 30);  // rows and columns in 32-bit integers
 }
