@@ -18,12 +18,15 @@
 //     output row; a thread takes one output column of a band of kBandRows rows and per filter column loads the
 //     input column under the band once, feeding every tap of that column from registers (K * (kBandRows - 1) *
 //     S + K loads for K * K * kBandRows products);
+//   large filters (wider or taller than 7, stride 1): output tiles and the input under them staged in shared
+//     memory, a tile of taps per thread (depthwise_filter_grad_large.cu);
 //   generic (anything else), in the plane mapping or the channels mapping (32 channels per block, one per lane,
 //     8 lanes of positions): one output position at a time, kGenericTaps taps per block.
 #include "depthwise_backward.h"
 
 #include <algorithm>
 
+#include "depthwise_filter_grad_large.h"
 #include "depthwise_filter_grad_nchw.h"
 #include "depthwise_filter_grad_nhwc.h"
 #include "dtype_traits.cuh"
@@ -328,6 +331,7 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
     int64_t slices = 0;
     const cudaError_t status = filter_grad_nhwc_ring_aligned(p) ? filter_grad_nhwc_ring(p, partial, &slices, stream)
                                : filter_grad_nhwc_tiles_apply(p) ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
+                               : filter_grad_large_applies(p)    ? filter_grad_large(p, partial, &slices, stream)
                                                                  : launch_partial<D>(p, partial, &slices, stream);
     if (status != cudaSuccess) return status;
     const int64_t outputs = p.k * p.r * p.s;
@@ -341,6 +345,7 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
 
 size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
     int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_slices(params)
+                     : filter_grad_large_applies(params)  ? filter_grad_large_slices(params)
                                                           : make_grid(params).slices;
     // The tensors' addresses, unknown to a workspace query, decide between the ring and the tile kernel.
     if (filter_grad_nhwc_ring_applies(params)) slices = std::max(slices, filter_grad_nhwc_ring_max_slices(params));
