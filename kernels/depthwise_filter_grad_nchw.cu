@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "depthwise_backward.h"
 #include "dtype_traits.cuh"
 #include "row_quads.cuh"
 
@@ -192,13 +193,10 @@ cudaError_t launch_size(const DepthwiseParams& p, const FilterGradSlicing& slici
 }  // namespace
 
 bool filter_grad_nchw_rows_applies(const DepthwiseParams& p) {
-    const bool size = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
-    // Rows of 64 columns or fewer run side by side in a warp (accumulate_narrow). Run 2026-12-03j measured the
-    // wide form alone against the plane strip kernel: KB84 f32 2.14 vs 3.97 ms, bf16 2.51 vs 4.88, c32_112x112_k3s1
-    // f32 0.081 vs 0.131, convnext7 (56 columns, 7x7) f32 0.52 vs 0.71; on 56 columns at 3x3 it lost (mbv2_56 bf16
-    // 0.111 vs 0.094), on 28 columns or fewer by 1.3-1.7x, with most of a warp's lanes idle.
-    return size && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
-           p.dil_h == 1 && p.dil_w == 1 && p.k <= 0x7fffffff && p.h + p.pad_h < (int64_t{1} << 30) &&
+    // Rows of 64 columns or fewer run side by side in a warp (accumulate_narrow); wider rows a warp each.
+    // The strip kernel's filters (3x3, 5x5, 7x7 without dilation) at stride 1, on rows contiguous in x and dy.
+    return filter_grad_strip_applies(p) && p.stride_h == 1 && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 &&
+           p.k <= 0x7fffffff && p.h + p.pad_h < (int64_t{1} << 30) &&
            p.w + p.pad_w < (int64_t{1} << 30);  // rows and columns in 32-bit integers
 }
 

@@ -796,12 +796,13 @@ namespace {
 constexpr int kMaxThreads = 128;  // columns per block: the warps that cover a row, at most 4
 constexpr int kNarrowLanes = 8;   // threads of a packed tile
 // Output rows per block: 64 at 7x7, whose K - 1 halo rows per band are 19% of a 32-row band (H100 convnext7
-// f16 0.45 -> 0.40 ms), and at 3x3 stride 1 (H200 run 2026-12-03j, 32 -> 64 rows: KB84 data gradient f32 3.24 ->
-// 3.13, bf16 2.99 -> 2.75, mbv2_56 forward f32 0.060 -> 0.057, bf16 0.058 -> 0.054, c144_56x56 f16 0.105 ->
-// 0.098; fp32 lost a little on rows of 112, c32_112x112 0.0976 -> 0.0988, and mult2 0.106 -> 0.110). 32
-// otherwise (H100 at 64: mbv2_s2 f16 0.084 -> 0.089).
-template <int KH, int S>
-constexpr int kNchwRowsBandRows = KH >= 7 || (KH == 3 && S == 1) ? 64 : 32;
+// f16 0.45 -> 0.40 ms), and for 2-byte types at 3x3 stride 1 (H200 run 2026-12-03j, 32 -> 64 rows: KB84 data
+// gradient bf16 2.99 -> 2.75, mbv2_56 forward bf16 0.058 -> 0.054, c144_56x56 f16 0.105 -> 0.098, c32_112x112
+// bf16 0.094 -> 0.091). 32 otherwise: fp32 at 3x3 stride 1 gained on some cases (KB84 data gradient 3.24 -> 3.13)
+// but lost on others (c32_112x112 0.0976 -> 0.0988, mult2 0.106 -> 0.110), and its routing was measured at 32;
+// stride 2 lost at 64 on the H100 (mbv2_s2 f16 0.084 -> 0.089).
+template <int KH, int S, typename T>
+constexpr int kNchwRowsBandRows = KH >= 7 || (KH == 3 && S == 1 && sizeof(T) == 2) ? 64 : 32;
 
 // kPacked: tiles of kNarrowLanes threads, kMaxThreads / kNarrowLanes of them a block; else a tile per block.
 template <bool kPacked>
@@ -846,7 +847,7 @@ __global__ void __launch_bounds__(kMaxThreads) depthwise_nchw_rows_kernel(Depthw
         col_ok[s] = iw >= 0 && iw < prm.w;
     }
 
-    constexpr int kBand = kNchwRowsBandRows<KH, S>;
+    constexpr int kBand = kNchwRowsBandRows<KH, S, T>;
     const int64_t oh_begin = tile.band * kBand;
     const int64_t oh_end = oh_begin + kBand < prm.p ? oh_begin + kBand : prm.p;
     // Step o loads input rows S * o + u - pad_h (u < S); acc[j] collects output row o - j, to which such a row
@@ -915,7 +916,8 @@ cudaError_t launch_tiles(const DepthwiseParams& params, cudaStream_t stream) {
     const int lanes = kPacked ? kNarrowLanes
                               : static_cast<int>(params.q < kMaxThreads ? (params.q + 31) / 32 * 32 : kMaxThreads);
     PlaneGrid grid;
-    const int band_rows = params.stride_h == 1 ? kNchwRowsBandRows<KH, 1> : kNchwRowsBandRows<KH, 2>;
+    using T = typename DTypeTraits<D>::Storage;
+    const int band_rows = params.stride_h == 1 ? kNchwRowsBandRows<KH, 1, T> : kNchwRowsBandRows<KH, 2, T>;
     if (!make_plane_grid(params, lanes, band_rows, &grid)) return cudaErrorInvalidConfiguration;
     const int64_t tiles_per_block = kPacked ? kMaxThreads / kNarrowLanes : 1;
     const int64_t blocks = (grid.blocks + tiles_per_block - 1) / tiles_per_block;
