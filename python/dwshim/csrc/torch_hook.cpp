@@ -168,7 +168,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     Call call;
     const bool taken = configured.load(std::memory_order_acquire) &&
                        native_depthwise(input, weight, transposed, output_padding, groups);
-    // Autograd hands over expanded gradients (stride 0, from a sum) too: dwshim reads a dense copy.
+    // Autograd hands over expanded gradients (stride 0, from a sum) too: dwshim reads a dense copy, and so does
+    // PyTorch's kernel for what dwshim leaves (it would make the same copy), so the copy is made once.
     const at::Tensor dy = taken ? grad_output.contiguous() : grad_output;
     if (taken && depthwise_call(input, weight, stride, padding, dilation, dy, &call)) {
         const c10::cuda::CUDAGuard guard(input.device());
@@ -204,7 +205,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
                                       output_mask[1] && !grad_weight.defined(), output_mask[2]};
     if (!rest[0] && !rest[1] && !rest[2]) return std::make_tuple(grad_input, grad_weight, at::Tensor());
     count(kBackwardLeft);
-    auto theirs = at::native::convolution_backward(grad_output, input, weight, bias_sizes, stride, padding,
+    auto theirs = at::native::convolution_backward(dy, input, weight, bias_sizes, stride, padding,
                                                    dilation, transposed, output_padding, groups, rest);
     return std::make_tuple(rest[0] ? std::get<0>(theirs) : grad_input, rest[1] ? std::get<1>(theirs) : grad_weight,
                            std::get<2>(theirs));
