@@ -243,6 +243,21 @@ DWSHIM_EXPORT int dwshim_conv2d_backward_filter_if_faster(int dtype, const int64
                                    workspace_bytes, stream);
 }
 
+DWSHIM_EXPORT int dwshim_conv2d_if_faster_query(int dtype, int op, const int64_t x_sizes[4],
+                                                const int64_t x_strides[4], const int64_t geometry[8],
+                                                const int64_t y_sizes[4], const int64_t y_strides[4],
+                                                size_t* workspace_bytes) {
+    if (op < 0 || op > static_cast<int>(dwshim::Direction::kFilterGrad)) return DWSHIM_BAD_ARGUMENT;
+    dwshim::DepthwiseParams params;
+    const dwshim::RouteReason reason =
+        dwshim::decide_direct(static_cast<dwshim::Direction>(op), &dwshim::kTorchNative, dtype, x_sizes, x_strides,
+                              geometry, y_sizes, y_strides, &params);
+    if (reason == dwshim::RouteReason::kRouted && workspace_bytes != nullptr) {
+        *workspace_bytes = dwshim::workspace_bytes(params);
+    }
+    return dwshim::status_of(reason);
+}
+
 DWSHIM_EXPORT const char* dwshim_real_cudnn_path(void) {
     return dwshim::real_cudnn().path.c_str();
 }

@@ -68,6 +68,14 @@ int dwshim_conv2d_backward_filter_if_faster(int dtype, const int64_t x_sizes[4],
                                             float alpha, float beta, void* workspace, size_t workspace_bytes,
                                             void* stream);
 
+/* What the *_if_faster entry point of direction `op` (0 forward, 1 data gradient, 2 filter gradient) would do
+ * with these sizes, without launching or counting a decision: DWSHIM_OK where it would launch, else the status it
+ * would return. For op 2 where it would launch, *workspace_bytes (if not null) gets the workspace it needs. Lets a
+ * caller allocate the outputs of the calls dwshim takes only. */
+int dwshim_conv2d_if_faster_query(int dtype, int op, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                  const int64_t geometry[8], const int64_t y_sizes[4], const int64_t y_strides[4],
+                                  size_t* workspace_bytes);
+
 /* Records in the tuning cache (README, "Tuning for your GPU") that on the current GPU dwshim took dwshim_ms where
  * PyTorch's own depthwise kernel took torch_ms for this convolution, in direction `op` (0 forward, 1 data
  * gradient, 2 filter gradient; sizes as above): the *_if_faster entry points then decide it by these timings.

@@ -66,6 +66,9 @@ def _declare(lib):
         ctypes.c_void_p, ctypes.c_size_t,  # workspace, its bytes
         ctypes.c_void_p,  # stream
     ]
+    lib.dwshim_conv2d_if_faster_query.restype = ctypes.c_int
+    lib.dwshim_conv2d_if_faster_query.argtypes = [
+        ctypes.c_int, ctypes.c_int, Int64x4, Int64x4, Int64x8, Int64x4, Int64x4, ctypes.POINTER(ctypes.c_size_t)]
     lib.dwshim_tune_record_torch_native.restype = ctypes.c_int
     lib.dwshim_tune_record_torch_native.argtypes = [
         ctypes.c_int, ctypes.c_int, Int64x4, Int64x4, Int64x8, Int64x4, Int64x4, ctypes.c_double, ctypes.c_double]

@@ -98,7 +98,7 @@ def _install_native():
     lib = _library.load()
     address = [ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in (
         "dwshim_conv2d_forward_if_faster", "dwshim_conv2d_backward_data_if_faster",
-        "dwshim_conv2d_backward_filter_workspace_size", "dwshim_conv2d_backward_filter_if_faster")]
+        "dwshim_conv2d_if_faster_query", "dwshim_conv2d_backward_filter_if_faster")]
     module.configure(*address, MIN_ROUTED_BYTES)
     _cpp_hook = module
     _cpp_hook.entry_addresses = address

@@ -146,3 +146,55 @@ def test_tuning_record_for_pytorch_kernels_is_written(tmp_path):
 def test_tuning_record_refused_writes_nothing(tmp_path, op, env, status):
     assert _record(tmp_path, op, **env) == status
     assert not (tmp_path / "cache" / "routes.csv").exists()
+
+
+_QUERY_SHAPE = (_library.Int64x4(2, 4, 8, 8), _library.Int64x4(256, 64, 8, 1), _library.Int64x8(3, 3, 1, 1, 1, 1, 1, 1),
+                _library.Int64x4(2, 4, 8, 8), _library.Int64x4(256, 64, 8, 1))
+
+
+def _decisions(lib):
+    total, reason = 0, 0
+    while lib.dwshim_reason_text(reason) is not None:
+        total += lib.dwshim_decision_count(reason)
+        reason += 1
+    return total
+
+
+def test_if_faster_query_answers_without_counting_a_decision(lib):
+    before = _decisions(lib)
+    statuses = [lib.dwshim_conv2d_if_faster_query(_library.FLOAT, op, *_QUERY_SHAPE, None) for op in range(4)]
+    # Which directions the static rules take here depends on DWSHIM_ROUTE; the tuning-cache test below pins them.
+    assert all(status in (_library.OK, _library.NOT_FASTER) for status in statuses[:3]), statuses
+    assert statuses[3] == _library.BAD_ARGUMENT
+    x_sizes, x_strides, geometry, _, y_strides = _QUERY_SHAPE
+    assert lib.dwshim_conv2d_if_faster_query(_library.FLOAT, 0, x_sizes, x_strides, geometry,
+                                             _library.Int64x4(2, 4, 7, 8), y_strides, None) == _library.CANNOT_IMPLEMENT
+    assert _decisions(lib) == before
+
+
+_QUERY_PROGRAM = """
+import ctypes
+from dwshim import _library
+from test_library_cpu import _QUERY_SHAPE
+lib = _library.load()
+# dwshim measured slower than PyTorch for the data gradient, faster for the filter gradient, on this "GPU".
+lib.dwshim_tune_record_torch_native(_library.BFLOAT16, 1, *_QUERY_SHAPE, 0.5, 0.25)
+lib.dwshim_tune_record_torch_native(_library.BFLOAT16, 2, *_QUERY_SHAPE, 0.25, 0.5)
+size, queried = ctypes.c_size_t(0), ctypes.c_size_t(0)
+lib.dwshim_conv2d_backward_filter_workspace_size(_library.BFLOAT16, *_QUERY_SHAPE, ctypes.byref(size))
+statuses = [lib.dwshim_conv2d_if_faster_query(_library.BFLOAT16, op, *_QUERY_SHAPE, ctypes.byref(queried))
+            for op in (1, 2)]
+print(*statuses, int(size.value > 0 and queried.value == size.value))
+"""
+
+
+def test_if_faster_query_follows_the_tuning_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "DWSHIM_ROUTE"}
+    env.update(DWSHIM_TUNE_CACHE=str(tmp_path / "routes.csv"), DWSHIM_TUNE_IDENTITY="cpu test gpu",
+               PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.abspath(__file__)), env.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", _QUERY_PROGRAM], env=env, check=True, capture_output=True,
+                         text=True).stdout
+    assert out.split() == [str(_library.NOT_FASTER), str(_library.OK), "1"]  # and the workspace of the query

@@ -4,7 +4,8 @@
 //   aten::_conv_depthwise2d     the forward PyTorch runs on its native depthwise kernel;
 //   aten::convolution_backward  both gradients, of every convolution (dense ones too).
 // A call dwshim takes runs on libdwshim.so's kernels through its *_if_faster entry points, which launch only
-// where dwshim was measured faster than PyTorch's kernel. Every other call goes to the native kernel PyTorch
+// where dwshim was measured faster than PyTorch's kernel; the hook asks first (dwshim_conv2d_if_faster_query) and
+// allocates outputs only for the calls dwshim takes. Every other call goes to the native kernel PyTorch
 // registered for CUDA, called directly (at::native::conv_depthwise2d_cuda, at::native::convolution_backward),
 // so nothing recurses and a declined call costs a few checks in C++ (the Python hook cost ~22 us a call).
 // Below autograd, the derivative formulas stay PyTorch's: double backward, torch.compile and CUDA graphs keep
@@ -35,17 +36,18 @@ using ForwardFn = int (*)(int, const int64_t*, const int64_t*, const void*, cons
                           const int64_t*, const int64_t*, const int64_t*, void*, float, float, void*);
 using DataGradFn = int (*)(int, const int64_t*, const int64_t*, void*, const void*, const int64_t*,
                            const int64_t*, const int64_t*, const void*, float, float, void*);
-using WorkspaceFn = int (*)(int, const int64_t*, const int64_t*, const int64_t*, const int64_t*, const int64_t*,
-                            size_t*);
+using QueryFn = int (*)(int, int, const int64_t*, const int64_t*, const int64_t*, const int64_t*, const int64_t*,
+                        size_t*);
 using FilterGradFn = int (*)(int, const int64_t*, const int64_t*, const void*, void*, const int64_t*,
                              const int64_t*, const int64_t*, const void*, float, float, void*, size_t, void*);
 
 constexpr int kOk = 0;  // DWSHIM_OK
+enum Op { kForwardOp = 0, kDataGradOp = 1, kFilterGradOp = 2 };  // the query's directions
 
 struct Entries {
     ForwardFn forward = nullptr;
     DataGradFn data_grad = nullptr;
-    WorkspaceFn workspace = nullptr;
+    QueryFn query = nullptr;
     FilterGradFn filter_grad = nullptr;
     int64_t min_bytes = 0;  // below this many bytes of input and output, PyTorch keeps the forward
 };
@@ -77,16 +79,26 @@ int dtype_code(at::ScalarType t) {
 struct Call {
     int dtype = -1;
     int64_t x_sizes[4], x_strides[4], y_sizes[4], y_strides[4], geometry[8];
+
+    int query(Op op, const int64_t* x_strides_of_op, size_t* workspace_bytes = nullptr) const {
+        return entries.query(dtype, op, x_sizes, x_strides_of_op, geometry, y_sizes, y_strides, workspace_bytes);
+    }
 };
 
-// A 2-D depthwise convolution (one filter per group, groups == C) of CUDA tensors of one supported type, with
-// the output of y's sizes; fills *call with x's and y's layout.
+// Strides of a contiguous tensor of these sizes: the layout of every output the hook allocates, and of dy.
+void contiguous_strides(const int64_t (&sizes)[4], int64_t (&strides)[4]) {
+    strides[3] = 1;
+    for (int d = 2; d >= 0; --d) strides[d] = strides[d + 1] * sizes[d + 1];
+}
+
+// A 2-D depthwise convolution (one filter per group, groups == C) of CUDA tensors of one supported type, with a
+// contiguous output of y_sizes; fills *call with x's layout and y's.
 bool depthwise_call(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride, at::IntArrayRef padding,
-                    at::IntArrayRef dilation, const at::Tensor& y, Call* call) {
+                    at::IntArrayRef dilation, at::IntArrayRef y_sizes, Call* call) {
     call->dtype = dtype_code(x.scalar_type());
     if (call->dtype < 0 || !x.is_cuda() || x.dim() != 4 || weight.dim() != 4 || weight.size(1) != 1 ||
         weight.scalar_type() != x.scalar_type() || x.size(1) == 0 || weight.size(0) % x.size(1) != 0 ||
-        stride.size() != 2 || padding.size() != 2 || dilation.size() != 2 || y.dim() != 4) {
+        stride.size() != 2 || padding.size() != 2 || dilation.size() != 2 || y_sizes.size() != 4) {
         return false;
     }
     const int64_t geometry[8] = {weight.size(2), weight.size(3), stride[0], stride[1],
@@ -94,9 +106,9 @@ bool depthwise_call(const at::Tensor& x, const at::Tensor& weight, at::IntArrayR
     for (int d = 0; d < 4; ++d) {
         call->x_sizes[d] = x.size(d);
         call->x_strides[d] = x.stride(d);
-        call->y_sizes[d] = y.size(d);
-        call->y_strides[d] = y.stride(d);
+        call->y_sizes[d] = y_sizes[d];
     }
+    contiguous_strides(call->y_sizes, call->y_strides);
     for (int i = 0; i < 8; ++i) call->geometry[i] = geometry[i];
     return true;
 }
@@ -124,12 +136,15 @@ at::Tensor dwshim_forward(const at::Tensor& self, const at::Tensor& weight, cons
     }
     const bool with_bias = bias.has_value() && bias->defined();
     if (with_bias && bias->scalar_type() != self.scalar_type()) return at::Tensor();
-    at::Tensor y = at::empty({self.size(0), weight.size(0), p, q}, self.options());  // contiguous, as PyTorch's
     Call call;
-    if (!depthwise_call(self, weight, stride, padding, dilation, y, &call)) return at::Tensor();
+    if (!depthwise_call(self, weight, stride, padding, dilation, {self.size(0), weight.size(0), p, q}, &call)) {
+        return at::Tensor();
+    }
+    const c10::cuda::CUDAGuard guard(self.device());  // the query reads the current GPU's tuning cache entries
+    if (call.query(kForwardOp, call.x_strides) != kOk) return at::Tensor();
+    at::Tensor y = at::empty({self.size(0), weight.size(0), p, q}, self.options());  // contiguous, as PyTorch's
     const at::Tensor filter = weight.contiguous();
     const at::Tensor bias_values = with_bias ? bias->contiguous() : at::Tensor();
-    const c10::cuda::CUDAGuard guard(self.device());
     const int status = entries.forward(call.dtype, call.x_sizes, call.x_strides, self.data_ptr(), filter.data_ptr(),
                                        with_bias ? bias_values.data_ptr() : nullptr, call.geometry, call.y_sizes,
                                        call.y_strides, y.data_ptr(), 1.0f, 0.0f, stream_of(self));
@@ -171,24 +186,23 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     // Autograd hands over expanded gradients (stride 0, from a sum) too: dwshim reads a dense copy, and so does
     // PyTorch's kernel for what dwshim leaves (it would make the same copy), so the copy is made once.
     const at::Tensor dy = taken ? grad_output.contiguous() : grad_output;
-    if (taken && depthwise_call(input, weight, stride, padding, dilation, dy, &call)) {
+    if (taken && dy.dim() == 4 && depthwise_call(input, weight, stride, padding, dilation, dy.sizes(), &call)) {
         const c10::cuda::CUDAGuard guard(input.device());
         void* stream = stream_of(input);
-        if (output_mask[0]) {
+        int64_t dx_strides[4];  // dx is allocated contiguous
+        contiguous_strides(call.x_sizes, dx_strides);
+        if (output_mask[0] && call.query(kDataGradOp, dx_strides) == kOk) {
             at::Tensor dx = at::empty(input.sizes(), input.options());
-            for (int d = 0; d < 4; ++d) call.x_strides[d] = dx.stride(d);
             const at::Tensor filter = weight.contiguous();
-            if (entries.data_grad(call.dtype, call.x_sizes, call.x_strides, dx.data_ptr(), filter.data_ptr(),
+            if (entries.data_grad(call.dtype, call.x_sizes, dx_strides, dx.data_ptr(), filter.data_ptr(),
                                   call.geometry, call.y_sizes, call.y_strides, dy.data_ptr(), 1.0f, 0.0f,
                                   stream) == kOk) {
                 grad_input = dx;
                 count(kDataGradRouted);
             }
-            for (int d = 0; d < 4; ++d) call.x_strides[d] = input.stride(d);
         }
         size_t bytes = 0;
-        if (output_mask[1] && entries.workspace(call.dtype, call.x_sizes, call.x_strides, call.geometry,
-                                                call.y_sizes, call.y_strides, &bytes) == kOk) {
+        if (output_mask[1] && call.query(kFilterGradOp, call.x_strides, &bytes) == kOk) {
             // From PyTorch's caching allocator, so that CUDA-graph capture works; freed in stream order.
             const at::Tensor workspace =
                 at::empty({static_cast<int64_t>(bytes > 0 ? bytes : 1)}, input.options().dtype(at::kByte));
@@ -242,14 +256,13 @@ void register_kernels() {
     registration->impl("convolution_backward", TORCH_FN(convolution_backward));
 }
 
-void configure(uintptr_t forward, uintptr_t data_grad, uintptr_t workspace, uintptr_t filter_grad,
-               int64_t min_bytes) {
+void configure(uintptr_t forward, uintptr_t data_grad, uintptr_t query, uintptr_t filter_grad, int64_t min_bytes) {
     entries.forward = reinterpret_cast<ForwardFn>(forward);
     entries.data_grad = reinterpret_cast<DataGradFn>(data_grad);
-    entries.workspace = reinterpret_cast<WorkspaceFn>(workspace);
+    entries.query = reinterpret_cast<QueryFn>(query);
     entries.filter_grad = reinterpret_cast<FilterGradFn>(filter_grad);
     entries.min_bytes = min_bytes;
-    configured.store(forward != 0 && data_grad != 0 && workspace != 0 && filter_grad != 0,
+    configured.store(forward != 0 && data_grad != 0 && query != 0 && filter_grad != 0,
                      std::memory_order_release);
     register_kernels();
 }
