@@ -76,7 +76,9 @@ FilterGradGrid make_grid(const DepthwiseParams& p) {
     g.band_rows = g.strip ? kBandRows : 1;
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
     g.tap_chunks = g.strip ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
-    const FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks);
+    const bool rows = g.strip && filter_grad_nchw_rows_applies(p);
+    const int64_t block_bands = rows ? filter_grad_nchw_rows_block_bands(p) : 1;
+    const FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks, block_bands);
     g.bands_per_image = slices.bands_per_image;
     g.bands_per_slice = slices.bands_per_slice;
     g.slices = slices.slices;

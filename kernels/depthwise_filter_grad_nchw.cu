@@ -192,6 +192,13 @@ cudaError_t launch_size(const DepthwiseParams& p, const FilterGradSlicing& slici
 
 }  // namespace
 
+int64_t filter_grad_nchw_rows_block_bands(const DepthwiseParams& p) {
+    // Slices of fewer bands leave row slots idle: on 14 x 14 images at 3x3 the strip kernel's slicing (11-13
+    // bands for 64 slots) made the kernel lose to the strip kernel (c184_14x14_k3s1 f32 0.050 vs 0.036 ms, run
+    // 2026-12-03l), with many more blocks than a wave that each did a fifth of the work they could.
+    return int64_t{kWarps} * (32 / row_lanes(p.q));
+}
+
 bool filter_grad_nchw_rows_applies(const DepthwiseParams& p) {
     // Rows of 64 columns or fewer run side by side in a warp (accumulate_narrow); wider rows a warp each.
     // The strip kernel's filters (3x3, 5x5, 7x7 without dilation) at stride 1, on rows contiguous in x and dy.

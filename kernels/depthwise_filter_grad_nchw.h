@@ -19,6 +19,8 @@ struct FilterGradSlicing {
 };
 
 bool filter_grad_nchw_rows_applies(const DepthwiseParams& params);
+// Bands a block walks side by side: the slicing gives it at least that many where the bands allow.
+int64_t filter_grad_nchw_rows_block_bands(const DepthwiseParams& params);
 // Writes partial[slice][k][tap] for slicing.slices slices (grid k x slices); the caller adds them in slice order.
 cudaError_t filter_grad_nchw_rows(const DepthwiseParams& params, const FilterGradSlicing& slicing, float* partial,
                                   cudaStream_t stream);

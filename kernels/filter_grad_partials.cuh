@@ -19,14 +19,17 @@ struct FilterGradSlices {
 };
 
 // Cuts the n * ceil(p / band_rows) bands into slices, enough for about kFilterGradTargetBlocks blocks over
-// `block_columns` blocks per slice, none with fewer than kMinPositionsPerSlice output positions where avoidable.
-inline FilterGradSlices make_filter_grad_slices(const DepthwiseParams& p, int64_t band_rows, int64_t block_columns) {
+// `block_columns` blocks per slice, none with fewer than kMinPositionsPerSlice output positions or (where the
+// bands allow) block_bands bands, the most a block walks at once, where avoidable.
+inline FilterGradSlices make_filter_grad_slices(const DepthwiseParams& p, int64_t band_rows, int64_t block_columns,
+                                                int64_t block_bands = 1) {
     FilterGradSlices s;
     s.bands_per_image = (p.p + band_rows - 1) / band_rows;
     const int64_t bands = p.n * s.bands_per_image;
     const int64_t by_work = std::max<int64_t>(1, bands * band_rows * p.q / kMinPositionsPerSlice);
     const int64_t wanted = (kFilterGradTargetBlocks + block_columns - 1) / block_columns;
-    const int64_t slices = std::max<int64_t>(1, std::min({wanted, bands, by_work}));
+    const int64_t by_block = (bands + block_bands - 1) / block_bands;
+    const int64_t slices = std::max<int64_t>(1, std::min({wanted, bands, by_work, by_block}));
     s.bands_per_slice = (bands + slices - 1) / slices;
     s.slices = (bands + s.bands_per_slice - 1) / s.bands_per_slice;
     return s;
