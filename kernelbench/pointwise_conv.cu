@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "async_copy.cuh"
+
 namespace dwshim {
 
 struct PointwiseParams {
@@ -112,17 +114,23 @@ __global__ void __launch_bounds__(kThreads, 3) pointwise_conv_fp32_kernel(Pointw
 }
 
 // TF32 on the tensor cores: a block owns kOutputs output channels (blockIdx.y) and walks tiles of kMmaPixels
-// pixels of one image. Per tile it stages the input's channels kChannels at a time, rounded, as xs[c][pixel],
-// next to the rounded filter slice ws[o][c] (staged once when every channel fits one chunk). Its 8 warps split the
-// tile 4 (outputs) x 2 (pixels): a warp owns 32 outputs x 64 pixels, 2 x 8 mma tiles of 16 x 8, and adds 8
-// channels per step. Row strides padded so that the fragment reads are conflict-free: a fragment's 8 rows x 4
-// columns of ws fall in 32 banks with a row stride of 4 mod 32 words, its 4 rows x 8 columns of xs with 8.
+// pixels of one image, each in steps of kChannels input channels. A step's inputs are copied to shared memory
+// (cp.async, unrounded, xs[c][pixel]) kInputStages - 1 steps ahead of the one the block computes, so that its loads
+// stay in flight while it multiplies and stores (staging and then computing, as before, left them idle: 2.58 ms for
+// KB86, 38% of the pair's floor). Operands are rounded to TF32 as the fragments are read. The rounded filter slice
+// ws[o][c] is staged once when every channel fits one step. The 8 warps split a tile 4 (outputs) x 2 (pixels): a
+// warp owns 32 outputs x kMmaPixels / 2 pixels, 2 x kNTiles mma tiles of 16 x 8, and adds 8 channels per mma. Row
+// strides padded so that the fragment reads are conflict-free: a fragment's 8 rows x 4 columns of ws fall in 32
+// banks with a row stride of 4 mod 32 words, its 4 rows x 8 columns of xs with 8.
 constexpr int kMmaPixels = 128;
+constexpr int kInputStages = 2;
+constexpr int kMmaBlocksPerSm = 2;
 constexpr int kWsStride = kChannels + 4;
 constexpr int kXsStride = kMmaPixels + 8;
-constexpr int kWarpOutputs = 32, kWarpPixels = 64;
+constexpr int kXsFloats = kChannels * kXsStride;
+constexpr int kWarpOutputs = 32, kWarpPixels = kMmaPixels / 2;
 constexpr int kMTiles = kWarpOutputs / 16, kNTiles = kWarpPixels / 8;
-constexpr size_t kMmaSharedBytes = (kOutputs * kWsStride + kChannels * kXsStride) * sizeof(float);
+constexpr size_t kMmaSharedBytes = (kOutputs * kWsStride + kInputStages * kXsFloats) * sizeof(float);
 static_assert(kThreads / 32 == (kOutputs / kWarpOutputs) * (kMmaPixels / kWarpPixels), "8 warps cover the tile");
 
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
@@ -135,17 +143,17 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
 #endif
 }
 
-// Two blocks an SM by registers (at most 128 a thread); 68 KiB of shared memory each.
-__global__ void __launch_bounds__(kThreads, 2) pointwise_conv_tf32_kernel(PointwiseParams prm) {
+__global__ void __launch_bounds__(kThreads, kMmaBlocksPerSm) pointwise_conv_tf32_kernel(PointwiseParams prm) {
     extern __shared__ __align__(16) float shared[];
-    float* ws = shared;                          // [kOutputs][kWsStride]
-    float* xs = shared + kOutputs * kWsStride;  // [kChannels][kXsStride]
+    float* ws = shared;  // [kOutputs][kWsStride], then kInputStages input buffers [kChannels][kXsStride]
+    const auto buffer = [&](int64_t step) { return shared + kOutputs * kWsStride + step % kInputStages * kXsFloats; };
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int group = lane / 4, quad = lane % 4;  // the fragment's row and column groups
     const int warp_o = warp % (kOutputs / kWarpOutputs) * kWarpOutputs;
     const int warp_px = warp / (kOutputs / kWarpOutputs) * kWarpPixels;
     const int64_t o0 = static_cast<int64_t>(blockIdx.y) * kOutputs;
     const int64_t tiles_per_image = (prm.pixels + kMmaPixels - 1) / kMmaPixels;
+    const int64_t tiles = prm.n * tiles_per_image;
     const int64_t chunks = (prm.c + kChannels - 1) / kChannels;
     // Whole 16-byte vectors of x and 8-byte pairs of y where every image row of pixels starts 16-byte aligned.
     const bool vectors = prm.pixels % 4 == 0 && reinterpret_cast<uintptr_t>(prm.x) % 16 == 0 &&
@@ -159,72 +167,84 @@ __global__ void __launch_bounds__(kThreads, 2) pointwise_conv_tf32_kernel(Pointw
             ws[o * kWsStride + c] = inside ? round_to_tf32(prm.w[(o0 + o) * prm.c + c0 + c]) : 0.0f;
         }
     };
+    // Step s of this block: tile blockIdx.x + (s / chunks) * gridDim.x, channels from (s % chunks) * kChannels.
+    // Copies its inputs (zeros outside x) into buffer(s); past the last tile it copies nothing.
+    const auto copy_step = [&](int64_t s) {
+        const int64_t tile = blockIdx.x + s / chunks * gridDim.x;
+        if (tile >= tiles) return;
+        const int64_t n = tile / tiles_per_image, p0 = tile % tiles_per_image * kMmaPixels;
+        const int64_t c0 = s % chunks * kChannels;
+        const float* x = prm.x + (n * prm.c + c0) * prm.pixels + p0;
+        float* xs = buffer(s);
+        if (vectors) {
+            // kMmaPixels / 4 threads copy one channel's pixels, the block kRowsAtOnce channels at a time.
+            constexpr int kRowsAtOnce = kThreads / (kMmaPixels / 4);
+            const int c = tid / (kMmaPixels / 4), px = tid % (kMmaPixels / 4) * 4;
+            const bool pixel_inside = p0 + px < prm.pixels;
+#pragma unroll
+            for (int j = 0; j < kChannels / kRowsAtOnce; ++j) {
+                const bool inside = pixel_inside && c0 + c + j * kRowsAtOnce < prm.c;
+                const float* source = x + (c + j * kRowsAtOnce) * prm.pixels + px;
+                copy_16_async<L1Policy::kBypass>(&xs[(c + j * kRowsAtOnce) * kXsStride + px],
+                                                 inside ? source : prm.x, inside);
+            }
+        } else {
+            for (int i = tid; i < kChannels * kMmaPixels; i += kThreads) {
+                const int c = i / kMmaPixels, px = i % kMmaPixels;
+                const bool inside = c0 + c < prm.c && p0 + px < prm.pixels;
+                copy_async<4>(&xs[c * kXsStride + px], inside ? x + c * prm.pixels + px : prm.x, inside);
+            }
+        }
+    };
     if (chunks == 1) stage_filter(0);
 
-    for (int64_t tile = blockIdx.x; tile < prm.n * tiles_per_image; tile += gridDim.x) {
-        const int64_t n = tile / tiles_per_image;
-        const int64_t p0 = tile % tiles_per_image * kMmaPixels;
-        float acc[kMTiles][kNTiles][4] = {};
-        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-            const int64_t c0 = chunk * kChannels;
-            if (chunks > 1) stage_filter(c0);
-            const float* x = prm.x + (n * prm.c + c0) * prm.pixels + p0;
-            if (vectors) {
-                // Half the tile's vectors in flight at a time: all of them would spill the accumulators.
-                constexpr int kVectorsPerRow = kMmaPixels / 4, kBatch = kChannels * kVectorsPerRow / kThreads / 2;
-#pragma unroll 1
-                for (int first = 0; first < 2 * kBatch; first += kBatch) {
-                    float4 v[kBatch];
+    float acc[kMTiles][kNTiles][4] = {};
+    for (int s = 0; s < kInputStages - 1; ++s) {
+        copy_step(s);
+        commit_copies();
+    }
+    for (int64_t s = 0; blockIdx.x + s / chunks * gridDim.x < tiles; ++s) {
+        copy_step(s + kInputStages - 1);  // into the buffer of step s - 1, which every warp is done with
+        commit_copies();
+        const int64_t chunk = s % chunks;
+        if (chunks > 1) stage_filter(chunk * kChannels);
+        wait_copies<kInputStages - 1>();  // this step's copies (the next steps' stay in flight)
+        __syncthreads();   // and every other thread's, and the filter slice
+        if (chunk == 0) {
 #pragma unroll
-                    for (int j = 0; j < kBatch; ++j) {
-                        const int i = tid + (first + j) * kThreads, c = i / kVectorsPerRow;
-                        const int px = i % kVectorsPerRow * 4;
-                        const bool inside = c0 + c < prm.c && p0 + px < prm.pixels;
-                        v[j] = inside ? *reinterpret_cast<const float4*>(x + c * prm.pixels + px)
-                                      : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-                    }
+            for (int m = 0; m < kMTiles; ++m) {
 #pragma unroll
-                    for (int j = 0; j < kBatch; ++j) {
-                        const int i = tid + (first + j) * kThreads, c = i / kVectorsPerRow;
-                        const int px = i % kVectorsPerRow * 4;
-                        *reinterpret_cast<float4*>(&xs[c * kXsStride + px]) =
-                            make_float4(round_to_tf32(v[j].x), round_to_tf32(v[j].y), round_to_tf32(v[j].z),
-                                        round_to_tf32(v[j].w));
-                    }
-                }
-            } else {
-                for (int i = tid; i < kChannels * kMmaPixels; i += kThreads) {
-                    const int c = i / kMmaPixels, px = i % kMmaPixels;
-                    const bool inside = c0 + c < prm.c && p0 + px < prm.pixels;
-                    xs[c * kXsStride + px] = inside ? round_to_tf32(x[c * prm.pixels + px]) : 0.0f;
-                }
+                for (int t = 0; t < kNTiles; ++t) acc[m][t][0] = acc[m][t][1] = acc[m][t][2] = acc[m][t][3] = 0.0f;
             }
-            __syncthreads();  // the chunk's inputs (and filter) are staged
-#pragma unroll 1
-            for (int k0 = 0; k0 < kChannels; k0 += 8) {
-                unsigned a[kMTiles][4], b[kNTiles][2];
-#pragma unroll
-                for (int m = 0; m < kMTiles; ++m) {
-                    const float* w = ws + (warp_o + m * 16 + group) * kWsStride + k0 + quad;
-                    a[m][0] = __float_as_uint(w[0]);
-                    a[m][1] = __float_as_uint(w[8 * kWsStride]);
-                    a[m][2] = __float_as_uint(w[4]);
-                    a[m][3] = __float_as_uint(w[8 * kWsStride + 4]);
-                }
-#pragma unroll
-                for (int t = 0; t < kNTiles; ++t) {
-                    const float* v = xs + (k0 + quad) * kXsStride + warp_px + t * 8 + group;
-                    b[t][0] = __float_as_uint(v[0]);
-                    b[t][1] = __float_as_uint(v[4 * kXsStride]);
-                }
-#pragma unroll
-                for (int m = 0; m < kMTiles; ++m) {
-#pragma unroll
-                    for (int t = 0; t < kNTiles; ++t) mma_tf32(acc[m][t], a[m], b[t]);
-                }
-            }
-            __syncthreads();  // every warp is done with the chunk before the next one is staged
         }
+        const float* xs = buffer(s);
+#pragma unroll 1
+        for (int k0 = 0; k0 < kChannels; k0 += 8) {
+            unsigned a[kMTiles][4], b[kNTiles][2];
+#pragma unroll
+            for (int m = 0; m < kMTiles; ++m) {
+                const float* w = ws + (warp_o + m * 16 + group) * kWsStride + k0 + quad;
+                a[m][0] = __float_as_uint(w[0]);
+                a[m][1] = __float_as_uint(w[8 * kWsStride]);
+                a[m][2] = __float_as_uint(w[4]);
+                a[m][3] = __float_as_uint(w[8 * kWsStride + 4]);
+            }
+#pragma unroll
+            for (int t = 0; t < kNTiles; ++t) {
+                const float* v = xs + (k0 + quad) * kXsStride + warp_px + t * 8 + group;
+                b[t][0] = __float_as_uint(round_to_tf32(v[0]));
+                b[t][1] = __float_as_uint(round_to_tf32(v[4 * kXsStride]));
+            }
+#pragma unroll
+            for (int m = 0; m < kMTiles; ++m) {
+#pragma unroll
+                for (int t = 0; t < kNTiles; ++t) mma_tf32(acc[m][t], a[m], b[t]);
+            }
+        }
+        __syncthreads();  // every warp is done with this buffer (and the filter slice) before they are refilled
+        if (chunk != chunks - 1) continue;
+        const int64_t tile = blockIdx.x + s / chunks * gridDim.x;
+        const int64_t n = tile / tiles_per_image, p0 = tile % tiles_per_image * kMmaPixels;
         // The accumulator's rows group and group + 8, columns 2 quad and 2 quad + 1 of each 16 x 8 tile.
 #pragma unroll
         for (int m = 0; m < kMTiles; ++m) {

@@ -53,8 +53,9 @@ def _without_two_byte_types(lines):
     return kept
 
 
-def kernel_source():
-    """The forward dispatch and the kernel files it includes, as one fp32-only translation unit."""
+def kernel_source(extra=()):
+    """The forward dispatch and the kernel files it includes, then the files in extra (their includes resolved
+    the same way), as one fp32-only translation unit."""
     seen, lines = set(), []
 
     def emit(path):
@@ -76,6 +77,8 @@ def kernel_source():
             source = os.path.join(KERNELS, header[: -len(".h")] + ".cu")
             if header.endswith(".h") and os.path.exists(source):
                 emit(source)
+    for path in extra:
+        emit(path)
     text = "\n".join(_without_two_byte_types(lines))
     return re.sub(r"\n{3,}", "\n\n", text)
 
@@ -87,9 +90,10 @@ def _read(*parts):
 
 def cuda_source(pointwise=False):
     """The depthwise kernels and their binding; with pointwise, problem 86's pointwise kernel and binding too."""
-    source = kernel_source() + "\n" + _read("kernelbench", "binding.cu")
+    extra = [os.path.join(ROOT, "kernelbench", "pointwise_conv.cu")] if pointwise else []
+    source = kernel_source(extra) + "\n" + _read("kernelbench", "binding.cu")
     if pointwise:
-        source += "\n" + _read("kernelbench", "pointwise_conv.cu") + "\n" + _read("kernelbench", "binding_pointwise.cu")
+        source += "\n" + _read("kernelbench", "binding_pointwise.cu")
     return source
 
 
