@@ -601,7 +601,7 @@ template cudaError_t launch_depthwise_large_filter<DType::kFloat>(const Depthwis
 
 }  // namespace dwshim
 
-// NCHW at stride 1 on rows of 96 output columns or more, any padding and alignment: the rows path with each lane
+// NCHW at stride 1 on rows of 256 output columns or more, any padding and alignment: the rows path with each lane
 // owning 4 adjacent output columns. Per input row a lane loads its 4 input columns once and takes the next K - 1
 // from the next lane by shuffle (row_quads.cuh), then feeds the K output rows whose windows cover that row from
 // registers; the rows path loads K input values per output column and row. It takes the padded and unaligned rows
@@ -759,8 +759,11 @@ cudaError_t launch_quads_size(const DepthwiseParams& params, cudaStream_t stream
 }  // namespace
 
 bool nchw_quads_applies(const DepthwiseParams& p) {
+    // Against the rows path (run 2026-12-03l, GPU time): KB84 (rows of 510-512) data gradient f32 3.20 -> 2.31 ms,
+    // fp16/bf16 2.71 -> 1.66; rows of 112 lost (c32_112x112_k3s1 f32 0.097 -> 0.110, bf16 0.090 -> 0.098), rows of
+    // 128 tied in fp32 (mult2 0.104 -> 0.106) and won 5% in 2-byte types. Between 128 and 510 it was not measured.
     const bool size = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
-    return size && p.q >= 96 && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+    return size && p.q >= 256 && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
            p.dil_h == 1 && p.dil_w == 1 && p.pad_w < p.s && p.h + p.pad_h + p.r < (int64_t{1} << 30) &&
            p.q + p.pad_w + p.s < (int64_t{1} << 30);  // rows and columns in 32-bit integers
 }

@@ -601,7 +601,7 @@ template cudaError_t launch_depthwise_large_filter<DType::kFloat>(const Depthwis
 
 }  // namespace dwshim
 
-// NCHW at stride 1 on rows of 96 output columns or more, any padding and alignment: the rows path with each lane
+// NCHW at stride 1 on rows of 256 output columns or more, any padding and alignment: the rows path with each lane
 // owning 4 adjacent output columns. Per input row a lane loads its 4 input columns once and takes the next K - 1
 // from the next lane by shuffle (row_quads.cuh), then feeds the K output rows whose windows cover that row from
 // registers; the rows path loads K input values per output column and row. It takes the padded and unaligned rows
@@ -759,8 +759,11 @@ cudaError_t launch_quads_size(const DepthwiseParams& params, cudaStream_t stream
 }  // namespace
 
 bool nchw_quads_applies(const DepthwiseParams& p) {
+    // Against the rows path (run 2026-12-03l, GPU time): KB84 (rows of 510-512) data gradient f32 3.20 -> 2.31 ms,
+    // fp16/bf16 2.71 -> 1.66; rows of 112 lost (c32_112x112_k3s1 f32 0.097 -> 0.110, bf16 0.090 -> 0.098), rows of
+    // 128 tied in fp32 (mult2 0.104 -> 0.106) and won 5% in 2-byte types. Between 128 and 510 it was not measured.
     const bool size = p.r == p.s && (p.r == 3 || p.r == 5 || p.r == 7);
-    return size && p.q >= 96 && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+    return size && p.q >= 256 && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.stride_h == 1 && p.stride_w == 1 &&
            p.dil_h == 1 && p.dil_w == 1 && p.pad_w < p.s && p.h + p.pad_h + p.r < (int64_t{1} << 30) &&
            p.q + p.pad_w + p.s < (int64_t{1} << 30);  // rows and columns in 32-bit integers
 }
@@ -1790,20 +1793,22 @@ __global__ void __launch_bounds__(kThreads, 3) pointwise_conv_fp32_kernel(Pointw
 
 // TF32 on the tensor cores: a block owns kOutputs output channels (blockIdx.y) and walks tiles of kMmaPixels
 // pixels of one image, each in steps of kChannels input channels. A step's inputs are copied to shared memory
-// (cp.async, unrounded, xs[c][pixel]) while the block computes the step before: two buffers, so that a block always
-// has the next 32 KiB of x in flight (staging and then computing, as before, left the SM's loads idle while it
-// multiplied and stored: 2.58 ms for KB86, 38% of the pair's floor). Operands are rounded to TF32 as the fragments
-// are read. The rounded filter slice ws[o][c] is staged once when every channel fits one step. The 8 warps split a
-// tile 4 (outputs) x 2 (pixels): a warp owns 32 outputs x 64 pixels, 2 x 8 mma tiles of 16 x 8, and adds 8
-// channels per mma. Row strides padded so that the fragment reads are conflict-free: a fragment's 8 rows x 4
-// columns of ws fall in 32 banks with a row stride of 4 mod 32 words, its 4 rows x 8 columns of xs with 8.
+// (cp.async, unrounded, xs[c][pixel]) kInputStages - 1 steps ahead of the one the block computes, so that its loads
+// stay in flight while it multiplies and stores (staging and then computing, as before, left them idle: 2.58 ms for
+// KB86, 38% of the pair's floor). Operands are rounded to TF32 as the fragments are read. The rounded filter slice
+// ws[o][c] is staged once when every channel fits one step. The 8 warps split a tile 4 (outputs) x 2 (pixels): a
+// warp owns 32 outputs x kMmaPixels / 2 pixels, 2 x kNTiles mma tiles of 16 x 8, and adds 8 channels per mma. Row
+// strides padded so that the fragment reads are conflict-free: a fragment's 8 rows x 4 columns of ws fall in 32
+// banks with a row stride of 4 mod 32 words, its 4 rows x 8 columns of xs with 8.
 constexpr int kMmaPixels = 128;
+constexpr int kInputStages = 2;
+constexpr int kMmaBlocksPerSm = 2;
 constexpr int kWsStride = kChannels + 4;
 constexpr int kXsStride = kMmaPixels + 8;
 constexpr int kXsFloats = kChannels * kXsStride;
-constexpr int kWarpOutputs = 32, kWarpPixels = 64;
+constexpr int kWarpOutputs = 32, kWarpPixels = kMmaPixels / 2;
 constexpr int kMTiles = kWarpOutputs / 16, kNTiles = kWarpPixels / 8;
-constexpr size_t kMmaSharedBytes = (kOutputs * kWsStride + 2 * kXsFloats) * sizeof(float);
+constexpr size_t kMmaSharedBytes = (kOutputs * kWsStride + kInputStages * kXsFloats) * sizeof(float);
 static_assert(kThreads / 32 == (kOutputs / kWarpOutputs) * (kMmaPixels / kWarpPixels), "8 warps cover the tile");
 
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
@@ -1816,11 +1821,10 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
 #endif
 }
 
-// Two blocks an SM by registers (at most 128 a thread); 102 KiB of shared memory each.
-__global__ void __launch_bounds__(kThreads, 2) pointwise_conv_tf32_kernel(PointwiseParams prm) {
+__global__ void __launch_bounds__(kThreads, kMmaBlocksPerSm) pointwise_conv_tf32_kernel(PointwiseParams prm) {
     extern __shared__ __align__(16) float shared[];
-    float* ws = shared;  // [kOutputs][kWsStride], then two input buffers [kChannels][kXsStride]
-    float* const buffers[2] = {shared + kOutputs * kWsStride, shared + kOutputs * kWsStride + kXsFloats};
+    float* ws = shared;  // [kOutputs][kWsStride], then kInputStages input buffers [kChannels][kXsStride]
+    const auto buffer = [&](int64_t step) { return shared + kOutputs * kWsStride + step % kInputStages * kXsFloats; };
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int group = lane / 4, quad = lane % 4;  // the fragment's row and column groups
     const int warp_o = warp % (kOutputs / kWarpOutputs) * kWarpOutputs;
@@ -1842,21 +1846,25 @@ __global__ void __launch_bounds__(kThreads, 2) pointwise_conv_tf32_kernel(Pointw
         }
     };
     // Step s of this block: tile blockIdx.x + (s / chunks) * gridDim.x, channels from (s % chunks) * kChannels.
-    // Copies its inputs (zeros outside x) into buffers[s % 2]; past the last tile it copies nothing.
+    // Copies its inputs (zeros outside x) into buffer(s); past the last tile it copies nothing.
     const auto copy_step = [&](int64_t s) {
         const int64_t tile = blockIdx.x + s / chunks * gridDim.x;
         if (tile >= tiles) return;
         const int64_t n = tile / tiles_per_image, p0 = tile % tiles_per_image * kMmaPixels;
         const int64_t c0 = s % chunks * kChannels;
         const float* x = prm.x + (n * prm.c + c0) * prm.pixels + p0;
-        float* xs = buffers[s % 2];
+        float* xs = buffer(s);
         if (vectors) {
-            constexpr int kVectorsPerRow = kMmaPixels / 4;
-            for (int i = tid; i < kChannels * kVectorsPerRow; i += kThreads) {
-                const int c = i / kVectorsPerRow, px = i % kVectorsPerRow * 4;
-                const bool inside = c0 + c < prm.c && p0 + px < prm.pixels;
-                copy_16_async<L1Policy::kBypass>(&xs[c * kXsStride + px], inside ? x + c * prm.pixels + px : prm.x,
-                                                 inside);
+            // kMmaPixels / 4 threads copy one channel's pixels, the block kRowsAtOnce channels at a time.
+            constexpr int kRowsAtOnce = kThreads / (kMmaPixels / 4);
+            const int c = tid / (kMmaPixels / 4), px = tid % (kMmaPixels / 4) * 4;
+            const bool pixel_inside = p0 + px < prm.pixels;
+#pragma unroll
+            for (int j = 0; j < kChannels / kRowsAtOnce; ++j) {
+                const bool inside = pixel_inside && c0 + c + j * kRowsAtOnce < prm.c;
+                const float* source = x + (c + j * kRowsAtOnce) * prm.pixels + px;
+                copy_16_async<L1Policy::kBypass>(&xs[(c + j * kRowsAtOnce) * kXsStride + px],
+                                                 inside ? source : prm.x, inside);
             }
         } else {
             for (int i = tid; i < kChannels * kMmaPixels; i += kThreads) {
@@ -1869,14 +1877,16 @@ __global__ void __launch_bounds__(kThreads, 2) pointwise_conv_tf32_kernel(Pointw
     if (chunks == 1) stage_filter(0);
 
     float acc[kMTiles][kNTiles][4] = {};
-    copy_step(0);
-    commit_copies();
+    for (int s = 0; s < kInputStages - 1; ++s) {
+        copy_step(s);
+        commit_copies();
+    }
     for (int64_t s = 0; blockIdx.x + s / chunks * gridDim.x < tiles; ++s) {
-        copy_step(s + 1);
+        copy_step(s + kInputStages - 1);  // into the buffer of step s - 1, which every warp is done with
         commit_copies();
         const int64_t chunk = s % chunks;
         if (chunks > 1) stage_filter(chunk * kChannels);
-        wait_copies<1>();  // this step's copies (the next step's stay in flight)
+        wait_copies<kInputStages - 1>();  // this step's copies (the next steps' stay in flight)
         __syncthreads();   // and every other thread's, and the filter slice
         if (chunk == 0) {
 #pragma unroll
@@ -1885,7 +1895,7 @@ __global__ void __launch_bounds__(kThreads, 2) pointwise_conv_tf32_kernel(Pointw
                 for (int t = 0; t < kNTiles; ++t) acc[m][t][0] = acc[m][t][1] = acc[m][t][2] = acc[m][t][3] = 0.0f;
             }
         }
-        const float* xs = buffers[s % 2];
+        const float* xs = buffer(s);
 #pragma unroll 1
         for (int k0 = 0; k0 < kChannels; k0 += 8) {
             unsigned a[kMTiles][4], b[kNTiles][2];
