@@ -122,7 +122,7 @@ __global__ void __launch_bounds__(kThreads, 3) pointwise_conv_fp32_kernel(Pointw
 // warp owns 32 outputs x kMmaPixels / 2 pixels, 2 x kNTiles mma tiles of 16 x 8, and adds 8 channels per mma. Row
 // strides padded so that the fragment reads are conflict-free: a fragment's 8 rows x 4 columns of ws fall in 32
 // banks with a row stride of 4 mod 32 words, its 4 rows x 8 columns of xs with 8.
-constexpr int kMmaPixels = 128;
+constexpr int kMmaPixels = 64;
 constexpr int kInputStages = 2;
 constexpr int kMmaBlocksPerSm = 2;
 constexpr int kWsStride = kChannels + 4;
