@@ -146,7 +146,9 @@ __global__ void __launch_bounds__(kThreads)
 
 bool filter_grad_large_applies(const DepthwiseParams& p) {
     const LargeLayout l = large_layout(p);
-    return (p.r > 7 || p.s > 7) && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 &&
+    // Rows contiguous in x and dy, where it was measured (channels-last data would stage one value per sector).
+    const bool rows = p.x_stride[kW] == 1 && p.y_stride[kW] == 1;
+    return rows && (p.r > 7 || p.s > 7) && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 &&
            p.r <= 64 && p.s <= 64 && l.groups >= 1 && staged_bytes(l) <= kMaxSharedBytes &&
            p.r * p.s * sizeof(float) <= staged_bytes(l) && p.k <= 0x7fffffff;
 }

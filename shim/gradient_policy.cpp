@@ -15,6 +15,7 @@
 #include "kernels/depthwise_backward.h"
 #include "kernels/depthwise_data_grad_nchw.h"
 #include "kernels/depthwise_data_grad_nhwc.h"
+#include "kernels/depthwise_filter_grad_large.h"
 #include "kernels/depthwise_filter_grad_nhwc.h"
 #include "kernels/depthwise_forward.h"
 
@@ -63,6 +64,7 @@ bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped
 // on rows of 28 (c240_28x28_k3s2 f32 0.069 vs 0.063, bf16 0.062 vs 0.063); 3x3 at stride 2 wins on rows of 112
 // (c64_112x112_k3s2 bf16 0.142 vs 0.232).
 bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
+    if (torch_native_square_layer(p) && filter_grad_large_applies(p)) return true;  // see filter_grad_faster
     const bool strip_kernel = !channels_innermost(p.y_stride) && filter_grad_strip_applies(p);
     if (!torch_native_square_layer(p) || !strip_kernel) return false;
     return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
@@ -155,6 +157,11 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (x_elements(p) < kSmallestMeasured) return false;
     const bool nhwc = channels_innermost(p.y_stride);
     if (filter_grad_nhwc_ring_applies(p)) return ring_filter_grad_faster(api, p);
+    // The large-filter kernel on row-contiguous data at stride 1: replk31 (31x31) NCHW 3.45-3.47 ms in every dtype
+    // (run 2026-12-03m, dwshim alone) against cuDNN legacy / backend 18.9 / 43.4 (f32), 15.5 / 32.0 (f16), 31.9 /
+    // 31.9 (bf16) (run 2026-12-01b) and PyTorch 32.1-33.0 (run 2026-12-01a; for fp32 and bf16 its own kernel, which
+    // the C++ hook replaces). Other large filters were not measured; the forward's rule takes them too.
+    if (filter_grad_large_applies(p)) return true;
     if (!filter_grad_strip_applies(p)) {
         // The generic kernel: only replk31 fp32 NHWC was measured faster (76.8 vs 221.4 legacy and backend,
         // PyTorch 221.7); NCHW and 2-byte types lose (replk31 f32 NCHW 64.8 vs 18.9, bf16 NHWC 78.8 vs 31.9).

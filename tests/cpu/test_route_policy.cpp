@@ -273,8 +273,11 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      routed});
     cases.push_back({"wgrad, large filter NHWC fp32 (generic kernel): faster on both APIs",
                      gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter, nhwc), routed, routed});
-    cases.push_back({"wgrad, large filter NCHW fp32 (generic kernel): cuDNN is faster",
-                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), not_faster, not_faster});
+    cases.push_back({"wgrad, large filter NCHW fp32 (large-filter kernel): faster on both APIs",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), routed, routed});
+    cases.push_back({"wgrad, large filter NHWC bf16 (generic kernel): cuDNN is faster",
+                     gradient(with_filter(measured_size(CUDNN_DATA_BFLOAT16), 13), filter, nhwc), not_faster,
+                     not_faster});
     return cases;
 }
 
@@ -317,6 +320,9 @@ TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
         {"wgrad with dilation (generic kernel): not measured", filter, f32, 64, 184, 28, 28, 3, 1, 2, 1,
          not_faster},
         {"wgrad with a channel multiplier: not measured", filter, bf16, 64, 184, 28, 28, 3, 1, 1, 2, not_faster},
+        {"wgrad 31x31 (large-filter kernel)", filter, bf16, 32, 256, 56, 56, 31, 1, 1, 1, routed},
+        {"wgrad 9x9 with dilation (generic kernel): not measured", filter, f32, 32, 256, 56, 56, 9, 1, 2, 1,
+         not_faster},
     };
     for (const TorchNativeCase& t : cases) EXPECT_EQ(torch_native(t), t.expected) << t.what;
 }
