@@ -1,5 +1,6 @@
-// The filter gradient's partial sums for large filters (wider or taller than 7) at stride 1, any layout, where the
-// staged tiles fit 48 KiB of shared memory (depthwise_filter_grad_large.cu).
+// The filter gradient's partial sums for large filters (wider or taller than 7) at stride 1, on row-contiguous
+// tensors (NCHW and its padded forms), where the staged tiles fit 48 KiB of shared memory
+// (depthwise_filter_grad_large.cu).
 #pragma once
 
 #include <cuda_runtime_api.h>
