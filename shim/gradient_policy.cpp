@@ -18,6 +18,7 @@
 #include "kernels/depthwise_filter_grad_large.h"
 #include "kernels/depthwise_filter_grad_nhwc.h"
 #include "kernels/depthwise_forward.h"
+#include "kernels/depthwise_nchw_quads.h"
 
 namespace dwshim {
 namespace {
@@ -72,7 +73,8 @@ bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
 
 // Stride 1, one filter per channel: the forward kernels compute it (data_grad_as_forward).
 bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
-    switch (select_path(forward)) {
+    const KernelPath path = select_path(forward);
+    switch (path) {
         case KernelPath::kNhwcVec: {
             // GPU time, run 2026-12-02b (dwshim vs cuDNN legacy / backend plan / PyTorch's plan). fp16 only at
             // 7x7 or on large inputs (KB84 1.55 vs 51.3 / 51.3 / 3.42, convnext7 0.63 vs 10.1 / 10.1 / 0.91):
@@ -89,9 +91,12 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
             if (forward.r != forward.s) return false;  // asymmetric filters: not measured yet
             // fp32 everywhere (KB84 3.24 vs 13.7 legacy / 13.6 backend / 18.8 PyTorch; mbv2_56 0.062 vs 0.196;
             // convnext7 0.45 vs 3.03). 2-byte types: legacy everywhere (KB84 f16 2.98 vs 14.3, mbv2_56 bf16
-            // 0.063 vs 0.232); backend only at 7x7 (convnext7 f16 0.40 vs 0.57), it wins at 3x3 (KB84 f16 2.98
-            // vs 2.44, mbv2_56 f16 0.061 vs 0.053).
-            return forward.dtype == DType::kFloat || api == Api::kLegacy || forward.r == 7;
+            // 0.063 vs 0.232); backend at 7x7 (convnext7 f16 0.40 vs 0.57) and on rows of 256+ columns, since the
+            // quads kernel took them (KB84 f16 and bf16 1.66 ms, run 2026-12-03l, against the backend's 2.44 /
+            // 2.48 and PyTorch's f16 plan 2.47, runs 2026-12-01b, 2026-12-03k and 2026-12-01a); it wins at 3x3 on
+            // narrower rows (mbv2_56 f16 0.061 vs 0.053).
+            if (forward.dtype == DType::kFloat || api == Api::kLegacy || forward.r == 7) return true;
+            return path == KernelPath::kNchwRows && nchw_quads_applies(forward);
         case KernelPath::kLargeFilter:
             // replk31: 2.36-2.42 ms vs 18-23 legacy, 22.3-22.7 backend (NCHW), 74.6-75.1 (NHWC), PyTorch 13-31.
             return true;

@@ -212,6 +212,11 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      routed, not_faster});
     cases.push_back({"dgrad on the NCHW rows path, 7x7 fp16: faster on both APIs",
                      gradient(with_filter(same, 7), data), routed, routed});
+    ConvCase wide_rows = same;
+    wide_rows.h = 64;
+    wide_rows.w = 512;
+    cases.push_back({"dgrad on the NCHW rows path, 3x3 fp16 on rows of 512 (quads kernel): faster on both APIs",
+                     gradient(wide_rows, data), routed, routed});
     ConvCase same_3x1 = same;
     same_3x1.kw = 1;
     same_3x1.pad_w = 0;
