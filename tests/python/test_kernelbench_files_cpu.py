@@ -109,8 +109,10 @@ def test_kernel_source_compiles(tmp_path, which):
         assert make_kernelbench.main(["--kernels-only", str(source)]) == 0
     else:
         source = os.path.join(ROOT, "kernelbench", "pointwise_conv.cu")
+    # The pointwise kernel includes kernels/async_copy.cuh, which the generator inlines like the kernels' includes.
     command = [nvcc, "-std=c++17", "-arch=sm_%s" % (os.environ.get("DWSHIM_CUDA_ARCH") or "90"), "-c", str(source),
-               "-o", str(tmp_path / "kernels.o")] + shlex.split(os.environ.get("DWSHIM_NVCC_FLAGS", ""))
+               "-I", os.path.join(ROOT, "kernels"), "-o", str(tmp_path / "kernels.o")] + shlex.split(
+                   os.environ.get("DWSHIM_NVCC_FLAGS", ""))
     if os.environ.get("DWSHIM_NVCC_HOST"):
         command += ["-ccbin", os.environ["DWSHIM_NVCC_HOST"]]
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
