@@ -1,5 +1,5 @@
 // The filter gradient's partial sums for row-contiguous data (NCHW) at stride 1, one block per (channel, slice)
-// on the plane strip kernel's slices. A warp walks down a run of output rows (the consecutive bands of one image
+// on the plane strip kernel's grid, whose slices hold at least the bands a block walks at once. A warp walks down a run of output rows (the consecutive bands of one image
 // that its share of the slice holds) with every lane owning 4 adjacent output columns. Per input row ih it
 // loads its 4 input columns once and takes the next K - 1 from the next lane by shuffle, while the dy rows
 // ih + pad_h - fr (fr < K) stay in registers, shifted down one row per step: every tap (fr, fs) then adds
