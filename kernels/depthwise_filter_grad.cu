@@ -46,6 +46,7 @@ constexpr int kReduceValues = 8;                          // sums reduced per ro
 struct FilterGradGrid {
     bool channels = false;  // the channels mapping, else the plane mapping
     bool strip = false;     // the strip kernel, else the generic one
+    bool rows = false;      // the strip's grid walked by the NCHW rows kernel (depthwise_filter_grad_nchw.cu)
     int col_lanes = 32;     // plane mapping: lanes along an output row (32 to kThreads, a power of two)
     int band_rows = 1;      // output rows per band
     int64_t bands_per_image = 0;
@@ -76,8 +77,8 @@ FilterGradGrid make_grid(const DepthwiseParams& p) {
     g.band_rows = g.strip ? kBandRows : 1;
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
     g.tap_chunks = g.strip ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
-    const bool rows = g.strip && filter_grad_nchw_rows_applies(p);
-    const int64_t block_bands = rows ? filter_grad_nchw_rows_block_bands(p) : 1;
+    g.rows = g.strip && filter_grad_nchw_rows_applies(p);
+    const int64_t block_bands = g.rows ? filter_grad_nchw_rows_block_bands(p) : 1;
     const FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks, block_bands);
     g.bands_per_image = slices.bands_per_image;
     g.bands_per_slice = slices.bands_per_slice;
@@ -308,7 +309,7 @@ cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* sl
     if (grid.groups * grid.tap_chunks > 0x7fffffff) return cudaErrorInvalidConfiguration;
     const dim3 blocks(static_cast<unsigned>(grid.groups * grid.tap_chunks), static_cast<unsigned>(grid.slices));
     *slices = grid.slices;
-    if (grid.strip && filter_grad_nchw_rows_applies(p)) {
+    if (grid.rows) {
         const FilterGradSlicing slicing{grid.band_rows, grid.bands_per_image, grid.bands_per_slice, grid.slices};
         return filter_grad_nchw_rows(p, slicing, partial, stream);
     }

@@ -65,9 +65,9 @@ bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped
 // on rows of 28 (c240_28x28_k3s2 f32 0.069 vs 0.063, bf16 0.062 vs 0.063); 3x3 at stride 2 wins on rows of 112
 // (c64_112x112_k3s2 bf16 0.142 vs 0.232).
 bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
-    if (torch_native_square_layer(p) && filter_grad_large_applies(p)) return true;  // see filter_grad_faster
-    const bool strip_kernel = !channels_innermost(p.y_stride) && filter_grad_strip_applies(p);
-    if (!torch_native_square_layer(p) || !strip_kernel) return false;
+    if (!torch_native_square_layer(p)) return false;
+    if (filter_grad_large_applies(p)) return true;  // see filter_grad_faster
+    if (channels_innermost(p.y_stride) || !filter_grad_strip_applies(p)) return false;
     return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
 }
 

@@ -219,7 +219,7 @@ ConvCase reduction_case(Direction direction, cudnnDataType_t dtype, dwtest::Layo
 }
 
 // The same inputs give bitwise the same gradients, call after call (no floating-point atomics). Rows of 83 and
-// 131 columns: the NCHW filter gradient runs on the plane strip kernel and on the rows kernel (96 columns up).
+// 131 columns: the NCHW rows filter gradient with a row in one warp and across two.
 TEST_F(Gradients, RepeatedCallsAreBitwiseEqual) {
     int checked = 0, backend_checked = 0;
     for (Direction direction : {Direction::kDataGrad, Direction::kFilterGrad}) {

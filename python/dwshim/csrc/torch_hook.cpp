@@ -142,7 +142,7 @@ at::Tensor dwshim_forward(const at::Tensor& self, const at::Tensor& weight, cons
     }
     const c10::cuda::CUDAGuard guard(self.device());  // the query reads the current GPU's tuning cache entries
     if (call.query(kForwardOp, call.x_strides) != kOk) return at::Tensor();
-    at::Tensor y = at::empty({self.size(0), weight.size(0), p, q}, self.options());  // contiguous, as PyTorch's
+    at::Tensor y = at::empty(call.y_sizes, self.options());  // contiguous, as PyTorch's
     const at::Tensor filter = weight.contiguous();
     const at::Tensor bias_values = with_bias ? bias->contiguous() : at::Tensor();
     const int status = entries.forward(call.dtype, call.x_sizes, call.x_strides, self.data_ptr(), filter.data_ptr(),
@@ -186,7 +186,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     // Autograd hands over expanded gradients (stride 0, from a sum) too: dwshim reads a dense copy, and so does
     // PyTorch's kernel for what dwshim leaves (it would make the same copy), so the copy is made once.
     const at::Tensor dy = taken ? grad_output.contiguous() : grad_output;
-    if (taken && dy.dim() == 4 && depthwise_call(input, weight, stride, padding, dilation, dy.sizes(), &call)) {
+    if (taken && depthwise_call(input, weight, stride, padding, dilation, dy.sizes(), &call)) {
         const c10::cuda::CUDAGuard guard(input.device());
         void* stream = stream_of(input);
         int64_t dx_strides[4];  // dx is allocated contiguous
