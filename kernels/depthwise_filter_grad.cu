@@ -31,6 +31,7 @@
 #include "depthwise_filter_grad_nhwc.h"
 #include "dtype_traits.cuh"
 #include "filter_grad_partials.cuh"
+#include "packed_nchw_copy.h"
 
 namespace dwshim {
 namespace {
@@ -329,13 +330,56 @@ cudaError_t launch_partial(const DepthwiseParams& p, float* partial, int64_t* sl
     return cudaGetLastError();
 }
 
+// Large filters on channels-last (or other not row-contiguous) tensors: x and dy are copied into packed NCHW after
+// the partial sums in the workspace, where the large-filter kernel, which needs contiguous rows, reads them.
+DepthwiseParams as_packed_nchw(const DepthwiseParams& p) {
+    DepthwiseParams q = p;
+    const int64_t x_sizes[4] = {p.n, p.c, p.h, p.w}, y_sizes[4] = {p.n, p.k, p.p, p.q};
+    packed_nchw_strides(x_sizes, q.x_stride);
+    packed_nchw_strides(y_sizes, q.y_stride);
+    return q;
+}
+
+bool large_on_packed_copies_applies(const DepthwiseParams& p) {
+    return !filter_grad_large_applies(p) && filter_grad_large_applies(as_packed_nchw(p));
+}
+
+// Workspace regions: partial sums, then the copies of x and dy, each starting 256-byte aligned.
+struct PackedCopyRegions {
+    size_t partial_bytes = 0, x_bytes = 0, y_bytes = 0;
+};
+
+PackedCopyRegions packed_copy_regions(const DepthwiseParams& packed) {
+    const auto aligned = [](int64_t bytes) { return static_cast<size_t>((bytes + 255) / 256 * 256); };
+    const int64_t element = static_cast<int64_t>(dtype_bytes(packed.dtype));
+    PackedCopyRegions r;
+    r.partial_bytes = aligned(filter_grad_large_slices(packed) * packed.k * packed.r * packed.s * 4);
+    r.x_bytes = aligned(packed.n * packed.c * packed.h * packed.w * element);
+    r.y_bytes = aligned(packed.n * packed.k * packed.p * packed.q * element);
+    return r;
+}
+
+cudaError_t large_on_packed_copies(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
+    DepthwiseParams packed = as_packed_nchw(p);
+    const PackedCopyRegions regions = packed_copy_regions(packed);
+    char* const base = reinterpret_cast<char*>(partial);
+    packed.x = base + regions.partial_bytes;
+    packed.y = base + regions.partial_bytes + regions.x_bytes;
+    const int64_t x_sizes[4] = {p.n, p.c, p.h, p.w}, y_sizes[4] = {p.n, p.k, p.p, p.q};
+    cudaError_t status = copy_to_packed_nchw(p.dtype, x_sizes, p.x_stride, p.x, packed.x, stream);
+    if (status == cudaSuccess) status = copy_to_packed_nchw(p.dtype, y_sizes, p.y_stride, p.y, packed.y, stream);
+    return status == cudaSuccess ? filter_grad_large(packed, partial, slices, stream) : status;
+}
+
 template <DType D>
 cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream) {
     int64_t slices = 0;
-    const cudaError_t status = filter_grad_nhwc_ring_aligned(p) ? filter_grad_nhwc_ring(p, partial, &slices, stream)
-                               : filter_grad_nhwc_tiles_apply(p) ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
-                               : filter_grad_large_applies(p)    ? filter_grad_large(p, partial, &slices, stream)
-                                                                 : launch_partial<D>(p, partial, &slices, stream);
+    const cudaError_t status =
+        filter_grad_nhwc_ring_aligned(p)    ? filter_grad_nhwc_ring(p, partial, &slices, stream)
+        : filter_grad_nhwc_tiles_apply(p)   ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
+        : filter_grad_large_applies(p)      ? filter_grad_large(p, partial, &slices, stream)
+        : large_on_packed_copies_applies(p) ? large_on_packed_copies(p, partial, &slices, stream)
+                                            : launch_partial<D>(p, partial, &slices, stream);
     if (status != cudaSuccess) return status;
     const int64_t outputs = p.k * p.r * p.s;
     filter_grad_finalize_kernel<D>
@@ -347,6 +391,10 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
 }  // namespace
 
 size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
+    if (large_on_packed_copies_applies(params)) {
+        const PackedCopyRegions regions = packed_copy_regions(as_packed_nchw(params));
+        return regions.partial_bytes + regions.x_bytes + regions.y_bytes;
+    }
     int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_slices(params)
                      : filter_grad_large_applies(params)  ? filter_grad_large_slices(params)
                                                           : make_grid(params).slices;

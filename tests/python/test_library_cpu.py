@@ -198,3 +198,20 @@ def test_if_faster_query_follows_the_tuning_cache(tmp_path):
     out = subprocess.run([sys.executable, "-c", _QUERY_PROGRAM], env=env, check=True, capture_output=True,
                          text=True).stdout
     assert out.split() == [str(_library.NOT_FASTER), str(_library.OK), "1"]  # and the workspace of the query
+
+
+@pytest.mark.parametrize("dtype,element", [(_library.FLOAT, 4), (_library.BFLOAT16, 2)])
+def test_large_filter_gradient_workspace_holds_packed_copies_for_channels_last(lib, dtype, element):
+    # 9x9 at stride 1: the large-filter kernel reads packed NCHW; channels-last x and dy are copied into the
+    # workspace first, so its size covers both copies on top of the partial sums; NCHW needs the partial sums only.
+    x_sizes, geometry = _library.Int64x4(2, 4, 40, 40), _library.Int64x8(9, 9, 1, 1, 4, 4, 1, 1)
+    copies = 2 * 2 * 4 * 40 * 40 * element
+    sizes = {}
+    for layout, strides in (("nchw", (6400, 1600, 40, 1)), ("nhwc", (6400, 1, 160, 4))):
+        size = ctypes.c_size_t(0)
+        assert lib.dwshim_conv2d_backward_filter_workspace_size(
+            dtype, x_sizes, _library.Int64x4(*strides), geometry, x_sizes, _library.Int64x4(*strides),
+            ctypes.byref(size)) == _library.OK
+        sizes[layout] = size.value
+    assert sizes["nchw"] >= 4 * 81 * 4  # a slice of fp32 partial sums per channel and tap at least
+    assert sizes["nhwc"] >= sizes["nchw"] + copies
