@@ -341,7 +341,7 @@ DepthwiseParams as_packed_nchw(const DepthwiseParams& p) {
 }
 
 bool large_on_packed_copies_applies(const DepthwiseParams& p) {
-    return !filter_grad_large_applies(p) && filter_grad_large_applies(as_packed_nchw(p));
+    return !filter_grad_large_applies(p) && filter_grad_large_filter_applies(p);
 }
 
 // Workspace regions: partial sums, then the copies of x and dy, each starting 256-byte aligned.
@@ -389,6 +389,10 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
 }
 
 }  // namespace
+
+bool filter_grad_large_filter_applies(const DepthwiseParams& params) {
+    return filter_grad_large_applies(as_packed_nchw(params));
+}
 
 size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
     if (large_on_packed_copies_applies(params)) {

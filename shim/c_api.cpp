@@ -298,9 +298,13 @@ DWSHIM_EXPORT int dwshim_tune_record(int api, const dwshim::DepthwiseParams* par
     return dwshim::record_tuned_route(static_cast<dwshim::Api>(api), *params, dwshim_ms, replaced_ms) ? 1 : 0;
 }
 
-DWSHIM_EXPORT int dwshim_route_torch_native(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
-                                            const int64_t geometry[8], const int64_t y_sizes[4],
-                                            const int64_t y_strides[4], dwshim::DepthwiseParams* params) {
-    return static_cast<int>(dwshim::decide_direct(params->direction, &dwshim::kTorchNative, dtype, x_sizes,
-                                                  x_strides, geometry, y_sizes, y_strides, params));
+DWSHIM_EXPORT int dwshim_route_sizes(int api, int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                     const int64_t geometry[8], const int64_t y_sizes[4], const int64_t y_strides[4],
+                                     dwshim::DepthwiseParams* params) {
+    if (api < 0 || api > static_cast<int>(dwshim::Api::kTorchNative)) {
+        return static_cast<int>(dwshim::RouteReason::kBadArgument);
+    }
+    const dwshim::Api replaces = static_cast<dwshim::Api>(api);
+    return static_cast<int>(dwshim::decide_direct(params->direction, &replaces, dtype, x_sizes, x_strides, geometry,
+                                                  y_sizes, y_strides, params));
 }

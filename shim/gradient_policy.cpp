@@ -38,15 +38,16 @@ constexpr int64_t kSmallestMeasured = int64_t{32} * 144 * 56 * 56;
 // 0.0113). fp32 loses on 14 x 14 rows above that size (c672_14x14_k3s1 0.034 vs 0.030), fp16 on most layers
 // (c240_28x28_k5s1 0.062 vs 0.043).
 constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
-// The smallest model layer measured against PyTorch's own NCHW gradients (c184_14x14: 64 x 184 x 14 x 14).
-constexpr int64_t kSmallestTorchNative = int64_t{64} * 184 * 14 * 14;
+// The smallest model layer measured against PyTorch's own NCHW gradients and cuDNN's NCHW filter gradients
+// (c184_14x14: 64 x 184 x 14 x 14).
+constexpr int64_t kSmallestModelLayer = int64_t{64} * 184 * 14 * 14;
 // The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
 constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
 
 
 // PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03a, dwshim / PyTorch in ms.
 bool torch_native_square_layer(const DepthwiseParams& p) {
-    return p.multiplier == 1 && p.r == p.s && x_elements(p) >= kSmallestTorchNative;
+    return p.multiplier == 1 && p.r == p.s && x_elements(p) >= kSmallestModelLayer;
 }
 
 // Stride 1 wins in both dtypes (c184_14x14_k3s1 f32 0.023 vs 0.039, c480_14x14_k5s1 f32 0.083 vs 0.106,
@@ -54,20 +55,26 @@ bool torch_native_square_layer(const DepthwiseParams& p) {
 // bench/results/2026-12-03g-h200-variants-narrow-planes.txt: c1152_7x7_k3s1 f32 0.026 vs 0.058, c960_7x7_k5s1
 // bf16 0.040 vs 0.059, c768_7x7_k7s1 f32 0.047 vs 0.107; before, 0.083, 0.116 and 0.136 lost). Stride 2 wins on
 // the NCHW window kernel only (data_grad_faster; the generic gather kernel lost: c64_112x112_k3s2 f32 0.92 vs 0.80).
+// Large filters win on the forward's large-filter kernel (run 2026-12-03r, replk31: f32 2.36 vs 12.90, bf16 2.36 vs
+// 14.35).
 bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped, const DepthwiseParams& forward) {
     if (!forward_shaped || !torch_native_square_layer(p)) return false;
     const KernelPath path = select_path(forward);
-    return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
+    return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows || path == KernelPath::kLargeFilter;
 }
 
 // The NCHW strip kernel wins every layer in both dtypes (c16_112x112_k3s1 f32 0.074 vs 0.475, c184_14x14_k3s1
 // bf16 0.040 vs 0.049, c1152_7x7_k5s1 f32 0.151 vs 0.363, c96_56x56_k7s1 bf16 0.346 vs 1.311) but 3x3 at stride 2
 // on rows of 28 (c240_28x28_k3s2 f32 0.069 vs 0.063, bf16 0.062 vs 0.063); 3x3 at stride 2 wins on rows of 112
 // (c64_112x112_k3s2 bf16 0.142 vs 0.232).
+// Run 2026-12-03q agrees with the rows kernels (c184_14x14_k3s1 f32 0.016 vs 0.048; c192_28x28_k3s2 bf16 0.053 vs
+// 0.052 stays with PyTorch). A channel multiplier wins too (run 2026-12-03r, mult2 at stride 1: f32 0.079 vs 0.492,
+// bf16 0.088 vs 0.496).
 bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
-    if (!torch_native_square_layer(p)) return false;
-    if (filter_grad_large_applies(p)) return true;  // see filter_grad_faster
+    if (p.r != p.s || x_elements(p) < kSmallestModelLayer) return false;
+    if (filter_grad_large_applies(p)) return p.multiplier == 1;  // see filter_grad_faster
     if (channels_innermost(p.y_stride) || !filter_grad_strip_applies(p)) return false;
+    if (p.multiplier > 1) return p.stride_h == 1;
     return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
 }
 
@@ -157,37 +164,53 @@ bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
     return p.r == 3 ? s1 || bf16 : p.r == 5 && (s1 || !bf16);
 }
 
+// NCHW filter gradients on the strip and rows kernels, one filter per channel: the suite and the depthwise layers of
+// four torchvision models (bench/models.csv, batch 64) in runs 2026-12-03q and r (bench/results/2026-12-03[qr]-*),
+// dwshim against cuDNN legacy (its Find's best) / the backend's heuristic plan / PyTorch's (its cuDNN plan in
+// fp16), in ms. A class is routed where every measured case of it wins by 3% or more.
+bool nchw_filter_grad_faster(Api api, const DepthwiseParams& p) {
+    // Stride 2 on rows of 14 or fewer loses in every dtype and API (c576_14x14_k3s2 f32 0.072 vs 0.037 / 0.037,
+    // c672_14x14_k5s2 bf16 0.154 vs 0.104 / 0.028).
+    if (p.stride_h == 2 && p.w < 28) return false;
+    // fp32 wins every other case on both APIs (KB84 2.05 vs 45.4 / 65.2, c1152_7x7_k3s1 0.034 vs 0.067 / 0.073,
+    // c192_28x28_k3s2 0.063 vs 0.077 / 0.067, c768_7x7_k7s1 0.059 vs 0.224 / 0.224, mult2 0.079 vs 1.42 / 1.18).
+    if (p.dtype == DType::kFloat) return true;
+    const bool bf16 = p.dtype == DType::kBFloat16, s1 = p.stride_h == 1;
+    // The legacy API's 2-byte algorithms are slow (KB84 f16 2.16 vs 45.7, convnext7 bf16 0.55 vs 3.93,
+    // c960_7x7_k3s1 f16 0.031 vs 0.061) but at fp16 5x5 on rows wider than 14: stride 2 loses (effnet_k5s2 0.128
+    // vs 0.099, c144_56x56_k5s2 0.174 vs 0.130), rows of 28 tie (c240_28x28_k5s1 0.103 vs 0.102).
+    if (api == Api::kLegacy) return bf16 || p.r != 5 || (s1 && p.w <= 14);
+    // The backend's 2-byte plans are fast. 3x3 at stride 1 wins on rows of 28 or more (mbv2_56 f16 0.056 vs 0.088
+    // / 0.086, c192_28x28 f16 0.041 vs 0.074, KB84 f16 2.16 vs 5.73) and in bf16 on rows of 14 (c384_14x14 0.024
+    // vs 0.026); fp16 ties there (c480_14x14 0.0291 vs 0.0293, c384_14x14 0.0238 vs 0.0232), 7 x 7 images lose
+    // (c960_7x7 bf16 0.031 vs 0.021). 3x3 at stride 2 wins on rows of 56 or more (c144_56x56_k3s2 f16 0.106 vs
+    // 0.114, mbv2_s2 bf16 0.151 vs 0.209 PyTorch's) and loses on rows of 28 (c240_28x28_k3s2 bf16 0.062 vs 0.034).
+    // bf16 5x5 at stride 1 wins on rows of 14 or more (c672_14x14_k5s1 0.067 vs 0.083, c240_28x28 0.104 vs
+    // 0.141); fp16 ties (c672_14x14_k5s1 0.067 vs 0.070, c240_28x28 0.103 vs 0.102), stride 2 loses (effnet_k5s2
+    // bf16 0.127 vs 0.096), and so does 7x7 (convnext7 f16 0.547 vs 0.369; c96_56x56_k7s1 won, 0.284 vs 0.316).
+    if (p.r == 3) return s1 ? p.w >= 28 || (bf16 && p.w >= 14) : p.w >= 56;
+    return p.r == 5 && bf16 && s1 && p.w >= 14;
+}
+
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (api == Api::kTorchNative) return torch_native_filter_grad_faster(p);
-    if (x_elements(p) < kSmallestMeasured) return false;
+    // The large-filter kernel at stride 1, on the tensors or on packed NCHW copies of channels-last ones: replk31
+    // (31x31) in every dtype and layout, run 2026-12-03r, dwshim vs cuDNN legacy / backend / PyTorch: NCHW f32
+    // 3.46 vs 19.0 / 43.3 / 32.0, bf16 3.48 vs 31.7 / 31.7 / 32.5; NHWC f32 3.68 vs 221.5 / 221.5 / 221.9, f16
+    // 3.67 vs 31.7 / 31.7 / 31.7 (before the copies, the generic kernel took 76.8-79.1 there). Other large
+    // filters were not measured; the forward's rule takes them too.
+    if (filter_grad_large_filter_applies(p)) return x_elements(p) >= kSmallestMeasured;
+    // The generic kernel (dilation, other strides): not measured faster.
+    if (!filter_grad_strip_applies(p)) return false;
     const bool nhwc = channels_innermost(p.y_stride);
+    if (!nhwc && p.multiplier == 1) return x_elements(p) >= kSmallestModelLayer && nchw_filter_grad_faster(api, p);
+    if (x_elements(p) < kSmallestMeasured) return false;
     if (filter_grad_nhwc_ring_applies(p)) return ring_filter_grad_faster(api, p);
-    // The large-filter kernel on row-contiguous data at stride 1: replk31 (31x31) NCHW 3.45-3.47 ms in every dtype
-    // (run 2026-12-03m, dwshim alone) against cuDNN legacy / backend 18.9 / 43.4 (f32), 15.5 / 32.0 (f16), 31.9 /
-    // 31.9 (bf16) (run 2026-12-01b) and PyTorch 32.1-33.0 (run 2026-12-01a; for fp32 and bf16 its own kernel, which
-    // the C++ hook replaces). Other large filters were not measured; the forward's rule takes them too.
-    if (filter_grad_large_applies(p)) return true;
-    if (!filter_grad_strip_applies(p)) {
-        // The generic kernel: only replk31 fp32 NHWC was measured faster (76.8 vs 221.4 legacy and backend,
-        // PyTorch 221.7); NCHW and 2-byte types lose (replk31 f32 NCHW 64.8 vs 18.9, bf16 NHWC 78.8 vs 31.9).
-        return p.dtype == DType::kFloat && nhwc && p.r > 7 && p.s > 7;
-    }
     // A channel multiplier: every case (mult2 f32 0.150 vs 1.20 backend / 0.51 PyTorch, bf16 NHWC 0.202 vs 3.66).
     if (p.multiplier > 1) return true;
     // The NHWC tile kernel with one filter per channel serves only 2-byte tensors whose channels do not pair into
     // 32-bit words (odd channel counts): one channel per thread, not measured.
-    if (nhwc) return false;
-    // NCHW fp32: every case (KB84 3.97 vs 45.4 / 65.3 / PyTorch 16.1, mbv2_56 0.085 vs 0.135, effnet_k5s2 0.111 vs
-    // 0.226, convnext7 0.71 vs 4.77); wide rows are faster still on the NCHW rows kernel (run 2026-12-03k: KB84
-    // 2.14 vs 45.4 / 64.9 / 16.1).
-    if (p.dtype == DType::kFloat) return true;
-    // The legacy API's 2-byte NCHW gradients are slow: every case (KB84 f16 4.87 vs 45.3, effnet_k5s2 f16 0.131
-    // vs 0.134, convnext7 bf16 0.83 vs 4.21).
-    if (api == Api::kLegacy) return true;
-    // Backend, 2-byte types, NCHW: 3x3 at stride 2 (mbv2_s2 f16 0.155 vs 0.203), in bf16 (mbv2_56 0.099 vs
-    // 0.113) or on large inputs (KB84 f16 4.90 vs 5.73); cuDNN wins small fp16 3x3 (mbv2_56 0.101 vs 0.094), 5x5
-    // and 7x7 (effnet_k5s2 bf16 0.131 vs 0.100, convnext7 f16 0.83 vs 0.37).
-    return p.r == 3 && (p.stride_h == 2 || p.dtype == DType::kBFloat16 || x_elements(p) >= kLargeInput);
+    return false;
 }
 
 }  // namespace dwshim

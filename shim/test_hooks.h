@@ -15,11 +15,12 @@ extern "C" int dwshim_route_legacy(cudnnTensorDescriptor_t x_desc, cudnnFilterDe
 // direction is the graph's operation's).
 extern "C" int dwshim_route_backend_graph(cudnnBackendDescriptor_t graph, dwshim::DepthwiseParams* params);
 
-// The decision the *_if_faster entry points (standing in for PyTorch's own kernels) make for these sizes in the
-// direction params->direction names, without launching anything; dtype and arrays as in dwshim.h.
-extern "C" int dwshim_route_torch_native(int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
-                                         const int64_t geometry[8], const int64_t y_sizes[4],
-                                         const int64_t y_strides[4], dwshim::DepthwiseParams* params);
+// The decision a call through `api` (0 legacy, 1 backend, 2 PyTorch's own kernel, as the *_if_faster entry points
+// make it) would get for these sizes in the direction params->direction names, without launching anything; dtype
+// and arrays as in dwshim.h. The legacy API's own decision reads descriptors (dwshim_route_legacy).
+extern "C" int dwshim_route_sizes(int api, int dtype, const int64_t x_sizes[4], const int64_t x_strides[4],
+                                  const int64_t geometry[8], const int64_t y_sizes[4], const int64_t y_strides[4],
+                                  dwshim::DepthwiseParams* params);
 
 // Records in the tuning cache (tuned_routes.h) that dwshim took dwshim_ms where the path it replaces through
 // `api` (0 legacy, 1 backend, 2 PyTorch's own kernel) took replaced_ms, for the problem `params` describes, on

@@ -51,7 +51,7 @@ inline dwshim::RouteReason torch_native(const TorchNativeCase& t, dwshim::Depthw
     const int dtype = t.dtype == CUDNN_DATA_FLOAT ? DWSHIM_FLOAT : DWSHIM_BFLOAT16;
     params->direction = t.direction;
     return static_cast<dwshim::RouteReason>(
-        dwshim_route_torch_native(dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, params));
+        dwshim_route_sizes(2, dtype, x_sizes, x_strides, geometry, y_sizes, y_strides, params));
 }
 
 inline dwshim::RouteReason torch_native(const TorchNativeCase& t) {

@@ -272,17 +272,55 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      routed, routed});
     cases.push_back({"wgrad, NHWC bf16 3x3: faster on both APIs", gradient(same_bf16, filter, nhwc), routed,
                      routed});
-    cases.push_back({"wgrad, NCHW fp16 3x3 at stride 1, small: faster than cuDNN's legacy algorithms only",
-                     gradient(same, filter), routed, not_faster});
+    cases.push_back({"wgrad, NCHW fp16 3x3 at stride 1 on rows of 56: faster on both APIs", gradient(same, filter),
+                     routed, routed});
+    ConvCase layer = same;  // c384_14x14_k3s1 of bench/models.csv
+    layer.n = 64;
+    layer.c = 384;
+    layer.h = layer.w = 14;
+    cases.push_back({"wgrad, NCHW fp16 3x3 at stride 1 on rows of 14: a tie with cuDNN's backend plan",
+                     gradient(layer, filter), routed, not_faster});
+    ConvCase layer_bf16_rows = layer;
+    layer_bf16_rows.dtype = CUDNN_DATA_BFLOAT16;
+    cases.push_back({"wgrad, NCHW bf16 3x3 at stride 1 on rows of 14: faster on both APIs",
+                     gradient(layer_bf16_rows, filter), routed, routed});
+    ConvCase layer_small = layer;  // c184_14x14_k3s1, the smallest model layer
+    layer_small.c = 184;
+    layer_small.dtype = CUDNN_DATA_FLOAT;
+    cases.push_back({"wgrad, NCHW fp32 at 64 x 184 x 14 x 14: faster on both APIs", gradient(layer_small, filter),
+                     routed, routed});
+    layer_small.n = 32;
+    cases.push_back({"wgrad, NCHW fp32 below 64 x 184 x 14 x 14: below the smallest measured layer",
+                     gradient(layer_small, filter), not_faster, not_faster});
+    ConvCase layer_s2 = layer;  // c576_14x14_k3s2
+    layer_s2.c = 576;
+    layer_s2.dtype = CUDNN_DATA_FLOAT;
+    layer_s2.stride_h = layer_s2.stride_w = 2;
+    cases.push_back({"wgrad, NCHW fp32 3x3 at stride 2 on rows of 14: cuDNN is faster on both APIs",
+                     gradient(layer_s2, filter), not_faster, not_faster});
+    ConvCase effnet = with_filter(measured_size(CUDNN_DATA_HALF), 5);  // effnet_k5s2 of bench/suite.csv
+    effnet.c = 240;
+    effnet.stride_h = effnet.stride_w = 2;
+    cases.push_back({"wgrad, NCHW fp16 5x5 at stride 2: cuDNN is faster on both APIs", gradient(effnet, filter),
+                     not_faster, not_faster});
+    effnet.dtype = CUDNN_DATA_BFLOAT16;
+    cases.push_back({"wgrad, NCHW bf16 5x5 at stride 2: faster than cuDNN's legacy algorithms only",
+                     gradient(effnet, filter), routed, not_faster});
+    cases.push_back({"wgrad, NCHW fp16 7x7: faster than cuDNN's legacy algorithms only",
+                     gradient(with_filter(same, 7), filter), routed, not_faster});
     cases.push_back({"wgrad with a channel multiplier: faster on both APIs", gradient(mult2, filter, nhwc), routed,
                      routed});
-    cases.push_back({"wgrad, large filter NHWC fp32 (generic kernel): faster on both APIs",
+    cases.push_back({"wgrad, large filter NHWC fp32 (large-filter kernel on packed copies): faster on both APIs",
                      gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter, nhwc), routed, routed});
     cases.push_back({"wgrad, large filter NCHW fp32 (large-filter kernel): faster on both APIs",
                      gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), routed, routed});
-    cases.push_back({"wgrad, large filter NHWC bf16 (generic kernel): cuDNN is faster",
-                     gradient(with_filter(measured_size(CUDNN_DATA_BFLOAT16), 13), filter, nhwc), not_faster,
-                     not_faster});
+    cases.push_back({"wgrad, large filter NHWC bf16 (large-filter kernel on packed copies): faster on both APIs",
+                     gradient(with_filter(measured_size(CUDNN_DATA_BFLOAT16), 13), filter, nhwc), routed, routed});
+    ConvCase dilated_large = with_filter(measured_size(CUDNN_DATA_FLOAT), 13);
+    dilated_large.dil_h = dilated_large.dil_w = 2;
+    dilated_large.pad_h = dilated_large.pad_w = 12;
+    cases.push_back({"wgrad, dilated large filter NHWC fp32 (generic kernel): not measured",
+                     gradient(dilated_large, filter, nhwc), not_faster, not_faster});
     return cases;
 }
 
@@ -324,7 +362,10 @@ TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
          not_faster},
         {"wgrad with dilation (generic kernel): not measured", filter, f32, 64, 184, 28, 28, 3, 1, 2, 1,
          not_faster},
-        {"wgrad with a channel multiplier: not measured", filter, bf16, 64, 184, 28, 28, 3, 1, 1, 2, not_faster},
+        {"wgrad with a channel multiplier", filter, bf16, 64, 184, 28, 28, 3, 1, 1, 2, routed},
+        {"wgrad with a channel multiplier at stride 2: not measured", filter, bf16, 64, 184, 28, 28, 3, 2, 1, 2,
+         not_faster},
+        {"dgrad 31x31 (large-filter kernel)", data, f32, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 31x31 (large-filter kernel)", filter, bf16, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 9x9 with dilation (generic kernel): not measured", filter, f32, 32, 256, 56, 56, 9, 1, 2, 1,
          not_faster},
