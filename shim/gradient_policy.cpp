@@ -60,7 +60,8 @@ bool torch_native_square_layer(const DepthwiseParams& p) {
 bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped, const DepthwiseParams& forward) {
     if (!forward_shaped || !torch_native_square_layer(p)) return false;
     const KernelPath path = select_path(forward);
-    return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows || path == KernelPath::kLargeFilter;
+    if (path == KernelPath::kLargeFilter) return large_filter_faster(forward);
+    return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
 }
 
 // The NCHW strip kernel wins every layer in both dtypes (c16_112x112_k3s1 f32 0.074 vs 0.475, c184_14x14_k3s1
@@ -106,7 +107,7 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
             return path == KernelPath::kNchwRows && nchw_quads_applies(forward);
         case KernelPath::kLargeFilter:
             // replk31: 2.36-2.42 ms vs 18-23 legacy, 22.3-22.7 backend (NCHW), 74.6-75.1 (NHWC), PyTorch 13-31.
-            return true;
+            return large_filter_faster(forward);
         case KernelPath::kGeneric:
             break;  // dilation and other shapes the forward fast paths skip: not measured
     }

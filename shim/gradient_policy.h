@@ -12,6 +12,10 @@ inline int64_t x_elements(const DepthwiseParams& p) {
 }
 constexpr int64_t kLargeInput = int64_t{1} << 28;
 
+// The forward's large-filter kernel (filters over 7), which forward-shaped data gradients run on too
+// (route_policy.cpp).
+bool large_filter_faster(const DepthwiseParams& forward);
+
 bool data_grad_faster(Api api, const DepthwiseParams& params);
 bool filter_grad_faster(Api api, const DepthwiseParams& params);
 

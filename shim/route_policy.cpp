@@ -19,9 +19,22 @@ bool reduced_precision(const DepthwiseParams& p) {
     return p.dtype != DType::kFloat;
 }
 
+// The smallest model layer the rows kernel was measured on (c184_14x14: 64 x 184 x 14 x 14). Below it lie batch-1
+// and small-spatial inputs, where it loses in every dtype (issue 15's classes file, H200 run 2026-12-03s,
+// bench/results/2026-12-03s-h200-classes-fwd-*: dwshim vs cuDNN legacy / backend / PyTorch, tail_b1s, 1 x 144 x 56
+// x 56, f32 0.0093 vs 0.0078 / 0.0078 / 0.0082; tail_b1k3 f16 0.0064 vs 0.0044 / 0.0044): its few blocks each walk
+// a whole band. tail_b8 (8 x 576 x 7 x 7) wins in fp32 (0.0071 vs 0.0091 / 0.0091 / 0.0076), but no gate between
+// the two was measured.
+constexpr int64_t kSmallestRowsLayer = int64_t{64} * 184 * 14 * 14;
+
 bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
-    // Asymmetric filters (k x 1, 1 x k, 3x7, 7x3) were not measured yet: the rules below are the squares'.
-    if (p.r != p.s) return false;
+    if (x_elements(p) < kSmallestRowsLayer) return false;
+    // Asymmetric filters and unequal strides win everywhere, against every path and in every dtype (run
+    // 2026-12-03s: kb83, 3x1, f32 0.369 vs 1.33 / 6.33 / 1.45; kb85, 3x7, f16 0.602 vs 2.47 / 2.47; k1x7 f32 0.027
+    // vs 0.039 / 0.039 / 0.054, the closest; k7x1 bf16 0.017 vs 0.060 / 0.060 / 0.070; k5x1 f16 0.033 vs 0.115;
+    // stride 2 x 1 f32 0.045 vs 0.070 / 0.058 / 0.079, stride 1 x 2 bf16 0.037 vs 0.066 / 0.066 / 0.071). 1x3, 1x5
+    // and 7x3 were not measured; the class is routed.
+    if (p.r != p.s || p.stride_h != p.stride_w) return true;
     // Legacy: faster in every suite case (mbv2_56 f16 0.062 vs 0.154 ms, effnet_k5s2 f16 0.063 vs 0.168).
     if (api == Api::kLegacy) return true;
     // PyTorch's own NCHW kernel: faster in every suite case (mbv2_56 f32 0.069 vs 0.166, effnet_k5s2 bf16 0.066
@@ -90,14 +103,23 @@ bool forward_faster(Api api, const DepthwiseParams& params) {
         case KernelPath::kNhwcVec:
             faster = nhwc_vec_faster(api, params);
             break;
-        case KernelPath::kLargeFilter:  // replk31: 2.36-2.41 ms vs cuDNN 10.9-12.5 NCHW / 75.1 NHWC, PyTorch 6.8-8.1
-            faster = true;
+        case KernelPath::kLargeFilter:
+            faster = large_filter_faster(params);
             break;
     }
     return faster;
 }
 
 }  // namespace
+
+// Channels-last: every case against every path (replk31 2.39 ms vs cuDNN 75.6 / 75.0, run 2026-12-03r; k9 to k15
+// in the classes file, run 2026-12-03s: k13 f32 0.570 vs 3.60 / 3.54, k9 bf16 0.299 vs 4.13 / 4.04). NCHW on planes
+// 56 wide (replk31 2.36 vs 10.9 / 10.9 / 6.79; k9 f16 0.195 vs 0.666 / 0.666; k15 bf16 0.337 vs 1.64 / 1.64 / 1.24);
+// on k13's 28-wide planes it loses in fp32 (0.567 vs 0.554 / 0.554 / 0.496) and to PyTorch in bf16 (0.566 vs
+// 0.545): narrower planes stay with what they call.
+bool large_filter_faster(const DepthwiseParams& forward) {
+    return forward.x_stride[kC] < forward.x_stride[kW] || forward.w >= 56;
+}
 
 RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
     if (settings().route_all) return RouteReason::kRouted;

@@ -18,6 +18,14 @@ using dwtest::ConvCase;
 
 namespace {
 
+// kb84_like's planes in 64 x 184 channels: as large as the smallest model layer the NCHW rows path is routed from.
+ConvCase layer_sized(cudnnDataType_t dtype) {
+    ConvCase cc = kb84_like(dtype);
+    cc.n = 64;
+    cc.c = 184;
+    return cc;
+}
+
 // cc with a k x k filter and "same" padding.
 ConvCase with_filter(ConvCase cc, int k) {
     cc.kh = cc.kw = k;
@@ -43,7 +51,7 @@ std::vector<PolicyCase> policy_cases() {
     cases.push_back({"NCHW vector path, fp32", kb84_like(CUDNN_DATA_FLOAT), routed, routed});
     cases.push_back({"NCHW vector path, fp16", kb84_like(CUDNN_DATA_HALF), routed, routed});
     PolicyCase padded{"NCHW rows path, fp16 on rows of 32 columns: cuDNN's backend engines are faster",
-                      kb84_like(CUDNN_DATA_HALF), routed, not_faster};
+                      layer_sized(CUDNN_DATA_HALF), routed, not_faster};
     padded.cc.pad_w = 1;
     cases.push_back(padded);
     PolicyCase wide{"NCHW rows path, fp16 on rows of 128 columns at stride 1: cuDNN's backend engines are faster",
@@ -55,15 +63,32 @@ std::vector<PolicyCase> policy_cases() {
     wide_strided.cc.stride_h = wide_strided.cc.stride_w = 2;
     cases.push_back(wide_strided);
     cases.push_back({"NCHW rows path, fp16 7x7: faster on both APIs", with_filter(padded.cc, 7), routed, routed});
-    PolicyCase strided{"NCHW rows path at stride 2, fp32: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT), routed,
+    PolicyCase strided{"NCHW rows path at stride 2, fp32: faster on both APIs", layer_sized(CUDNN_DATA_FLOAT), routed,
                        routed};
     strided.cc.stride_h = strided.cc.stride_w = 2;
     strided.cc.w = 128;
     cases.push_back(strided);
-    PolicyCase narrow{"NCHW rows path, fp32 on rows of 32 columns: faster on both APIs", kb84_like(CUDNN_DATA_FLOAT),
-                      routed, routed};
+    PolicyCase narrow{"NCHW rows path, fp32 on rows of 32 columns: faster on both APIs",
+                      layer_sized(CUDNN_DATA_FLOAT), routed, routed};
     narrow.cc.pad_w = 1;
     cases.push_back(narrow);
+    PolicyCase tail{"NCHW rows path, fp32 at batch 1 (tail_b1s): below the smallest measured layer",
+                    with_filter(kb84_like(CUDNN_DATA_FLOAT), 3), not_faster, not_faster};
+    tail.cc.c = 144;
+    tail.cc.h = tail.cc.w = 56;
+    tail.cc.n = 1;
+    cases.push_back(tail);
+    PolicyCase unequal{"NCHW rows path, fp16 at strides 2 x 1: faster on both APIs", padded.cc, routed, routed};
+    unequal.cc.stride_h = 2;
+    cases.push_back(unequal);
+    PolicyCase large_nchw{"large-filter path, NCHW on planes 56 wide: faster on both APIs",
+                          with_filter(layer_sized(CUDNN_DATA_FLOAT), 13), routed, routed};
+    large_nchw.cc.h = large_nchw.cc.w = 56;
+    cases.push_back(large_nchw);
+    PolicyCase large_narrow{"large-filter path, NCHW fp32 on planes 28 wide: cuDNN is faster on both APIs",
+                            large_nchw.cc, not_faster, not_faster};
+    large_narrow.cc.h = large_narrow.cc.w = 28;
+    cases.push_back(large_narrow);
     PolicyCase large{"large-filter path", with_filter(kb84_like(CUDNN_DATA_HALF), 13), routed, routed};
     large.cc.layout = dwtest::Layout::kNHWC;
     cases.push_back(large);
@@ -128,8 +153,8 @@ std::vector<PolicyCase> policy_cases() {
                      not_faster, not_faster});
     cases.push_back({"NHWC vector path, 7x7 fp16: faster than cuDNN's legacy algorithms only",
                      with_filter(nhwc_half.cc, 7), routed, not_faster});
-    PolicyCase asymmetric{"NCHW rows path, 3x7 fp32: not measured", kb84_like(CUDNN_DATA_FLOAT), not_faster,
-                          not_faster};
+    PolicyCase asymmetric{"NCHW rows path, 3x7 fp16: faster on both APIs", layer_sized(CUDNN_DATA_HALF), routed,
+                          routed};
     asymmetric.cc.kh = 3;
     asymmetric.cc.kw = 7;
     asymmetric.cc.pad_w = 1;

@@ -1,5 +1,5 @@
 // The static routing rules against the H200 measurements they were read from: for every case, direction, dtype and
-// layout a run timed (bench/results/), the decision the default policy makes through each API, and a failure where
+// layout a run timed (bench/results/: the suite, issue 15's classes file, the model layers), the decision the default policy makes through each API, and a failure where
 // it routes a call that dwshim ran more than 3% slower than what the call runs otherwise:
 //   legacy:  cuDNN's legacy Find's best algorithm;
 //   backend: cuDNN's heuristic plan, or PyTorch's plan where PyTorch runs the call on cuDNN (fp16, channels-last);
@@ -189,6 +189,9 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
         {{"bench/suite.csv"},
          {"bench/results/2026-12-03r-h200-suite-cudnn.csv"},
          {"bench/results/2026-12-03r-h200-suite-torch.csv"}},
+        {{"bench/classes.csv"},
+         {"bench/results/2026-12-03s-h200-classes-fwd-cudnn.csv"},
+         {"bench/results/2026-12-03s-h200-classes-fwd-torch.csv"}},
         {{"bench/models.csv"},
          {"bench/results/2026-12-03q-h200-models-nchw-wgrad-cudnn.csv"},
          {"bench/results/2026-12-03q-h200-models-nchw-wgrad-torch.csv",
