@@ -219,15 +219,26 @@ ConvCase reduction_case(Direction direction, cudnnDataType_t dtype, dwtest::Layo
 }
 
 // The same inputs give bitwise the same gradients, call after call (no floating-point atomics). Rows of 83 and
-// 131 columns: the NCHW rows filter gradient with a row in one warp and across two.
+// 131 columns: the NCHW rows filter gradient with a row in one warp and across two; rows of 14: narrow rows side by
+// side in a warp; a 9x9 filter on channels-last data: the large-filter kernel on packed copies.
 TEST_F(Gradients, RepeatedCallsAreBitwiseEqual) {
+    struct Shape {
+        dwtest::Layout layout;
+        int w, k;
+    };
+    const Shape shapes[] = {{dwtest::Layout::kNCHW, 83, 3},
+                            {dwtest::Layout::kNCHW, 131, 3},
+                            {dwtest::Layout::kNCHW, 14, 3},
+                            {dwtest::Layout::kNHWC, 83, 3},
+                            {dwtest::Layout::kNHWC, 83, 9}};
     int checked = 0, backend_checked = 0;
     for (Direction direction : {Direction::kDataGrad, Direction::kFilterGrad}) {
         for (cudnnDataType_t dtype : {CUDNN_DATA_FLOAT, CUDNN_DATA_BFLOAT16}) {
-            for (const auto& [layout, w] : {std::pair{dwtest::Layout::kNCHW, 83}, std::pair{dwtest::Layout::kNCHW, 131},
-                                            std::pair{dwtest::Layout::kNHWC, 83}}) {
-                ConvCase cc = reduction_case(direction, dtype, layout);
-                cc.w = w;
+            for (const Shape& shape : shapes) {
+                ConvCase cc = reduction_case(direction, dtype, shape.layout);
+                cc.w = shape.w;
+                cc.kh = cc.kw = shape.k;
+                cc.pad_h = cc.pad_w = shape.k / 2;
                 GradientCase g(cc);
                 std::mt19937 rng(dwtest::test_seed());
                 dwtest::fill_random(&g.x, &rng);
@@ -249,8 +260,8 @@ TEST_F(Gradients, RepeatedCallsAreBitwiseEqual) {
             }
         }
     }
-    EXPECT_EQ(checked, 12);
-    EXPECT_GE(backend_checked, 18);
+    EXPECT_EQ(checked, 20);
+    EXPECT_GE(backend_checked, 30);
 }
 
 // Both gradients captured into one CUDA graph in global mode (any synchronisation or allocation on the routed
