@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shim/route_reason.h"
@@ -79,19 +80,12 @@ dwtest::ConvCase conv_case(const Row& c, const Row& measured) {
                                    : dwshim::Direction::kForward;
     cc.dtype = dtype == "f16" ? CUDNN_DATA_HALF : dtype == "bf16" ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
     cc.layout = measured.at("layout") == "nhwc" ? dwtest::Layout::kNHWC : dwtest::Layout::kNCHW;
-    cc.n = std::stoi(c.at("N"));
-    cc.c = std::stoi(c.at("C"));
-    cc.h = std::stoi(c.at("H"));
-    cc.w = std::stoi(c.at("W"));
-    cc.kh = std::stoi(c.at("kh"));
-    cc.kw = std::stoi(c.at("kw"));
-    cc.stride_h = std::stoi(c.at("stride_h"));
-    cc.stride_w = std::stoi(c.at("stride_w"));
-    cc.pad_h = std::stoi(c.at("pad_h"));
-    cc.pad_w = std::stoi(c.at("pad_w"));
-    cc.dil_h = std::stoi(c.at("dil_h"));
-    cc.dil_w = std::stoi(c.at("dil_w"));
-    cc.multiplier = std::stoi(c.at("multiplier"));
+    const std::pair<const char*, int*> sizes[] = {
+        {"N", &cc.n},         {"C", &cc.c},         {"H", &cc.h},         {"W", &cc.w},
+        {"kh", &cc.kh},       {"kw", &cc.kw},       {"stride_h", &cc.stride_h}, {"stride_w", &cc.stride_w},
+        {"pad_h", &cc.pad_h}, {"pad_w", &cc.pad_w}, {"dil_h", &cc.dil_h}, {"dil_w", &cc.dil_w},
+        {"multiplier", &cc.multiplier}};
+    for (const auto& [column, size] : sizes) *size = std::stoi(c.at(column));
     return cc;
 }
 
