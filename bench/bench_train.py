@@ -8,7 +8,11 @@ routed counts.
 
 Usage: python3 bench/bench_train.py [--models mobilenet_v3_large,efficientnet_b0,convnext_tiny,mobilenet_v2]
        [--mode bf16-channels-last|bf16-nchw|fp32-nchw] [--steps 20] [--rounds 2] [--run build/dwshim-run]
-       [--csv OUT] [--losses-csv OUT]
+       [--csv OUT] [--losses-csv OUT] [--deterministic]
+--deterministic asks PyTorch and cuDNN for deterministic algorithms (cudnn.deterministic and
+torch.use_deterministic_algorithms; dwshim's kernels are deterministic): plain runs then repeat their losses, so the loss comparison shows dwshim's own
+difference rather than cuDNN's nondeterministic dense convolutions (efficientnet_b0's fp32 plain runs differ by
+6.4e-2 without it). Its GPU times are those of the deterministic algorithms, not the figure to compare.
 A child process (--child) trains one mode and prints one JSON line per model.
 """
 import argparse
@@ -26,11 +30,15 @@ from dwshim._workloads import torchvision_training  # noqa: E402
 MODES = ("bf16-channels-last", "bf16-nchw", "fp32-nchw")
 
 
-def train(name, mode, steps):
+def train(name, mode, steps, deterministic):
     import torch
 
     torch.manual_seed(0)
     torch.backends.cudnn.benchmark = False
+    if deterministic:
+        torch.backends.cudnn.deterministic = True
+        # warn_only: ops without a deterministic kernel (adaptive pooling's backward) warn instead of failing.
+        torch.use_deterministic_algorithms(True, warn_only=True)
     _, _, step = torchvision_training(name, 64, mode.endswith("channels-last"), bf16=mode.startswith("bf16"))
 
     warmup = [step().item() for _ in range(3)]
@@ -63,13 +71,15 @@ def write_csv(path, header, row_format, rows):
 
 
 def child(args):
+    if args.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's condition for determinism
     for name in args.models.split(","):
-        print(json.dumps(train(name, args.mode, args.steps)), flush=True)
+        print(json.dumps(train(name, args.mode, args.steps, args.deterministic)), flush=True)
 
 
 def run(args, preloaded):
     command = [sys.executable, os.path.abspath(__file__), "--child", "--models", args.models, "--mode", args.mode,
-               "--steps", str(args.steps)]
+               "--steps", str(args.steps)] + (["--deterministic"] if args.deterministic else [])
     if preloaded:
         command = [args.run, "--stats", "--"] + command
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -90,6 +100,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--csv")
     parser.add_argument("--losses-csv")
+    parser.add_argument("--deterministic", action="store_true")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
