@@ -10,9 +10,10 @@ Usage: python3 bench/bench_train.py [--models mobilenet_v3_large,efficientnet_b0
        [--mode bf16-channels-last|bf16-nchw|fp32-nchw] [--steps 20] [--rounds 2] [--run build/dwshim-run]
        [--csv OUT] [--losses-csv OUT] [--deterministic]
 --deterministic asks PyTorch and cuDNN for deterministic algorithms (cudnn.deterministic and
-torch.use_deterministic_algorithms; dwshim's kernels are deterministic): plain runs then repeat their losses, so the loss comparison shows dwshim's own
-difference rather than cuDNN's nondeterministic dense convolutions (efficientnet_b0's fp32 plain runs differ by
-6.4e-2 without it). Its GPU times are those of the deterministic algorithms, not the figure to compare.
+torch.use_deterministic_algorithms; dwshim's kernels are deterministic): plain runs then repeat their losses, so
+the loss comparison shows dwshim's own difference rather than cuDNN's nondeterministic dense convolutions
+(efficientnet_b0's fp32 plain runs differ by 6.4e-2 without it). Its GPU times are those of the deterministic
+algorithms, not the figure to compare.
 A child process (--child) trains one mode and prints one JSON line per model.
 """
 import argparse
