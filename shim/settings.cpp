@@ -38,6 +38,8 @@ Settings read_settings() {
     }
     const char* identity = std::getenv("DWSHIM_TUNE_IDENTITY");
     if (identity != nullptr) s.tune_identity = identity;
+    const char* record = std::getenv("DWSHIM_TUNE_RECORD");
+    if (record != nullptr) s.tune_record = record;
     return s;
 }
 

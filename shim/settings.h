@@ -9,6 +9,8 @@
 //   DWSHIM_TUNE=off|readonly  ignore that file, or use it but never write to it
 //   DWSHIM_TUNE_IDENTITY=text  the identity of every GPU in that file (machines without a GPU in tests; identical
 //                      GPUs sharing one cache) instead of the one read from the device
+//   DWSHIM_TUNE_RECORD=path  append each depthwise problem the router is asked about, once, to this file (a cases
+//                      list for dwshim-tune --program; tuned_routes.h)
 #pragma once
 
 #include <cstdio>
@@ -25,6 +27,7 @@ struct Settings {
     bool tune_readonly = false;
     std::string tune_cache;     // the file's path; empty when none can be named
     std::string tune_identity;  // empty: read from the device
+    std::string tune_record;    // the problems file's path; empty when not recording
 };
 
 const Settings& settings();

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "interpose/real_cudnn.h"
@@ -191,7 +192,45 @@ void make_parent_directories(const std::string& path) {
     }
 }
 
+// Padding that bench/suite.csv's one pad per axis describes: the output size it gives is the problem's.
+bool symmetric_padding(const DepthwiseParams& p) {
+    const auto out = [](int64_t in, int64_t pad, int64_t dilation, int64_t filter, int64_t stride) {
+        return (in + 2 * pad - dilation * (filter - 1) - 1) / stride + 1;
+    };
+    return out(p.h, p.pad_h, p.dil_h, p.r, p.stride_h) == p.p && out(p.w, p.pad_w, p.dil_w, p.s, p.stride_w) == p.q;
+}
+
+struct ProblemRecord {
+    std::mutex mutex;
+    std::unordered_set<Key, KeyHash> seen;
+};
+
 }  // namespace
+
+void record_problem(Api api, const DepthwiseParams& params) {
+    const Settings& s = settings();
+    Key key;
+    if (s.tune_record.empty() || !make_key(api, params, &key) || !symmetric_padding(params)) return;
+    static ProblemRecord* record = new ProblemRecord();  // outlives exit-time calls
+    std::lock_guard<std::mutex> lock(record->mutex);
+    if (!record->seen.insert(key).second) return;
+    const DepthwiseParams& p = params;
+    std::ostringstream line;
+    line << 'n' << p.n << 'c' << p.c << 'h' << p.h << 'w' << p.w << "_k" << p.r << 'x' << p.s << "_s" << p.stride_h
+         << 'x' << p.stride_w << "_p" << p.pad_h << 'x' << p.pad_w << "_d" << p.dil_h << 'x' << p.dil_w << "_m"
+         << p.multiplier;
+    for (const int64_t size : {p.n, p.c, p.h, p.w, p.r, p.s, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h,
+                               p.dil_w, p.multiplier}) {
+        line << ',' << size;
+    }
+    line << ',' << kApiNames[key[0]] << ' ' << kOpNames[key[1]] << ' ' << kDtypeNames[key[2]] << ' '
+         << kLayoutNames[key[3]] << '\n';
+    make_parent_directories(s.tune_record);
+    std::FILE* file = std::fopen(s.tune_record.c_str(), "a");
+    if (file == nullptr) return;
+    std::fputs(line.str().c_str(), file);
+    std::fclose(file);
+}
 
 TunedRoute tuned_route(Api api, const DepthwiseParams& params) {
     TunedCache& cache = tuned_cache();

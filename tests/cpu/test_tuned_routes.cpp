@@ -76,4 +76,27 @@ TEST(EnvTunedRecord, RecordedMeasurementDecidesAndPersists) {
     EXPECT_EQ(torch_native(kStride1), kRouted) << "other problems keep the static rules";
 }
 
+// DWSHIM_TUNE_RECORD: each problem the router is asked about, once per process, in bench/suite.csv's format.
+TEST(EnvTuneRecord, RecordsEachProblemOnceAsACase) {
+    const char* path = std::getenv("DWSHIM_TUNE_RECORD");
+    ASSERT_NE(path, nullptr);
+    std::remove(path);
+    for (int call = 0; call < 2; ++call) {
+        EXPECT_EQ(torch_native(kWgrad), kRouted);
+        dwtest::ConvCase cc = kb84_like(CUDNN_DATA_BFLOAT16);
+        cc.layout = dwtest::Layout::kNHWC;
+        cc.pad_h = cc.pad_w = 1;
+        EXPECT_EQ(legacy(cc), kRouted);
+    }
+    dwshim::DepthwiseParams padded;  // a row stride longer than the row: neither packed layout, not recorded
+    const int64_t x_sizes[4] = {2, 8, 16, 32}, x_strides[4] = {8 * 16 * 40, 16 * 40, 40, 1};
+    const int64_t y_sizes[4] = {2, 8, 14, 30}, y_strides[4] = {8 * 14 * 30, 14 * 30, 30, 1};
+    const int64_t geometry[8] = {3, 3, 1, 1, 0, 0, 1, 1};
+    EXPECT_EQ(dwshim_route_sizes(1, DWSHIM_FLOAT, x_sizes, x_strides, geometry, y_sizes, y_strides, &padded),
+              static_cast<int>(kRouted));
+    EXPECT_EQ(read_file(path),
+              "n64c16h112w112_k3x3_s1x1_p1x1_d1x1_m1,64,16,112,112,3,3,1,1,1,1,1,1,1,torch wgrad f32 nchw\n"
+              "n2c8h16w32_k3x3_s1x1_p1x1_d1x1_m1,2,8,16,32,3,3,1,1,1,1,1,1,1,legacy fwd bf16 nhwc\n");
+}
+
 }  // namespace

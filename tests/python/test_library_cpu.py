@@ -215,3 +215,44 @@ def test_large_filter_gradient_workspace_holds_packed_copies_for_channels_last(l
         sizes[layout] = size.value
     assert sizes["nchw"] >= 4 * 81 * 4  # a slice of fp32 partial sums per channel and tap at least
     assert sizes["nhwc"] >= sizes["nchw"] + copies
+
+
+_RECORDED_PROGRAM = """
+from dwshim import _library
+from test_library_cpu import _QUERY_SHAPE
+lib = _library.load()
+for _ in range(2):  # a problem seen twice is recorded once
+    lib.dwshim_conv2d_if_faster_query(_library.FLOAT, 0, *_QUERY_SHAPE, None)
+x_sizes, _, geometry, y_sizes, _ = _QUERY_SHAPE
+nhwc = _library.Int64x4(256, 1, 32, 4)
+lib.dwshim_conv2d_if_faster_query(_library.BFLOAT16, 2, x_sizes, nhwc, geometry, y_sizes, nhwc, None)
+"""
+
+_FAKE_BENCH = """#!/bin/sh
+{ echo "$@"; cat "$1"; } > "$(dirname "$0")/bench_call.txt"
+"""
+
+
+def test_dwshim_tune_measures_the_problems_a_program_called(tmp_path):
+    import os
+    import stat
+    import subprocess
+    import sys
+    if not os.environ.get("DWSHIM_RUN"):
+        pytest.skip("DWSHIM_RUN (the build's dwshim-run) not set")
+    bench = tmp_path / "bench.sh"
+    bench.write_text(_FAKE_BENCH)
+    bench.chmod(bench.stat().st_mode | stat.S_IEXEC)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, DWSHIM_BENCH=str(bench), CUDA_VISIBLE_DEVICES="",  # PyTorch's side: no GPU, skipped
+               DWSHIM_TUNE_CACHE=str(tmp_path / "routes.csv"),
+               PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.abspath(__file__)), os.environ.get("PYTHONPATH", "")]))
+    subprocess.run([os.path.join(repo, "scripts", "dwshim-tune"), "--program", "--", sys.executable, "-c",
+                    _RECORDED_PROGRAM], env=env, check=True)
+    call = (tmp_path / "bench_call.txt").read_text().splitlines()
+    arguments = call[0].split()
+    assert arguments[1:] == ["--case", "all", "--op", "fwd,dgrad,wgrad", "--dtype", "f32,f16,bf16", "--layout",
+                             "nchw,nhwc", "--op", "fwd,wgrad", "--dtype", "f32,bf16", "--layout", "nchw,nhwc",
+                             "--tune", "1"]
+    assert call[1].startswith("# name,")
+    assert call[2:] == ["n2c4h8w8_k3x3_s1x1_p1x1_d1x1_m1,2,4,8,8,3,3,1,1,1,1,1,1,1,recorded"]
