@@ -86,13 +86,22 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     return p.stride_h == 2 ? p.w >= 56 : p.w >= 112 && p.c >= 32;
 }
 
+// The generic kernel, one thread per output, 1-8% of copy bandwidth. It beats cuDNN's legacy algorithms on fp32
+// channels-last inputs with a channel multiplier (runs 2026-12-03r and s: mult2 1.41 vs 1.76 ms, mult4 1.06 vs
+// 1.34, mult2k5 0.53 vs 0.73); 2-byte ones lose (mult4 f16 1.06 vs 0.69), and so do dilated inputs (dil2 f32 0.62
+// vs 0.58) and unequal strides (stride21 f16 0.32 vs 0.32). Against the backend only the heuristic plan was timed
+// (1.06-1.30x), not PyTorch's plan: not routed there.
+bool generic_faster(Api api, const DepthwiseParams& p) {
+    const bool plain_geometry = p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1;
+    return api == Api::kLegacy && p.dtype == DType::kFloat && p.multiplier > 1 && plain_geometry &&
+           p.x_stride[kC] < p.x_stride[kW] && x_elements(p) >= int64_t{16} * 64 * 56 * 56;
+}
+
 bool forward_faster(Api api, const DepthwiseParams& params) {
     bool faster = false;
     switch (select_path(params)) {
-        // One thread per output. Its one suite case (mult2 NHWC: 1.41 ms vs 1.50 backend) is no reason to route
-        // everything else it takes (dilation, odd strides), unmeasured and 2-5% of copy bandwidth.
         case KernelPath::kGeneric:
-            faster = false;
+            faster = generic_faster(api, params);
             break;
         case KernelPath::kNchwVec:  // KB84 f32 2.92 ms vs 9.26 legacy / 4.38 backend / 10.18 PyTorch (2026-11-25g)
             faster = true;

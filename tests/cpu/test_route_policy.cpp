@@ -162,6 +162,19 @@ std::vector<PolicyCase> policy_cases() {
     PolicyCase generic{"generic path (dilated rows)", kb84_like(CUDNN_DATA_FLOAT), not_faster, not_faster};
     generic.cc.dil_h = 2;
     cases.push_back(generic);
+    PolicyCase multiplied{"generic path, fp32 NHWC with a channel multiplier (mult2k5): faster than cuDNN's legacy "
+                          "algorithms only",
+                          with_filter(kb84_like(CUDNN_DATA_FLOAT), 5), routed, not_faster};
+    multiplied.cc.layout = dwtest::Layout::kNHWC;
+    multiplied.cc.n = 16;
+    multiplied.cc.c = 64;
+    multiplied.cc.h = multiplied.cc.w = 56;
+    multiplied.cc.multiplier = 2;
+    cases.push_back(multiplied);
+    PolicyCase multiplied_half{"generic path, fp16 NHWC with a channel multiplier: cuDNN is faster",
+                               multiplied.cc, not_faster, not_faster};
+    multiplied_half.cc.dtype = CUDNN_DATA_HALF;
+    cases.push_back(multiplied_half);
     return cases;
 }
 
