@@ -84,3 +84,27 @@ def test_dwshim_tune_fills_the_cache_for_both_apis_and_pytorch(tmp_path):
     apis = sorted((f[1], f[2]) for f in (line.split(",") for line in cache.read_text().splitlines()))
     assert apis == [("backend", "fwd"), ("backend", "wgrad"), ("legacy", "fwd"), ("legacy", "wgrad"),
                     ("torch", "fwd"), ("torch", "wgrad")]
+
+
+_TUNED_PROGRAM = """
+import torch
+import torch.nn.functional as F
+x = torch.randn(2, 8, 16, 32, device="cuda").contiguous(memory_format=torch.channels_last)
+w = torch.randn(8, 1, 3, 3, device="cuda")
+F.conv2d(x, w, None, 1, 1, 1, 8)  # channels-last fp32: PyTorch calls cuDNN
+torch.cuda.synchronize()
+"""
+
+
+def test_dwshim_tune_program_measures_what_the_program_called(tmp_path):
+    bench = os.environ.get("DWSHIM_BENCH", os.path.join(REPO, "build", "bench", "dwshim_bench_cudnn"))
+    cache = tmp_path / "cache" / "routes.csv"
+    env = dict(os.environ, DWSHIM_TUNE_CACHE=str(cache), DWSHIM_BENCH=bench)
+    env.pop("DWSHIM_TUNE_IDENTITY", None)
+    subprocess.run([os.path.join(REPO, "scripts", "dwshim-tune"), "--program", "--", sys.executable, "-c",
+                    _TUNED_PROGRAM], env=env, check=True, capture_output=True, text=True)
+    rows = [line.split(",") for line in cache.read_text().splitlines()]
+    # The recorded problem, forward, fp32, channels-last, timed through both APIs (the file's key fields).
+    measured = sorted({(f[1], f[2], f[3], f[4], tuple(f[5:9])) for f in rows})
+    assert measured == [("backend", "fwd", "f32", "nhwc", ("2", "8", "16", "32")),
+                        ("legacy", "fwd", "f32", "nhwc", ("2", "8", "16", "32"))]
