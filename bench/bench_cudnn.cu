@@ -16,8 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,44 +34,6 @@
     } while (0)
 
 namespace {
-
-struct Row {
-    std::string name;
-    dwtest::ConvCase cc;
-};
-
-std::vector<Row> read_cases(const std::string& path) {
-    std::vector<Row> rows;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::stringstream fields(line);
-        std::string name, value;
-        std::getline(fields, name, ',');
-        int v[13];
-        for (int& x : v) {
-            std::getline(fields, value, ',');
-            x = std::atoi(value.c_str());
-        }
-        dwtest::ConvCase cc;
-        cc.n = v[0];
-        cc.c = v[1];
-        cc.h = v[2];
-        cc.w = v[3];
-        cc.kh = v[4];
-        cc.kw = v[5];
-        cc.stride_h = v[6];
-        cc.stride_w = v[7];
-        cc.pad_h = v[8];
-        cc.pad_w = v[9];
-        cc.dil_h = v[10];
-        cc.dil_w = v[11];
-        cc.multiplier = v[12];
-        rows.push_back({name, cc});
-    }
-    return rows;
-}
 
 // Uniform values in [-1, 1) from a hash of the index: fresh, non-zero data without a host round trip.
 __global__ void fill_kernel(void* data, int64_t elements, cudnnDataType_t dtype, uint32_t seed) {
@@ -369,7 +329,7 @@ int main(int argc, char** argv) {
                    {"dgrad", dwshim::Direction::kDataGrad},
                    {"wgrad", dwshim::Direction::kFilterGrad}};
 
-    for (const Row& row : read_cases(argv[1])) {
+    for (const dwtest::NamedCase& row : dwtest::read_cases_file(argv[1])) {
         if (!only_case.empty() && only_case != "all" && row.name != only_case) continue;
         for (const auto& op : all_ops) {
             if (!listed(ops, op.name)) continue;

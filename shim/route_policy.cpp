@@ -131,7 +131,7 @@ bool large_filter_faster(const DepthwiseParams& forward) {
 }
 
 RouteReason route_if_faster(Api api, const DepthwiseParams& params) {
-    if (!settings().tune_record.empty()) record_problem(api, params);
+    record_problem(api, params);
     if (settings().route_all) return RouteReason::kRouted;
     switch (tuned_route(api, params)) {
         case TunedRoute::kFaster:

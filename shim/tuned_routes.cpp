@@ -194,10 +194,8 @@ void make_parent_directories(const std::string& path) {
 
 // Padding that bench/suite.csv's one pad per axis describes: the output size it gives is the problem's.
 bool symmetric_padding(const DepthwiseParams& p) {
-    const auto out = [](int64_t in, int64_t pad, int64_t dilation, int64_t filter, int64_t stride) {
-        return (in + 2 * pad - dilation * (filter - 1) - 1) / stride + 1;
-    };
-    return out(p.h, p.pad_h, p.dil_h, p.r, p.stride_h) == p.p && out(p.w, p.pad_w, p.dil_w, p.s, p.stride_w) == p.q;
+    return p.p == conv_output_size(p.h, p.pad_h, p.pad_h, p.r, p.dil_h, p.stride_h) &&
+           p.q == conv_output_size(p.w, p.pad_w, p.pad_w, p.s, p.dil_w, p.stride_w);
 }
 
 struct ProblemRecord {

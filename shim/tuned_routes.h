@@ -31,8 +31,8 @@ bool record_tuned_route(Api api, const DepthwiseParams& params, double dwshim_ms
 // With DWSHIM_TUNE_RECORD set, appends the problem to that file the first time the process sees it, as a line of
 // bench/suite.csv's format (name, N, C, H, W, kh, kw, strides, pads, dilations, multiplier) whose note names the
 // API, direction, dtype and layout ("backend wgrad bf16 nhwc"): dwshim-tune --program measures what a program
-// calls. Packed tensors with symmetric padding only (what that format describes). Not for the routed path of
-// normal runs: it takes a lock and writes a file.
+// calls. Packed tensors with symmetric padding only (what that format describes). Without DWSHIM_TUNE_RECORD it
+// returns at once; with it, it takes a lock and writes a file.
 void record_problem(Api api, const DepthwiseParams& params);
 
 }  // namespace dwshim

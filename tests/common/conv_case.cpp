@@ -1,5 +1,7 @@
 #include "conv_case.h"
 
+#include <fstream>
+#include <sstream>
 
 namespace dwtest {
 
@@ -101,6 +103,27 @@ CudnnDescriptors::~CudnnDescriptors() {
     cudnnDestroyFilterDescriptor(w);
     cudnnDestroyTensorDescriptor(y);
     cudnnDestroyTensorDescriptor(x);
+}
+
+std::vector<NamedCase> read_cases_file(const std::string& path) {
+    std::vector<NamedCase> rows;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::stringstream fields(line);
+        std::string name, value;
+        std::getline(fields, name, ',');
+        ConvCase cc;
+        int* const columns[] = {&cc.n,        &cc.c,     &cc.h,     &cc.w,     &cc.kh,    &cc.kw,   &cc.stride_h,
+                                &cc.stride_w, &cc.pad_h, &cc.pad_w, &cc.dil_h, &cc.dil_w, &cc.multiplier};
+        for (int* column : columns) {
+            std::getline(fields, value, ',');
+            *column = std::atoi(value.c_str());
+        }
+        rows.push_back({name, cc});
+    }
+    return rows;
 }
 
 }  // namespace dwtest

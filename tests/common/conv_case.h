@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "kernels/depthwise_params.h"
 
@@ -65,6 +66,14 @@ TensorLayout filter_layout(const ConvCase& cc);
 
 const char* dtype_name(cudnnDataType_t dtype);
 size_t dtype_size(cudnnDataType_t dtype);
+
+// A row of a cases file in bench/suite.csv's format (name, N, C, H, W, kh, kw, stride_h, stride_w, pad_h, pad_w,
+// dil_h, dil_w, multiplier, note; '#' starts a comment): the geometry, forward fp32 NCHW until the caller says.
+struct NamedCase {
+    std::string name;
+    ConvCase cc;
+};
+std::vector<NamedCase> read_cases_file(const std::string& path);
 
 // Owns the four descriptors of a case.
 class CudnnDescriptors {

@@ -14,7 +14,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "shim/route_reason.h"
@@ -36,12 +35,12 @@ std::vector<std::string> split(const std::string& line) {
     return fields;
 }
 
-// A CSV whose first line names the columns unless `header` does; lines starting with '#' are skipped.
-std::vector<Row> read_csv(const std::string& path, const std::vector<std::string>& header = {}) {
+// A CSV whose first line names the columns; lines starting with '#' are skipped.
+std::vector<Row> read_csv(const std::string& path) {
     std::ifstream in(path);
     EXPECT_TRUE(in.good()) << path;
     std::vector<Row> rows;
-    std::vector<std::string> names = header;
+    std::vector<std::string> names;
     for (std::string line; std::getline(in, line);) {
         if (line.empty() || line[0] == '#') continue;
         const std::vector<std::string> fields = split(line);
@@ -61,31 +60,23 @@ std::string source_path(const std::string& relative) {
 }
 
 // The cases of bench/suite.csv-format files by name.
-std::map<std::string, Row> read_cases(const std::vector<std::string>& files) {
-    const std::vector<std::string> header = {"name",  "N",     "C",     "H",     "W",     "kh",    "kw",
-                                             "stride_h", "stride_w", "pad_h", "pad_w", "dil_h", "dil_w", "multiplier"};
-    std::map<std::string, Row> cases;
+std::map<std::string, dwtest::ConvCase> read_cases(const std::vector<std::string>& files) {
+    std::map<std::string, dwtest::ConvCase> cases;
     for (const std::string& file : files) {
-        for (const Row& row : read_csv(source_path(file), header)) cases[row.at("name")] = row;
+        for (const dwtest::NamedCase& row : dwtest::read_cases_file(source_path(file))) cases[row.name] = row.cc;
     }
     return cases;
 }
 
-dwtest::ConvCase conv_case(const Row& c, const Row& measured) {
+// The case's geometry in the measured row's direction, dtype and layout.
+dwtest::ConvCase conv_case(dwtest::ConvCase cc, const Row& measured) {
     const std::string& op = measured.at("op");
     const std::string& dtype = measured.at("dtype");
-    dwtest::ConvCase cc;
     cc.direction = op == "dgrad"   ? dwshim::Direction::kDataGrad
                    : op == "wgrad" ? dwshim::Direction::kFilterGrad
                                    : dwshim::Direction::kForward;
     cc.dtype = dtype == "f16" ? CUDNN_DATA_HALF : dtype == "bf16" ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
     cc.layout = measured.at("layout") == "nhwc" ? dwtest::Layout::kNHWC : dwtest::Layout::kNCHW;
-    const std::pair<const char*, int*> sizes[] = {
-        {"N", &cc.n},         {"C", &cc.c},         {"H", &cc.h},         {"W", &cc.w},
-        {"kh", &cc.kh},       {"kw", &cc.kw},       {"stride_h", &cc.stride_h}, {"stride_w", &cc.stride_w},
-        {"pad_h", &cc.pad_h}, {"pad_w", &cc.pad_w}, {"dil_h", &cc.dil_h}, {"dil_w", &cc.dil_w},
-        {"multiplier", &cc.multiplier}};
-    for (const auto& [column, size] : sizes) *size = std::stoi(c.at(column));
     return cc;
 }
 
@@ -144,7 +135,7 @@ std::string row_key(const Row& row) {
 }
 
 void check_run(const MeasuredRun& run, Verdict* verdict) {
-    const std::map<std::string, Row> cases = read_cases(run.cases);
+    const std::map<std::string, dwtest::ConvCase> cases = read_cases(run.cases);
     std::map<std::string, double> torch_ms;  // the faster of PyTorch's cudnn.benchmark modes
     for (const std::string& file : run.torch) {
         for (const Row& row : read_csv(source_path(file))) {
