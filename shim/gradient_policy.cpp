@@ -68,14 +68,19 @@ bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped
 // bf16 0.040 vs 0.049, c1152_7x7_k5s1 f32 0.151 vs 0.363, c96_56x56_k7s1 bf16 0.346 vs 1.311) but 3x3 at stride 2
 // on rows of 28 (c240_28x28_k3s2 f32 0.069 vs 0.063, bf16 0.062 vs 0.063); 3x3 at stride 2 wins on rows of 112
 // (c64_112x112_k3s2 bf16 0.142 vs 0.232).
+// The filter gradient of large filters was measured at 31x31 only (replk31): 9x9 to 29x29 stay with what they call.
+bool measured_large_filter(const DepthwiseParams& p) {
+    return p.r == 31 && p.s == 31;
+}
+
 // Run 2026-12-03q agrees with the rows kernels (c184_14x14_k3s1 f32 0.016 vs 0.048; c192_28x28_k3s2 bf16 0.053 vs
 // 0.052 stays with PyTorch). A channel multiplier wins too (run 2026-12-03r, mult2 at stride 1: f32 0.079 vs 0.492,
 // bf16 0.088 vs 0.496).
 bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
     if (p.r != p.s || x_elements(p) < kSmallestModelLayer) return false;
-    if (filter_grad_large_applies(p)) return p.multiplier == 1;  // see filter_grad_faster
+    if (filter_grad_large_applies(p)) return p.multiplier == 1 && measured_large_filter(p);  // see filter_grad_faster
     if (channels_innermost(p.y_stride) || !filter_grad_strip_applies(p)) return false;
-    if (p.multiplier > 1) return p.stride_h == 1;
+    if (p.multiplier > 1) return p.multiplier == 2 && p.r == 3 && p.stride_h == 1;  // mult2's shape only
     return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
 }
 
@@ -199,8 +204,8 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     // (31x31) in every dtype and layout, run 2026-12-03r, dwshim vs cuDNN legacy / backend / PyTorch: NCHW f32
     // 3.46 vs 19.0 / 43.3 / 32.0, bf16 3.48 vs 31.7 / 31.7 / 32.5; NHWC f32 3.68 vs 221.5 / 221.5 / 221.9, f16
     // 3.67 vs 31.7 / 31.7 / 31.7 (before the copies, the generic kernel took 76.8-79.1 there). Other large
-    // filters were not measured; the forward's rule takes them too.
-    if (filter_grad_large_filter_applies(p)) return x_elements(p) >= kSmallestMeasured;
+    // filters were not measured and stay with cuDNN (measured_large_filter).
+    if (filter_grad_large_filter_applies(p)) return x_elements(p) >= kSmallestMeasured && measured_large_filter(p);
     // The generic kernel (dilation, other strides): not measured faster.
     if (!filter_grad_strip_applies(p)) return false;
     const bool nhwc = channels_innermost(p.y_stride);

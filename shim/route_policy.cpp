@@ -32,9 +32,14 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
     // Asymmetric filters and unequal strides win everywhere, against every path and in every dtype (run
     // 2026-12-03s: kb83, 3x1, f32 0.369 vs 1.33 / 6.33 / 1.45; kb85, 3x7, f16 0.602 vs 2.47 / 2.47; k1x7 f32 0.027
     // vs 0.039 / 0.039 / 0.054, the closest; k7x1 bf16 0.017 vs 0.060 / 0.060 / 0.070; k5x1 f16 0.033 vs 0.115;
-    // stride 2 x 1 f32 0.045 vs 0.070 / 0.058 / 0.079, stride 1 x 2 bf16 0.037 vs 0.066 / 0.066 / 0.071). 1x3, 1x5
-    // and 7x3 were not measured; the class is routed.
-    if (p.r != p.s || p.stride_h != p.stride_w) return true;
+    // stride 2 x 1 f32 0.045 vs 0.070 / 0.058 / 0.079, stride 1 x 2 bf16 0.037 vs 0.066 / 0.066 / 0.071). Only the
+    // measured shapes are routed: 1x3, 1x5 and 7x3, and unequal strides of other filters, stay with cuDNN.
+    if (p.r != p.s) {
+        const bool measured = (p.r == 3 && (p.s == 1 || p.s == 7)) || (p.s == 1 && (p.r == 5 || p.r == 7)) ||
+                              (p.r == 1 && p.s == 7);
+        return measured && p.stride_h == 1 && p.stride_w == 1;
+    }
+    if (p.stride_h != p.stride_w) return p.r == 3 && p.stride_h * p.stride_w == 2;
     // Legacy: faster in every suite case (mbv2_56 f16 0.062 vs 0.154 ms, effnet_k5s2 f16 0.063 vs 0.168).
     if (api == Api::kLegacy) return true;
     // PyTorch's own NCHW kernel: faster in every suite case (mbv2_56 f32 0.069 vs 0.166, effnet_k5s2 bf16 0.066
@@ -90,9 +95,12 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
 // channels-last inputs with a channel multiplier (runs 2026-12-03r and s: mult2 1.41 vs 1.76 ms, mult4 1.06 vs
 // 1.34, mult2k5 0.53 vs 0.73); 2-byte ones lose (mult4 f16 1.06 vs 0.69), and so do dilated inputs (dil2 f32 0.62
 // vs 0.58) and unequal strides (stride21 f16 0.32 vs 0.32). Against the backend only the heuristic plan was timed
-// (1.06-1.30x), not PyTorch's plan: not routed there.
+// (1.06-1.30x), not PyTorch's plan: not routed there. Only the measured shapes: 3x3 with multipliers 2 and 4, 5x5
+// with 2.
 bool generic_faster(Api api, const DepthwiseParams& p) {
-    const bool plain_geometry = p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1;
+    const bool measured = p.r == p.s && ((p.r == 3 && (p.multiplier == 2 || p.multiplier == 4)) ||
+                                         (p.r == 5 && p.multiplier == 2));
+    const bool plain_geometry = measured && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1;
     return api == Api::kLegacy && p.dtype == DType::kFloat && p.multiplier > 1 && plain_geometry &&
            p.x_stride[kC] < p.x_stride[kW] && x_elements(p) >= int64_t{16} * 64 * 56 * 56;
 }

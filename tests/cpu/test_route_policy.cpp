@@ -159,6 +159,16 @@ std::vector<PolicyCase> policy_cases() {
     asymmetric.cc.kw = 7;
     asymmetric.cc.pad_w = 1;
     cases.push_back(asymmetric);
+    PolicyCase asymmetric_unmeasured{"NCHW rows path, 7x3 fp16: not measured", asymmetric.cc, not_faster,
+                                     not_faster};
+    asymmetric_unmeasured.cc.kh = 7;
+    asymmetric_unmeasured.cc.kw = 3;
+    cases.push_back(asymmetric_unmeasured);
+    PolicyCase unequal_unmeasured{"NCHW rows path, fp32 5x5 at strides 2 x 1: not measured",
+                                  with_filter(layer_sized(CUDNN_DATA_FLOAT), 5), not_faster, not_faster};
+    unequal_unmeasured.cc.pad_w = 2;
+    unequal_unmeasured.cc.stride_h = 2;
+    cases.push_back(unequal_unmeasured);
     PolicyCase generic{"generic path (dilated rows)", kb84_like(CUDNN_DATA_FLOAT), not_faster, not_faster};
     generic.cc.dil_h = 2;
     cases.push_back(generic);
@@ -175,6 +185,9 @@ std::vector<PolicyCase> policy_cases() {
                                multiplied.cc, not_faster, not_faster};
     multiplied_half.cc.dtype = CUDNN_DATA_HALF;
     cases.push_back(multiplied_half);
+    PolicyCase multiplied_seven{"generic path, fp32 NHWC 7x7 with a channel multiplier: not measured",
+                                with_filter(multiplied.cc, 7), not_faster, not_faster};
+    cases.push_back(multiplied_seven);
     return cases;
 }
 
@@ -348,12 +361,14 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      gradient(with_filter(same, 7), filter), routed, not_faster});
     cases.push_back({"wgrad with a channel multiplier: faster on both APIs", gradient(mult2, filter, nhwc), routed,
                      routed});
-    cases.push_back({"wgrad, large filter NHWC fp32 (large-filter kernel on packed copies): faster on both APIs",
-                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter, nhwc), routed, routed});
-    cases.push_back({"wgrad, large filter NCHW fp32 (large-filter kernel): faster on both APIs",
-                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), routed, routed});
-    cases.push_back({"wgrad, large filter NHWC bf16 (large-filter kernel on packed copies): faster on both APIs",
-                     gradient(with_filter(measured_size(CUDNN_DATA_BFLOAT16), 13), filter, nhwc), routed, routed});
+    cases.push_back({"wgrad, 31x31 NHWC fp32 (large-filter kernel on packed copies): faster on both APIs",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 31), filter, nhwc), routed, routed});
+    cases.push_back({"wgrad, 31x31 NCHW fp32 (large-filter kernel): faster on both APIs",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 31), filter), routed, routed});
+    cases.push_back({"wgrad, 31x31 NHWC bf16 (large-filter kernel on packed copies): faster on both APIs",
+                     gradient(with_filter(measured_size(CUDNN_DATA_BFLOAT16), 31), filter, nhwc), routed, routed});
+    cases.push_back({"wgrad, 13x13 NCHW fp32 (large-filter kernel): not measured",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), not_faster, not_faster});
     ConvCase dilated_large = with_filter(measured_size(CUDNN_DATA_FLOAT), 13);
     dilated_large.dil_h = dilated_large.dil_w = 2;
     dilated_large.pad_h = dilated_large.pad_w = 12;
@@ -403,6 +418,8 @@ TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
         {"wgrad with a channel multiplier", filter, bf16, 64, 184, 28, 28, 3, 1, 1, 2, routed},
         {"wgrad with a channel multiplier at stride 2: not measured", filter, bf16, 64, 184, 28, 28, 3, 2, 1, 2,
          not_faster},
+        {"wgrad 5x5 with a channel multiplier: not measured", filter, bf16, 64, 184, 28, 28, 5, 1, 1, 2, not_faster},
+        {"wgrad 13x13 (large-filter kernel): not measured", filter, f32, 32, 256, 56, 56, 13, 1, 1, 1, not_faster},
         {"dgrad 31x31 (large-filter kernel)", data, f32, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 31x31 (large-filter kernel)", filter, bf16, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 9x9 with dilation (generic kernel): not measured", filter, f32, 32, 256, 56, 56, 9, 1, 2, 1,
