@@ -43,6 +43,10 @@ constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 constexpr int64_t kSmallestModelLayer = int64_t{64} * 184 * 14 * 14;
 // The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
 constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
+// The smallest inputs the shape classes were measured on (bench/classes.csv): k1x7 and k7x1 (32 x 160 x 28 x 28)
+// for asymmetric filters, k13 (32 x 256 x 28 x 28) for large ones.
+constexpr int64_t kSmallestAsymmetric = int64_t{32} * 160 * 28 * 28;
+constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
 
 
 // PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03a, dwshim / PyTorch in ms.
@@ -55,30 +59,51 @@ bool torch_native_square_layer(const DepthwiseParams& p) {
 // bench/results/2026-12-03g-h200-variants-narrow-planes.txt: c1152_7x7_k3s1 f32 0.026 vs 0.058, c960_7x7_k5s1
 // bf16 0.040 vs 0.059, c768_7x7_k7s1 f32 0.047 vs 0.107; before, 0.083, 0.116 and 0.136 lost). Stride 2 wins on
 // the NCHW window kernel only (data_grad_faster; the generic gather kernel lost: c64_112x112_k3s2 f32 0.92 vs 0.80).
-// Large filters win on the forward's large-filter kernel (run 2026-12-03r, replk31: f32 2.36 vs 12.90, bf16 2.36 vs
-// 14.35).
 bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped, const DepthwiseParams& forward) {
     if (!forward_shaped || !torch_native_square_layer(p)) return false;
     const KernelPath path = select_path(forward);
-    if (path == KernelPath::kLargeFilter) return large_filter_faster(forward);
     return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
+}
+
+// Data gradients on the forward's kernels whose shape class was measured through every API, PyTorch's own kernels
+// included, in every dtype and layout it runs: the bench/classes.csv cases and replk31, dwshim against cuDNN
+// legacy / backend / PyTorch in ms.
+bool shape_class_measured(const DepthwiseParams& forward) {
+    const KernelPath path = select_path(forward);
+    return path == KernelPath::kLargeFilter || (path == KernelPath::kNchwRows && forward.r != forward.s);
+}
+
+// Large filters win everywhere on the large-filter kernel (run 2026-12-03u: k13 on 28-wide NCHW planes, where the
+// forward loses, f32 0.568 vs 1.10 / 1.10 / 0.699; k9 NHWC bf16 0.301 vs 4.04 / 4.03; k15 NCHW f16 0.338 vs 2.96 /
+// 2.97; run 2026-12-03r, replk31: f32 2.36 vs 12.90 PyTorch, bf16 2.36 vs 14.35). Asymmetric NCHW filters at stride 1
+// win everywhere on the rows kernel (run 2026-12-03u: kb83 f32 0.369 vs 1.58 / 1.58 / 1.46, kb85 bf16 0.644 vs 3.85
+// / 3.85 / 3.07, the closest k1x5 bf16 0.051 vs 0.101 / 0.101 / 0.099 and k1x7 f32 0.027 vs 0.052 / 0.052 / 0.046).
+bool shape_class_data_grad_faster(const DepthwiseParams& p, const DepthwiseParams& forward) {
+    if (select_path(forward) == KernelPath::kLargeFilter) {
+        return measured_large_filter(forward) && x_elements(p) >= kSmallestLargeFilter;
+    }
+    return measured_asymmetric_rows(forward) && x_elements(p) >= kSmallestAsymmetric;
+}
+
+// The large-filter kernel at stride 1, on the tensors or on packed NCHW copies of channels-last ones, wins every
+// measured case in every dtype, layout and API, dwshim vs cuDNN legacy / backend / PyTorch: run 2026-12-03u, k9 to
+// k15 (k13 NCHW f32 0.577 vs 1.94 / 5.34 / 1.55, the closest k13 NHWC bf16 0.603 vs 1.77 / 1.77; k15 NHWC f32 0.713
+// vs 27.3 / 12.1); run 2026-12-03r, replk31: NCHW f32 3.46 vs 19.0 / 43.3 / 32.0, bf16 3.48 vs 31.7 / 31.7 / 32.5;
+// NHWC f32 3.68 vs 221.5 / 221.5 / 221.9, f16 3.67 vs 31.7 / 31.7 / 31.7. One filter per channel only.
+bool large_filter_grad_faster(const DepthwiseParams& p) {
+    return p.multiplier == 1 && measured_large_filter(p) && x_elements(p) >= kSmallestLargeFilter;
 }
 
 // The NCHW strip kernel wins every layer in both dtypes (c16_112x112_k3s1 f32 0.074 vs 0.475, c184_14x14_k3s1
 // bf16 0.040 vs 0.049, c1152_7x7_k5s1 f32 0.151 vs 0.363, c96_56x56_k7s1 bf16 0.346 vs 1.311) but 3x3 at stride 2
 // on rows of 28 (c240_28x28_k3s2 f32 0.069 vs 0.063, bf16 0.062 vs 0.063); 3x3 at stride 2 wins on rows of 112
 // (c64_112x112_k3s2 bf16 0.142 vs 0.232).
-// The filter gradient of large filters was measured at 31x31 only (replk31): 9x9 to 29x29 stay with what they call.
-bool measured_large_filter(const DepthwiseParams& p) {
-    return p.r == 31 && p.s == 31;
-}
-
 // Run 2026-12-03q agrees with the rows kernels (c184_14x14_k3s1 f32 0.016 vs 0.048; c192_28x28_k3s2 bf16 0.053 vs
 // 0.052 stays with PyTorch). A channel multiplier wins too (run 2026-12-03r, mult2 at stride 1: f32 0.079 vs 0.492,
 // bf16 0.088 vs 0.496).
 bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
+    if (filter_grad_large_applies(p)) return large_filter_grad_faster(p);
     if (p.r != p.s || x_elements(p) < kSmallestModelLayer) return false;
-    if (filter_grad_large_applies(p)) return p.multiplier == 1 && measured_large_filter(p);  // see filter_grad_faster
     if (channels_innermost(p.y_stride) || !filter_grad_strip_applies(p)) return false;
     if (p.multiplier > 1) return p.multiplier == 2 && p.r == 3 && p.stride_h == 1;  // mult2's shape only
     return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
@@ -101,7 +126,6 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
         }
         case KernelPath::kNchwVec:
         case KernelPath::kNchwRows:
-            if (forward.r != forward.s) return false;  // asymmetric filters: not measured yet
             // fp32 everywhere (KB84 3.24 vs 13.7 legacy / 13.6 backend / 18.8 PyTorch; mbv2_56 0.062 vs 0.196;
             // convnext7 0.45 vs 3.03). 2-byte types: legacy everywhere (KB84 f16 2.98 vs 14.3, mbv2_56 bf16
             // 0.063 vs 0.232); backend at 7x7 (convnext7 f16 0.40 vs 0.57) and on rows of 256+ columns, since the
@@ -111,8 +135,7 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
             if (forward.dtype == DType::kFloat || api == Api::kLegacy || forward.r == 7) return true;
             return path == KernelPath::kNchwRows && nchw_quads_applies(forward);
         case KernelPath::kLargeFilter:
-            // replk31: 2.36-2.42 ms vs 18-23 legacy, 22.3-22.7 backend (NCHW), 74.6-75.1 (NHWC), PyTorch 13-31.
-            return large_filter_faster(forward);
+            break;  // shape_class_data_grad_faster
         case KernelPath::kGeneric:
             break;  // dilation and other shapes the forward fast paths skip: not measured
     }
@@ -132,6 +155,7 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     if (data_grad_nchw_s2_applies(p)) return x_elements(p) >= kSmallestNchwStride2;
     DepthwiseParams forward;
     const bool forward_shaped = data_grad_as_forward(p, &forward);
+    if (forward_shaped && shape_class_measured(forward)) return shape_class_data_grad_faster(p, forward);
     if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.
@@ -200,12 +224,7 @@ bool nchw_filter_grad_faster(Api api, const DepthwiseParams& p) {
 
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (api == Api::kTorchNative) return torch_native_filter_grad_faster(p);
-    // The large-filter kernel at stride 1, on the tensors or on packed NCHW copies of channels-last ones: replk31
-    // (31x31) in every dtype and layout, run 2026-12-03r, dwshim vs cuDNN legacy / backend / PyTorch: NCHW f32
-    // 3.46 vs 19.0 / 43.3 / 32.0, bf16 3.48 vs 31.7 / 31.7 / 32.5; NHWC f32 3.68 vs 221.5 / 221.5 / 221.9, f16
-    // 3.67 vs 31.7 / 31.7 / 31.7 (before the copies, the generic kernel took 76.8-79.1 there). Other large
-    // filters were not measured and stay with cuDNN (measured_large_filter).
-    if (filter_grad_large_filter_applies(p)) return x_elements(p) >= kSmallestMeasured && measured_large_filter(p);
+    if (filter_grad_large_filter_applies(p)) return large_filter_grad_faster(p);
     // The generic kernel (dilation, other strides): not measured faster.
     if (!filter_grad_strip_applies(p)) return false;
     const bool nhwc = channels_innermost(p.y_stride);

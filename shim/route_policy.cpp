@@ -32,13 +32,10 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
     // Asymmetric filters and unequal strides win everywhere, against every path and in every dtype (run
     // 2026-12-03s: kb83, 3x1, f32 0.369 vs 1.33 / 6.33 / 1.45; kb85, 3x7, f16 0.602 vs 2.47 / 2.47; k1x7 f32 0.027
     // vs 0.039 / 0.039 / 0.054, the closest; k7x1 bf16 0.017 vs 0.060 / 0.060 / 0.070; k5x1 f16 0.033 vs 0.115;
-    // stride 2 x 1 f32 0.045 vs 0.070 / 0.058 / 0.079, stride 1 x 2 bf16 0.037 vs 0.066 / 0.066 / 0.071). Only the
-    // measured shapes are routed: 1x3, 1x5 and 7x3, and unequal strides of other filters, stay with cuDNN.
-    if (p.r != p.s) {
-        const bool measured = (p.r == 3 && (p.s == 1 || p.s == 7)) || (p.s == 1 && (p.r == 5 || p.r == 7)) ||
-                              (p.r == 1 && p.s == 7);
-        return measured && p.stride_h == 1 && p.stride_w == 1;
-    }
+    // stride 2 x 1 f32 0.045 vs 0.070 / 0.058 / 0.079, stride 1 x 2 bf16 0.037 vs 0.066 / 0.066 / 0.071; run
+    // 2026-12-03u, the other three shapes: k1x3 f32 0.057 vs 0.136 / 0.136 / 0.157, k1x5 bf16 0.052 vs 0.086 /
+    // 0.086 / 0.110, k7x3 f16 0.069 vs 0.301 / 0.301). Unequal strides of other filters stay with cuDNN.
+    if (p.r != p.s) return measured_asymmetric_rows(p);
     if (p.stride_h != p.stride_w) return p.r == 3 && p.stride_h * p.stride_w == 2;
     // Legacy: faster in every suite case (mbv2_56 f16 0.062 vs 0.154 ms, effnet_k5s2 f16 0.063 vs 0.168).
     if (api == Api::kLegacy) return true;
@@ -129,13 +126,24 @@ bool forward_faster(Api api, const DepthwiseParams& params) {
 
 }  // namespace
 
+// Every asymmetric shape the rows kernel instantiates (nchw_rows_applies), at stride 1.
+bool measured_asymmetric_rows(const DepthwiseParams& p) {
+    return p.r != p.s && p.stride_h == 1 && p.stride_w == 1 && select_path(p) == KernelPath::kNchwRows;
+}
+
+// Square filters from 9x9 to 31x31: the classes file's k9, k11, k13, k15, k19 and k25 (runs 2026-12-03s, u and v)
+// and the suite's replk31.
+bool measured_large_filter(const DepthwiseParams& p) {
+    return p.r == p.s && p.r >= 9 && p.r <= 31;
+}
+
 // Channels-last: every case against every path (replk31 2.39 ms vs cuDNN 75.6 / 75.0, run 2026-12-03r; k9 to k15
 // in the classes file, run 2026-12-03s: k13 f32 0.570 vs 3.60 / 3.54, k9 bf16 0.299 vs 4.13 / 4.04). NCHW on planes
 // 56 wide (replk31 2.36 vs 10.9 / 10.9 / 6.79; k9 f16 0.195 vs 0.666 / 0.666; k15 bf16 0.337 vs 1.64 / 1.64 / 1.24);
 // on k13's 28-wide planes it loses in fp32 (0.567 vs 0.554 / 0.554 / 0.496) and to PyTorch in bf16 (0.566 vs
 // 0.545): narrower planes stay with what they call.
 bool large_filter_faster(const DepthwiseParams& forward) {
-    return forward.x_stride[kC] < forward.x_stride[kW] || forward.w >= 56;
+    return measured_large_filter(forward) && (forward.x_stride[kC] < forward.x_stride[kW] || forward.w >= 56);
 }
 
 RouteReason route_if_faster(Api api, const DepthwiseParams& params) {

@@ -159,10 +159,13 @@ std::vector<PolicyCase> policy_cases() {
     asymmetric.cc.kw = 7;
     asymmetric.cc.pad_w = 1;
     cases.push_back(asymmetric);
-    PolicyCase asymmetric_unmeasured{"NCHW rows path, 7x3 fp16: not measured", asymmetric.cc, not_faster,
-                                     not_faster};
-    asymmetric_unmeasured.cc.kh = 7;
-    asymmetric_unmeasured.cc.kw = 3;
+    PolicyCase asymmetric_7x3{"NCHW rows path, 7x3 fp16: faster on both APIs", asymmetric.cc, routed, routed};
+    asymmetric_7x3.cc.kh = 7;
+    asymmetric_7x3.cc.kw = 3;
+    cases.push_back(asymmetric_7x3);
+    PolicyCase asymmetric_unmeasured{"NCHW rows path, 7x3 fp16 at stride 2: not measured", asymmetric_7x3.cc,
+                                     not_faster, not_faster};
+    asymmetric_unmeasured.cc.stride_h = asymmetric_unmeasured.cc.stride_w = 2;
     cases.push_back(asymmetric_unmeasured);
     PolicyCase unequal_unmeasured{"NCHW rows path, fp32 5x5 at strides 2 x 1: not measured",
                                   with_filter(layer_sized(CUDNN_DATA_FLOAT), 5), not_faster, not_faster};
@@ -271,8 +274,14 @@ std::vector<PolicyCase> gradient_policy_cases() {
     ConvCase same_3x1 = same;
     same_3x1.kw = 1;
     same_3x1.pad_w = 0;
-    cases.push_back({"dgrad on the NCHW rows path, 3x1 fp16: not measured", gradient(same_3x1, data), not_faster,
-                     not_faster});
+    cases.push_back({"dgrad on the NCHW rows path, 3x1 fp16: faster on both APIs", gradient(same_3x1, data), routed,
+                     routed});
+    ConvCase small_3x1 = same_3x1;
+    small_3x1.n = 8;
+    cases.push_back({"dgrad on the NCHW rows path, 3x1 fp16 below the smallest measured asymmetric input",
+                     gradient(small_3x1, data), not_faster, not_faster});
+    cases.push_back({"dgrad of a 3x1 filter on channels-last data (generic kernel): not measured",
+                     gradient(same_3x1, data, nhwc), not_faster, not_faster});
     cases.push_back({"dgrad on the large-filter path", gradient(with_filter(same, 13), data, nhwc), routed, routed});
     cases.push_back({"dgrad at stride 2, NCHW fp32 (window kernel): faster on both APIs", gradient(strided, data),
                      routed, routed});
@@ -367,8 +376,14 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 31), filter), routed, routed});
     cases.push_back({"wgrad, 31x31 NHWC bf16 (large-filter kernel on packed copies): faster on both APIs",
                      gradient(with_filter(measured_size(CUDNN_DATA_BFLOAT16), 31), filter, nhwc), routed, routed});
-    cases.push_back({"wgrad, 13x13 NCHW fp32 (large-filter kernel): not measured",
-                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), not_faster, not_faster});
+    cases.push_back({"wgrad, 13x13 NCHW fp32 (large-filter kernel): faster on both APIs",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), routed, routed});
+    cases.push_back({"wgrad, 33x33 NCHW fp32 (large-filter kernel): not measured",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 33), filter), not_faster, not_faster});
+    ConvCase small_large = with_filter(measured_size(CUDNN_DATA_HALF), 13);
+    small_large.n = 4;
+    cases.push_back({"wgrad, 13x13 NHWC fp16 below the smallest measured large-filter input",
+                     gradient(small_large, filter, nhwc), not_faster, not_faster});
     ConvCase dilated_large = with_filter(measured_size(CUDNN_DATA_FLOAT), 13);
     dilated_large.dil_h = dilated_large.dil_w = 2;
     dilated_large.pad_h = dilated_large.pad_w = 12;
@@ -419,7 +434,9 @@ TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
         {"wgrad with a channel multiplier at stride 2: not measured", filter, bf16, 64, 184, 28, 28, 3, 2, 1, 2,
          not_faster},
         {"wgrad 5x5 with a channel multiplier: not measured", filter, bf16, 64, 184, 28, 28, 5, 1, 1, 2, not_faster},
-        {"wgrad 13x13 (large-filter kernel): not measured", filter, f32, 32, 256, 56, 56, 13, 1, 1, 1, not_faster},
+        {"wgrad 13x13 (large-filter kernel)", filter, f32, 32, 256, 56, 56, 13, 1, 1, 1, routed},
+        {"dgrad 13x13 on planes of 28 (large-filter kernel)", data, bf16, 32, 256, 28, 28, 13, 1, 1, 1, routed},
+        {"wgrad 35x35 (large-filter kernel): not measured", filter, f32, 32, 256, 56, 56, 35, 1, 1, 1, not_faster},
         {"dgrad 31x31 (large-filter kernel)", data, f32, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 31x31 (large-filter kernel)", filter, bf16, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 9x9 with dilation (generic kernel): not measured", filter, f32, 32, 256, 56, 56, 9, 1, 2, 1,
