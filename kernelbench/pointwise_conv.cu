@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "async_copy.cuh"
+#include "tf32_mma.cuh"
 
 namespace dwshim {
 
@@ -35,15 +36,6 @@ constexpr int kPixelLanes = 16;                          // threads across a til
 constexpr int kPixelsPerThread = kPixels / kPixelLanes;  // 4, kPixelLanes apart
 constexpr int kOutputsPerThread = kOutputs / (kThreads / kPixelLanes);  // 8, consecutive
 static_assert(kOutputsPerThread == 8, "two 16-byte filter reads per channel");
-
-// Round to the nearest TF32 value, ties to even: of the four roundings bench/tf32_rounding.py compares with the
-// reference's output on the H200 (cuDNN 9.19), this one alone matches it at 1e-4 (largest difference 3.4e-7; ties
-// away from zero 1.2e-4, exact fp32 4.2e-4). Infinities and NaNs pass unchanged.
-__device__ __forceinline__ float round_to_tf32(float v) {
-    unsigned bits = __float_as_uint(v);
-    if ((bits & 0x7f800000u) != 0x7f800000u) bits += 0xfffu + ((bits >> 13) & 1u);
-    return __uint_as_float(bits & 0xffffe000u);
-}
 
 // Plain fp32 (no TF32): a block owns kOutputs output channels (blockIdx.y) and walks tiles of kPixels pixels of
 // one image (grid-stride over images x tiles). Per tile it stages the input's channels kChannels at a time as
@@ -132,16 +124,6 @@ constexpr int kWarpOutputs = 32, kWarpPixels = kMmaPixels / 2;
 constexpr int kMTiles = kWarpOutputs / 16, kNTiles = kWarpPixels / 8;
 constexpr size_t kMmaSharedBytes = (kOutputs * kWsStride + kInputStages * kXsFloats) * sizeof(float);
 static_assert(kThreads / 32 == (kOutputs / kWarpOutputs) * (kMmaPixels / kWarpPixels), "8 warps cover the tile");
-
-__device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile(
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#endif
-}
 
 __global__ void __launch_bounds__(kThreads, kMmaBlocksPerSm) pointwise_conv_tf32_kernel(PointwiseParams prm) {
     extern __shared__ __align__(16) float shared[];

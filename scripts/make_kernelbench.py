@@ -10,7 +10,8 @@ sources so that every kernel has one source of truth.
 The CUDA source is the forward dispatch (kernels/depthwise_forward.cu) and every kernel file it includes, each
 header once, in fp32 only: lines and blocks of the 2-byte types are left out (KernelBench reads any fp32 -> fp16
 conversion in an fp32 problem as a precision downgrade), then kernelbench/binding.cu; for 86 (depthwise, then a
-1x1 conv) also kernelbench/pointwise_conv.cu and kernelbench/binding_pointwise.cu.
+1x1 conv) also kernelbench/pointwise_conv.cu, kernelbench/separable_conv.cu (the two fused) and
+kernelbench/binding_pointwise.cu.
 """
 import argparse
 import os
@@ -90,7 +91,8 @@ def _read(*parts):
 
 def cuda_source(pointwise=False):
     """The depthwise kernels and their binding; with pointwise, problem 86's pointwise kernel and binding too."""
-    extra = [os.path.join(ROOT, "kernelbench", "pointwise_conv.cu")] if pointwise else []
+    extra = [os.path.join(ROOT, "kernelbench", name) for name in ("pointwise_conv.cu", "separable_conv.cu")
+             if pointwise]
     source = kernel_source(extra) + "\n" + _read("kernelbench", "binding.cu")
     if pointwise:
         source += "\n" + _read("kernelbench", "binding_pointwise.cu")
@@ -101,7 +103,11 @@ _DECLARATION = ("torch::Tensor depthwise_conv2d_forward(torch::Tensor x, torch::
                 "bool has_bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, "
                 "int64_t dil_w);")
 _POINTWISE_DECLARATION = ("torch::Tensor pointwise_conv2d_forward(torch::Tensor x, torch::Tensor weight, "
-                          "torch::Tensor bias, bool has_bias, bool allow_tf32);")
+                          "torch::Tensor bias, bool has_bias, bool allow_tf32); "
+                          "torch::Tensor separable_conv2d_forward(torch::Tensor x, torch::Tensor dw_weight, "
+                          "torch::Tensor dw_bias, bool has_dw_bias, int64_t stride_h, int64_t stride_w, "
+                          "int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w, torch::Tensor pw_weight, "
+                          "torch::Tensor pw_bias, bool has_pw_bias, bool allow_tf32);")
 
 _HEADER = '''"""KernelBench level 1 problem {number} ({title}) on dwshim's depthwise kernels.
 
@@ -190,7 +196,13 @@ class ModelNew(nn.Module):
         self.pointwise = PointwiseConv2d(in_channels, out_channels, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x))
+        # Both convs in one kernel where it applies (the depthwise output never leaves the chip), else in turn.
+        dw, pw = self.depthwise, self.pointwise
+        return _dwshim.separable_conv2d_forward(x, dw.weight, dw.bias if dw.bias is not None else dw.weight,
+                                                dw.bias is not None, dw.stride[0], dw.stride[1], dw.padding[0],
+                                                dw.padding[1], dw.dilation[0], dw.dilation[1], pw.weight,
+                                                pw.bias if pw.bias is not None else pw.weight, pw.bias is not None,
+                                                torch.backends.cudnn.allow_tf32)
 '''
 
 # Per problem: its KernelBench file name, title, Model's constructor signature and the DepthwiseConv2d arguments
@@ -238,7 +250,8 @@ def render(number):
     pointwise = problem.get("pointwise", False)
     cuda = cuda_source(pointwise)
     assert "\"\"\"" not in cuda, "the CUDA source goes into a triple-quoted string"
-    functions = ["depthwise_conv2d_forward"] + (["pointwise_conv2d_forward"] if pointwise else [])
+    functions = ["depthwise_conv2d_forward"] + (["pointwise_conv2d_forward", "separable_conv2d_forward"]
+                                                if pointwise else [])
     declaration = _DECLARATION + (" " + _POINTWISE_DECLARATION if pointwise else "")
     header = _HEADER.format(number=number, title=problem["title"], cuda=cuda.strip("\n"), declaration=declaration,
                             functions="[" + (",\n" + " " * 33).join('"%s"' % f for f in functions) + "]")

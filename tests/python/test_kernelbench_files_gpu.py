@@ -90,3 +90,32 @@ def test_pointwise_conv_of_86_against_float64(shape, allow_tf32):
     expected += layer.bias.double().view(1, -1, 1, 1)
     error = ((output.double() - expected).abs().max() / expected.abs().max()).item()
     assert error < 1e-5, error
+
+
+@pytest.mark.parametrize("allow_tf32", [True, False])
+@pytest.mark.parametrize("shape", [(2, 64, 32, 64, 128, 3), (1, 40, 9, 20, 200, 3), (2, 16, 7, 132, 24, 3),
+                                   (1, 8, 5, 30, 16, 3), (1, 70, 6, 8, 16, 3), (1, 8, 6, 8, 16, 5)])
+def test_separable_conv_of_86_against_float64(shape, allow_tf32):
+    # ModelNew 86's forward: fused where TF32 is in use on a 3x3 filter, up to 64 channels and rows of a multiple of
+    # 4 columns (the first three shapes: several strips, a strip past the row's end, fewer channels than 64, outputs
+    # in two blocks), else the two kernels in turn (the last three, and without TF32). Against float64 sums of the
+    # 1x1 conv's operands rounded as the kernels promise, where the depthwise output is PyTorch's own fp32
+    # kernel's (the value Model's depthwise layer stores), at KernelBench's tolerance.
+    import torch.nn.functional as F
+
+    n, c, h, w, outputs, k = shape
+    module = _load(86)
+    model = module.ModelNew(c, outputs, k, 1, k // 2, 1, True).cuda()
+    torch.manual_seed(11)
+    x = torch.randn(n, c, h, w, device="cuda")
+    previous = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = allow_tf32
+    with torch.no_grad():
+        output = model(x)
+        depthwise = F.conv2d(x, model.depthwise.weight, model.depthwise.bias, 1, k // 2, 1, c)
+    torch.backends.cudnn.allow_tf32 = previous
+    rounds = allow_tf32 and torch.cuda.get_device_capability()[0] >= 8
+    operands = [_round_tf32_nearest_even(t) if rounds else t for t in (model.pointwise.weight[:, :, 0, 0], depthwise)]
+    expected = torch.einsum("oc,nchw->nohw", operands[0].double(), operands[1].double())
+    expected += model.pointwise.bias.double().view(1, -1, 1, 1)
+    assert torch.allclose(output.double(), expected, atol=1e-4, rtol=1e-4), (output.double() - expected).abs().max()
