@@ -97,7 +97,7 @@ def test_model_new_draws_models_parameters(number, monkeypatch):
                 assert (mine.stride, mine.padding, mine.dilation) == (layer.stride, layer.padding, layer.dilation)
 
 
-@pytest.mark.parametrize("which", ["depthwise", "pointwise"])
+@pytest.mark.parametrize("which", ["depthwise", "pointwise", "separable"])
 def test_kernel_source_compiles(tmp_path, which):
     # ctest passes the build's CUDA compiler, host compiler, flags and architecture; elsewhere CUDA's own nvcc.
     nvcc = os.environ.get("DWSHIM_NVCC") or (
@@ -108,8 +108,9 @@ def test_kernel_source_compiles(tmp_path, which):
         source = tmp_path / "kernels.cu"
         assert make_kernelbench.main(["--kernels-only", str(source)]) == 0
     else:
-        source = os.path.join(ROOT, "kernelbench", "pointwise_conv.cu")
-    # The pointwise kernel includes kernels/async_copy.cuh, which the generator inlines like the kernels' includes.
+        source = os.path.join(ROOT, "kernelbench", "%s_conv.cu" % which)
+    # 86's kernels include kernels/async_copy.cuh and tf32_mma.cuh, which the generator inlines like the kernels'
+    # includes.
     command = [nvcc, "-std=c++17", "-arch=sm_%s" % (os.environ.get("DWSHIM_CUDA_ARCH") or "90"), "-c", str(source),
                "-I", os.path.join(ROOT, "kernels"), "-o", str(tmp_path / "kernels.o")] + shlex.split(
                    os.environ.get("DWSHIM_NVCC_FLAGS", ""))
