@@ -68,12 +68,20 @@ def _round_tf32_nearest_even(t):
     return bits.view(torch.float32)
 
 
+def _pointwise_in_float64(layer, x, allow_tf32):
+    """The 1x1 conv `layer` of x in float64, its operands rounded as the kernels promise: to TF32, nearest even,
+    where TF32 is allowed on a GPU with TF32 tensor cores."""
+    rounds = allow_tf32 and torch.cuda.get_device_capability()[0] >= 8
+    operands = [_round_tf32_nearest_even(t) if rounds else t for t in (layer.weight[:, :, 0, 0], x)]
+    expected = torch.einsum("oc,nchw->nohw", operands[0].double(), operands[1].double())
+    return expected + layer.bias.double().view(1, -1, 1, 1)
+
+
 @pytest.mark.parametrize("allow_tf32", [True, False])
 @pytest.mark.parametrize("shape", [(2, 64, 32, 32, 128), (3, 70, 17, 19, 200), (1, 5, 4, 4, 3)])
 def test_pointwise_conv_of_86_against_float64(shape, allow_tf32):
     # Both kernels (TF32 tensor cores, plain fp32), 16-byte and scalar loads (H x W a multiple of 4 or not), more
-    # channels than one staged chunk and outputs than one block, against float64 sums of the operands rounded as
-    # the kernel promises: to TF32, nearest even, where TF32 is allowed on a GPU with TF32 tensor cores.
+    # channels than one staged chunk and outputs than one block, against float64 sums of the operands.
     n, c, h, w, outputs = shape
     module = _load(86)
     layer = module.ModelNew(c, outputs, 3, bias=True).cuda().pointwise
@@ -84,10 +92,7 @@ def test_pointwise_conv_of_86_against_float64(shape, allow_tf32):
     with torch.no_grad():
         output = layer(x)
     torch.backends.cudnn.allow_tf32 = previous
-    rounds = allow_tf32 and torch.cuda.get_device_capability()[0] >= 8
-    operands = [_round_tf32_nearest_even(t) if rounds else t for t in (layer.weight[:, :, 0, 0], x)]
-    expected = torch.einsum("oc,nchw->nohw", operands[0].double(), operands[1].double())
-    expected += layer.bias.double().view(1, -1, 1, 1)
+    expected = _pointwise_in_float64(layer, x, allow_tf32)
     error = ((output.double() - expected).abs().max() / expected.abs().max()).item()
     assert error < 1e-5, error
 
@@ -114,8 +119,5 @@ def test_separable_conv_of_86_against_float64(shape, allow_tf32):
         output = model(x)
         depthwise = F.conv2d(x, model.depthwise.weight, model.depthwise.bias, 1, k // 2, 1, c)
     torch.backends.cudnn.allow_tf32 = previous
-    rounds = allow_tf32 and torch.cuda.get_device_capability()[0] >= 8
-    operands = [_round_tf32_nearest_even(t) if rounds else t for t in (model.pointwise.weight[:, :, 0, 0], depthwise)]
-    expected = torch.einsum("oc,nchw->nohw", operands[0].double(), operands[1].double())
-    expected += model.pointwise.bias.double().view(1, -1, 1, 1)
+    expected = _pointwise_in_float64(model.pointwise, depthwise, allow_tf32)
     assert torch.allclose(output.double(), expected, atol=1e-4, rtol=1e-4), (output.double() - expected).abs().max()
