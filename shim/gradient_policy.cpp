@@ -65,31 +65,15 @@ bool torch_native_data_grad_faster(const DepthwiseParams& p, bool forward_shaped
     return path == KernelPath::kNchwVec || path == KernelPath::kNchwRows;
 }
 
-// Data gradients on the forward's kernels whose shape class was measured through every API, PyTorch's own kernels
-// included, in every dtype and layout it runs: the bench/classes.csv cases and replk31, dwshim against cuDNN
-// legacy / backend / PyTorch in ms.
-bool shape_class_measured(const DepthwiseParams& forward) {
-    const KernelPath path = select_path(forward);
-    return path == KernelPath::kLargeFilter || (path == KernelPath::kNchwRows && forward.r != forward.s);
-}
-
-// Large filters win everywhere on the large-filter kernel (run 2026-12-03u: k13 on 28-wide NCHW planes, where the
-// forward loses, f32 0.568 vs 1.10 / 1.10 / 0.699; k9 NHWC bf16 0.301 vs 4.04 / 4.03; k15 NCHW f16 0.338 vs 2.96 /
-// 2.97; run 2026-12-03r, replk31: f32 2.36 vs 12.90 PyTorch, bf16 2.36 vs 14.35). Asymmetric NCHW filters at stride 1
-// win everywhere on the rows kernel (run 2026-12-03u: kb83 f32 0.369 vs 1.58 / 1.58 / 1.46, kb85 bf16 0.644 vs 3.85
-// / 3.85 / 3.07, the closest k1x5 bf16 0.051 vs 0.101 / 0.101 / 0.099 and k1x7 f32 0.027 vs 0.052 / 0.052 / 0.046).
-bool shape_class_data_grad_faster(const DepthwiseParams& p, const DepthwiseParams& forward) {
-    if (select_path(forward) == KernelPath::kLargeFilter) {
-        return measured_large_filter(forward) && x_elements(p) >= kSmallestLargeFilter;
-    }
-    return measured_asymmetric_rows(forward) && x_elements(p) >= kSmallestAsymmetric;
-}
-
-// The large-filter kernel at stride 1, on the tensors or on packed NCHW copies of channels-last ones, wins every
-// measured case in every dtype, layout and API, dwshim vs cuDNN legacy / backend / PyTorch: run 2026-12-03u, k9 to
-// k15 (k13 NCHW f32 0.577 vs 1.94 / 5.34 / 1.55, the closest k13 NHWC bf16 0.603 vs 1.77 / 1.77; k15 NHWC f32 0.713
-// vs 27.3 / 12.1); run 2026-12-03r, replk31: NCHW f32 3.46 vs 19.0 / 43.3 / 32.0, bf16 3.48 vs 31.7 / 31.7 / 32.5;
-// NHWC f32 3.68 vs 221.5 / 221.5 / 221.9, f16 3.67 vs 31.7 / 31.7 / 31.7. One filter per channel only.
+// Both gradients of large filters on the large-filter kernels (the data gradient on the forward's, at stride 1; the
+// filter gradient on the tensors or on packed NCHW copies of channels-last ones) win every measured case in every
+// dtype, layout and API, dwshim vs cuDNN legacy / backend / PyTorch. Data gradient: run 2026-12-03u, k13 on 28-wide
+// NCHW planes, where the forward loses, f32 0.568 vs 1.10 / 1.10 / 0.699; k9 NHWC bf16 0.301 vs 4.04 / 4.03; k15 NCHW
+// f16 0.338 vs 2.96 / 2.97; run 2026-12-03r, replk31: f32 2.36 vs 12.90 PyTorch, bf16 2.36 vs 14.35. Filter gradient:
+// run 2026-12-03u, k9 to k15 (k13 NCHW f32 0.577 vs 1.94 / 5.34 / 1.55, the closest k13 NHWC bf16 0.603 vs 1.77 /
+// 1.77; k15 NHWC f32 0.713 vs 27.3 / 12.1); run 2026-12-03r, replk31: NCHW f32 3.46 vs 19.0 / 43.3 / 32.0, bf16 3.48
+// vs 31.7 / 31.7 / 32.5; NHWC f32 3.68 vs 221.5 / 221.5 / 221.9, f16 3.67 vs 31.7 / 31.7 / 31.7. One filter per
+// channel only.
 bool large_filter_grad_faster(const DepthwiseParams& p) {
     return p.multiplier == 1 && measured_large_filter(p) && x_elements(p) >= kSmallestLargeFilter;
 }
@@ -135,7 +119,7 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
             if (forward.dtype == DType::kFloat || api == Api::kLegacy || forward.r == 7) return true;
             return path == KernelPath::kNchwRows && nchw_quads_applies(forward);
         case KernelPath::kLargeFilter:
-            break;  // shape_class_data_grad_faster
+            break;  // decided in data_grad_faster
         case KernelPath::kGeneric:
             break;  // dilation and other shapes the forward fast paths skip: not measured
     }
@@ -155,7 +139,16 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     if (data_grad_nchw_s2_applies(p)) return x_elements(p) >= kSmallestNchwStride2;
     DepthwiseParams forward;
     const bool forward_shaped = data_grad_as_forward(p, &forward);
-    if (forward_shaped && shape_class_measured(forward)) return shape_class_data_grad_faster(p, forward);
+    if (forward_shaped) {
+        // Shape classes measured through every API, PyTorch's own kernels included. Asymmetric NCHW filters at
+        // stride 1 win everywhere on the rows kernel (run 2026-12-03u, dwshim vs cuDNN legacy / backend / PyTorch:
+        // kb83 f32 0.369 vs 1.58 / 1.58 / 1.46, kb85 bf16 0.644 vs 3.85 / 3.85 / 3.07, the closest k1x5 bf16 0.051
+        // vs 0.101 / 0.101 / 0.099 and k1x7 f32 0.027 vs 0.052 / 0.052 / 0.046).
+        const KernelPath path = select_path(forward);
+        if (path == KernelPath::kLargeFilter) return large_filter_grad_faster(p);
+        // Stride 1 (data_grad_as_forward): every asymmetric shape the rows kernel instantiates was measured.
+        if (path == KernelPath::kNchwRows && forward.r != forward.s) return x_elements(p) >= kSmallestAsymmetric;
+    }
     if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.

@@ -12,9 +12,7 @@ inline int64_t x_elements(const DepthwiseParams& p) {
 }
 constexpr int64_t kLargeInput = int64_t{1} << 28;
 
-// Shapes measured as classes in every direction (route_policy.cpp): the asymmetric filters of the NCHW rows
-// kernel at stride 1, and the large-filter kernels' square filters.
-bool measured_asymmetric_rows(const DepthwiseParams& p);
+// The large-filter kernels' square filters measured in every direction (route_policy.cpp).
 bool measured_large_filter(const DepthwiseParams& p);
 // The forward's large-filter kernel (filters over 7) against cuDNN's and PyTorch's forwards.
 bool large_filter_faster(const DepthwiseParams& forward);
