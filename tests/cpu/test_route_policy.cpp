@@ -378,6 +378,8 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      gradient(with_filter(measured_size(CUDNN_DATA_BFLOAT16), 31), filter, nhwc), routed, routed});
     cases.push_back({"wgrad, 13x13 NCHW fp32 (large-filter kernel): faster on both APIs",
                      gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 13), filter), routed, routed});
+    cases.push_back({"wgrad, 17x17 NCHW fp32 (large-filter kernel, between measured sizes): not measured",
+                     gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 17), filter), not_faster, not_faster});
     cases.push_back({"wgrad, 33x33 NCHW fp32 (large-filter kernel): not measured",
                      gradient(with_filter(measured_size(CUDNN_DATA_FLOAT), 33), filter), not_faster, not_faster});
     ConvCase small_large = with_filter(measured_size(CUDNN_DATA_HALF), 13);
@@ -437,6 +439,7 @@ TEST(EnvPolicy, PyTorchNativeGradientsRouteOnlyMeasuredWins) {
         {"wgrad 13x13 (large-filter kernel)", filter, f32, 32, 256, 56, 56, 13, 1, 1, 1, routed},
         {"dgrad 13x13 on planes of 28 (large-filter kernel)", data, bf16, 32, 256, 28, 28, 13, 1, 1, 1, routed},
         {"wgrad 35x35 (large-filter kernel): not measured", filter, f32, 32, 256, 56, 56, 35, 1, 1, 1, not_faster},
+        {"dgrad 21x21 (large-filter kernel): not measured", data, f32, 32, 256, 56, 56, 21, 1, 1, 1, not_faster},
         {"dgrad 31x31 (large-filter kernel)", data, f32, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 31x31 (large-filter kernel)", filter, bf16, 32, 256, 56, 56, 31, 1, 1, 1, routed},
         {"wgrad 9x9 with dilation (generic kernel): not measured", filter, f32, 32, 256, 56, 56, 9, 1, 2, 1,
