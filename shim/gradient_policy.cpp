@@ -43,9 +43,7 @@ constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 constexpr int64_t kSmallestModelLayer = int64_t{64} * 184 * 14 * 14;
 // The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
 constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
-// The smallest inputs the shape classes were measured on (bench/classes.csv): k1x7 and k7x1 (32 x 160 x 28 x 28)
-// for asymmetric filters, k13 (32 x 256 x 28 x 28) for large ones.
-constexpr int64_t kSmallestAsymmetric = int64_t{32} * 160 * 28 * 28;
+// The smallest input the large filters' gradients were measured on (bench/classes.csv's k13, 32 x 256 x 28 x 28).
 constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
 
 

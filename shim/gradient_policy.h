@@ -11,6 +11,9 @@ inline int64_t x_elements(const DepthwiseParams& p) {
     return p.n * p.c * p.h * p.w;
 }
 constexpr int64_t kLargeInput = int64_t{1} << 28;
+// The smallest input asymmetric filters were measured on in every direction (bench/classes.csv's k1x7 and k7x1,
+// 32 x 160 x 28 x 28).
+constexpr int64_t kSmallestAsymmetric = int64_t{32} * 160 * 28 * 28;
 
 // The large-filter kernels' square filters measured in every direction (route_policy.cpp).
 bool measured_large_filter(const DepthwiseParams& p);

@@ -35,8 +35,8 @@ bool nchw_rows_faster(Api api, const DepthwiseParams& p) {
     // stride 2 x 1 f32 0.045 vs 0.070 / 0.058 / 0.079, stride 1 x 2 bf16 0.037 vs 0.066 / 0.066 / 0.071; run
     // 2026-12-03u, the other three shapes: k1x3 f32 0.057 vs 0.136 / 0.136 / 0.157, k1x5 bf16 0.052 vs 0.086 /
     // 0.086 / 0.110, k7x3 f16 0.069 vs 0.301 / 0.301): every asymmetric shape the rows kernel instantiates, at
-    // stride 1. Unequal strides of other filters stay with cuDNN.
-    if (p.r != p.s) return p.stride_h == 1 && p.stride_w == 1;
+    // stride 1, from the smallest input measured. Unequal strides of other filters stay with cuDNN.
+    if (p.r != p.s) return p.stride_h == 1 && p.stride_w == 1 && x_elements(p) >= kSmallestAsymmetric;
     if (p.stride_h != p.stride_w) return p.r == 3 && p.stride_h * p.stride_w == 2;
     // Legacy: faster in every suite case (mbv2_56 f16 0.062 vs 0.154 ms, effnet_k5s2 f16 0.063 vs 0.168).
     if (api == Api::kLegacy) return true;

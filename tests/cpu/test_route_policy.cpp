@@ -167,6 +167,11 @@ std::vector<PolicyCase> policy_cases() {
                                      not_faster, not_faster};
     asymmetric_unmeasured.cc.stride_h = asymmetric_unmeasured.cc.stride_w = 2;
     cases.push_back(asymmetric_unmeasured);
+    PolicyCase asymmetric_small{"NCHW rows path, 3x7 fp16 at 64 x 184 x 14 x 14: below the smallest asymmetric input "
+                                "measured",
+                                asymmetric.cc, not_faster, not_faster};
+    asymmetric_small.cc.h = asymmetric_small.cc.w = 14;
+    cases.push_back(asymmetric_small);
     PolicyCase unequal_unmeasured{"NCHW rows path, fp32 5x5 at strides 2 x 1: not measured",
                                   with_filter(layer_sized(CUDNN_DATA_FLOAT), 5), not_faster, not_faster};
     unequal_unmeasured.cc.pad_w = 2;
