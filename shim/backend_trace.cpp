@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "conv_description.h"
+#include "first_sight.h"
 #include "kernels/depthwise.h"
 #include "route_policy.h"
 
@@ -37,6 +38,8 @@ size_t element_size(cudnnBackendAttributeType_t type) {
             return sizeof(cudnnBackendDescriptor_t);
         case CUDNN_TYPE_VOID_PTR:
             return sizeof(void*);
+        case CUDNN_TYPE_HANDLE:
+            return sizeof(cudnnHandle_t);
         default:
             return 0;
     }
@@ -295,6 +298,7 @@ std::shared_ptr<const Trace> trace_graph(const Record& r) {
                             only_attributes(r, {CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_ATTR_OPERATIONGRAPH_HANDLE});
 #endif
     trace->graph_understood = understood;
+    read_attr(r, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, &trace->graph_handle);
     for (cudnnBackendDescriptor_t op : ops) {
         const Record* record = find(op);
         trace->graph_ops.push_back(record != nullptr ? record->trace : nullptr);
@@ -527,12 +531,26 @@ void on_set(cudnnBackendDescriptor_t desc, cudnnBackendAttributeName_t name, cud
 }
 
 void on_finalize(cudnnBackendDescriptor_t desc) {
+    PlanRoute route;
+    cudnnHandle_t handle = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(g_mutex);
+        const auto it = records().find(desc);
+        if (it == records().end()) return;
+        Record& record = it->second;
+        record.trace = trace_of(record);
+        if (record.type != CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR) return;
+        record.route = route = route_from_trace(record.trace.get());
+        // The plan's handle, else its graph's (callers set both to the one they execute on).
+        if (!read_attr(record, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, &handle) && record.trace) {
+            handle = record.trace->graph_handle;
+        }
+    }
+    // Measured without the lock: the real cuDNN may call back into the descriptors dwshim records.
+    if (!measure_backend_first_sight(handle, desc, route)) return;
     std::lock_guard<std::mutex> lock(g_mutex);
     const auto it = records().find(desc);
-    if (it == records().end()) return;
-    Record& record = it->second;
-    record.trace = trace_of(record);
-    if (record.type == CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR) record.route = route_from_trace(record.trace.get());
+    if (it != records().end()) it->second.route = route_from_trace(it->second.trace.get());
 }
 
 void on_get_descriptors(cudnnBackendDescriptor_t source, int64_t count, const cudnnBackendDescriptor_t* outputs) {

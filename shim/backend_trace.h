@@ -63,6 +63,7 @@ struct Trace {
     bool graph = false;                            // an OPERATIONGRAPH, or something built on one
     bool graph_understood = false;                 // every attribute of the graph was understood
     std::vector<std::shared_ptr<const Trace>> graph_ops;  // null where dwshim could not trace the op
+    cudnnHandle_t graph_handle = nullptr;          // the graph's, where its caller set one
 };
 
 // How a plan is executed: by dwshim (reason kRouted) with these params, or by the real cuDNN. Pointers come

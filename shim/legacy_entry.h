@@ -4,6 +4,7 @@
 
 #include <cudnn.h>
 
+#include "first_sight.h"
 #include "interpose/real_cudnn.h"
 #include "kernels/depthwise.h"
 #include "legacy_params.h"
@@ -16,12 +17,15 @@ namespace dwshim {
 // everywhere it checks, it answers a null handle with BAD_PARAM, so dwshim answers that instead of crashing.
 constexpr cudnnStatus_t kNullHandleStatus = CUDNN_STATUS_BAD_PARAM;
 
-// The decision every legacy entry of a direction shares. It depends on the descriptors alone, so the queries
-// and the executing call always agree on it. `x_desc` describes x or dx, `y_desc` y or dy, `w_desc` w or dw.
+// The decision every legacy entry of a direction shares. It depends on the descriptors alone (and, on first
+// sight of a problem, a measurement kept for the rest of the process: first_sight.h), so the queries and the
+// executing call always agree on it. `x_desc` describes x or dx, `y_desc` y or dy, `w_desc` w or dw.
 inline RouteReason decide(Direction direction, cudnnHandle_t handle, cudnnTensorDescriptor_t x_desc,
                           cudnnFilterDescriptor_t w_desc, cudnnConvolutionDescriptor_t conv_desc,
                           cudnnTensorDescriptor_t y_desc, DepthwiseParams* params) {
     if (handle == nullptr && !settings().disabled) return RouteReason::kBadArgument;
+    const RouteReason reason = route_legacy(direction, x_desc, w_desc, conv_desc, y_desc, params);
+    if (!measure_legacy_first_sight(reason, handle, x_desc, w_desc, conv_desc, y_desc, *params)) return reason;
     return route_legacy(direction, x_desc, w_desc, conv_desc, y_desc, params);
 }
 

@@ -12,6 +12,7 @@ constexpr int kReasonCount = static_cast<int>(RouteReason::kCount);
 constexpr int kDirections = 3;
 
 std::atomic<uint64_t> g_counts[kDirections][kReasonCount];
+std::atomic<uint64_t> g_measured{0}, g_measured_faster{0};
 
 const char* dtype_name(DType dtype) {
     switch (dtype) {
@@ -37,6 +38,11 @@ struct ExitSummary {
         const Settings& s = settings();
         if (!s.stats) return;
         std::FILE* out = s.log != nullptr ? s.log : stderr;
+        if (g_measured.load() > 0) {
+            std::fprintf(out, "dwshim summary: %llu problems measured on first sight, dwshim faster on %llu\n",
+                         static_cast<unsigned long long>(g_measured.load()),
+                         static_cast<unsigned long long>(g_measured_faster.load()));
+        }
         for (int d = 0; d < kDirections; ++d) {
             uint64_t total = 0;
             for (const auto& count : g_counts[d]) total += count.load();
@@ -82,6 +88,23 @@ const char* direction_name(Direction direction) {
     return "?";
 }
 
+namespace {
+
+// "[fwd f32 NCHW n=.. c=.. ...]", the problem a log line is about.
+void print_problem(std::FILE* log, Direction direction, const DepthwiseParams& p) {
+    std::fprintf(log,
+                 "[%s %s %s n=%lld c=%lld h=%lld w=%lld k=%lld filter=%lldx%lld stride=%lldx%lld pad=%lldx%lld "
+                 "dil=%lldx%lld]\n",
+                 direction_name(direction), dtype_name(p.dtype), layout_name(p.x_stride), static_cast<long long>(p.n),
+                 static_cast<long long>(p.c), static_cast<long long>(p.h), static_cast<long long>(p.w),
+                 static_cast<long long>(p.k), static_cast<long long>(p.r), static_cast<long long>(p.s),
+                 static_cast<long long>(p.stride_h), static_cast<long long>(p.stride_w),
+                 static_cast<long long>(p.pad_h), static_cast<long long>(p.pad_w), static_cast<long long>(p.dil_h),
+                 static_cast<long long>(p.dil_w));
+}
+
+}  // namespace
+
 void report_decision(const char* api_function, bool executes, RouteReason reason, Direction direction,
                      const DepthwiseParams* params) {
     if (executes) {
@@ -90,23 +113,32 @@ void report_decision(const char* api_function, bool executes, RouteReason reason
     std::FILE* log = settings().log;
     if (log == nullptr) return;
     const char* verdict = reason == RouteReason::kRouted ? "routed" : "forwarded";
+    std::fprintf(log, "dwshim: %s %s: %s ", api_function, verdict, route_reason_text(reason));
     if (params == nullptr) {
-        std::fprintf(log, "dwshim: %s %s: %s [%s]\n", api_function, verdict, route_reason_text(reason),
-                     direction_name(direction));
+        std::fprintf(log, "[%s]\n", direction_name(direction));
     } else {
-        const DepthwiseParams& p = *params;
-        std::fprintf(log,
-                     "dwshim: %s %s: %s [%s %s %s n=%lld c=%lld h=%lld w=%lld k=%lld filter=%lldx%lld stride=%lldx%lld "
-                     "pad=%lldx%lld dil=%lldx%lld]\n",
-                     api_function, verdict, route_reason_text(reason), direction_name(direction),
-                     dtype_name(p.dtype), layout_name(p.x_stride),
-                     static_cast<long long>(p.n), static_cast<long long>(p.c), static_cast<long long>(p.h),
-                     static_cast<long long>(p.w), static_cast<long long>(p.k), static_cast<long long>(p.r),
-                     static_cast<long long>(p.s), static_cast<long long>(p.stride_h),
-                     static_cast<long long>(p.stride_w), static_cast<long long>(p.pad_h),
-                     static_cast<long long>(p.pad_w), static_cast<long long>(p.dil_h),
-                     static_cast<long long>(p.dil_w));
+        print_problem(log, direction, *params);
     }
+    std::fflush(log);
+}
+
+void report_measurement(const char* api_name, const DepthwiseParams& params, double dwshim_ms, double replaced_ms,
+                        bool routed) {
+    g_measured.fetch_add(1, std::memory_order_relaxed);
+    if (routed) g_measured_faster.fetch_add(1, std::memory_order_relaxed);
+    std::FILE* log = settings().log;
+    if (log == nullptr) return;
+    std::fprintf(log, "dwshim: measured on first sight (%s): dwshim %.4f ms, replaced path %.4f ms, %s ", api_name,
+                 dwshim_ms, replaced_ms, routed ? "routed" : "forwarded");
+    print_problem(log, params.direction, params);
+    std::fflush(log);
+}
+
+void report_unmeasured(const char* api_name, const DepthwiseParams& params, const char* why) {
+    std::FILE* log = settings().log;
+    if (log == nullptr) return;
+    std::fprintf(log, "dwshim: not measured on first sight (%s): %s; the static rules decide ", api_name, why);
+    print_problem(log, params.direction, params);
     std::fflush(log);
 }
 

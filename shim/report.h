@@ -14,6 +14,13 @@ namespace dwshim {
 void report_decision(const char* api_function, bool executes, RouteReason reason, Direction direction,
                      const DepthwiseParams* params);
 
+// Logs a first-sight measurement (first_sight.h) and counts it for the summary at exit.
+void report_measurement(const char* api_name, const DepthwiseParams& params, double dwshim_ms, double replaced_ms,
+                        bool routed);
+
+// Logs why a problem first seen was not measured (its static rule decides).
+void report_unmeasured(const char* api_name, const DepthwiseParams& params, const char* why);
+
 // Executing calls counted so far with this reason, in every direction.
 uint64_t decisions_with(RouteReason reason);
 

@@ -26,6 +26,11 @@ Settings read_settings() {
     const char* tune = std::getenv("DWSHIM_TUNE");
     s.tune_off = tune != nullptr && std::strcmp(tune, "off") == 0;
     s.tune_readonly = tune != nullptr && std::strcmp(tune, "readonly") == 0;
+    if (s.tune_off || s.tune_readonly) {
+        s.first_sight = FirstSight::kNever;
+    } else if (tune != nullptr && std::strcmp(tune, "measure") == 0) {
+        s.first_sight = FirstSight::kAlways;
+    }
     const char* cache = std::getenv("DWSHIM_TUNE_CACHE");
     const char* xdg = std::getenv("XDG_CACHE_HOME");
     const char* home = std::getenv("HOME");

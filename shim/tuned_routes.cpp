@@ -133,6 +133,7 @@ std::string format_line(const std::string& identity, const Key& key, double dwsh
 struct TunedCache {
     std::shared_mutex mutex;
     std::unordered_map<std::string, Decisions> by_identity;
+    std::unordered_map<std::string, std::unordered_set<Key, KeyHash>> claimed;  // first sights, per identity
     std::atomic<bool> empty{true};
 
     TunedCache() {
@@ -245,26 +246,56 @@ TunedRoute tuned_route(Api api, const DepthwiseParams& params) {
     return decision->second ? TunedRoute::kFaster : TunedRoute::kSlower;
 }
 
-bool record_tuned_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
+namespace {
+
+// Keeps the decision in memory and, unless tuning is read-only, appends the measurement to the file; false when
+// it was not written there.
+bool store(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
     const Settings& s = settings();
-    if (s.tune_off || s.tune_readonly || s.tune_cache.empty() || !(dwshim_ms > 0.0) || !(replaced_ms > 0.0)) {
-        return false;
-    }
+    if (s.tune_off || !(dwshim_ms > 0.0) || !(replaced_ms > 0.0)) return false;
     Key key;
     if (!make_key(api, params, &key)) return false;
     const std::string* identity = device_identity();
     if (identity == nullptr) return false;
     TunedCache& cache = tuned_cache();
     std::unique_lock<std::shared_mutex> lock(cache.mutex);
+    cache.by_identity[*identity][key] = faster(dwshim_ms, replaced_ms);
+    cache.empty = false;
+    if (s.tune_readonly || s.tune_cache.empty()) return false;
     make_parent_directories(s.tune_cache);
     std::FILE* file = std::fopen(s.tune_cache.c_str(), "a");
     if (file == nullptr) return false;
     const std::string line = format_line(*identity, key, dwshim_ms, replaced_ms);
     const bool written = std::fputs(line.c_str(), file) >= 0;
-    if (std::fclose(file) != 0 || !written) return false;
-    cache.by_identity[*identity][key] = faster(dwshim_ms, replaced_ms);
-    cache.empty = false;
-    return true;
+    return std::fclose(file) == 0 && written;
+}
+
+}  // namespace
+
+bool record_tuned_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
+    const Settings& s = settings();
+    if (s.tune_readonly || s.tune_cache.empty()) return false;
+    return store(api, params, dwshim_ms, replaced_ms);
+}
+
+bool tunable(Api api, const DepthwiseParams& params) {
+    Key key;
+    return make_key(api, params, &key);
+}
+
+bool claim_unmeasured(Api api, const DepthwiseParams& params) {
+    if (settings().tune_off || tuned_route(api, params) != TunedRoute::kUnknown) return false;
+    Key key;
+    if (!make_key(api, params, &key)) return false;
+    const std::string* identity = device_identity();
+    if (identity == nullptr) return false;
+    TunedCache& cache = tuned_cache();
+    std::unique_lock<std::shared_mutex> lock(cache.mutex);
+    return cache.claimed[*identity].insert(key).second;
+}
+
+void remember_measured_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
+    store(api, params, dwshim_ms, replaced_ms);
 }
 
 }  // namespace dwshim

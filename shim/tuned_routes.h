@@ -28,6 +28,18 @@ TunedRoute tuned_route(Api api, const DepthwiseParams& params);
 // positive, or the file cannot be written.
 bool record_tuned_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms);
 
+// Whether the file can describe the problem (packed NCHW or NHWC tensors).
+bool tunable(Api api, const DepthwiseParams& params);
+
+// For measuring on first sight (first_sight.h): true once per process for a problem that neither the file nor
+// this process has a decision for on the current device; false for every later call, from any thread, so a
+// problem first seen where it could not be measured keeps the static rules' decision for the whole process.
+bool claim_unmeasured(Api api, const DepthwiseParams& params);
+
+// Keeps a first-sight measurement for this process and appends it to the file unless tuning is read-only or the
+// file cannot be written.
+void remember_measured_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms);
+
 // With DWSHIM_TUNE_RECORD set, appends the problem to that file the first time the process sees it, as a line of
 // bench/suite.csv's format (name, N, C, H, W, kh, kw, strides, pads, dilations, multiplier) whose note names the
 // API, direction, dtype and layout ("backend wgrad bf16 nhwc"): dwshim-tune --program measures what a program
