@@ -74,11 +74,11 @@ FilterGradGrid make_grid(const DepthwiseParams& p) {
     FilterGradGrid g;
     g.channels = p.y_stride[kC] < p.y_stride[kW];
     g.strip = !g.channels && filter_grad_strip_applies(p);
+    g.rows = !g.channels && filter_grad_nchw_rows_applies(p);  // also asymmetric filters the strip kernel lacks
     while (g.col_lanes < kThreads && g.col_lanes < p.q) g.col_lanes *= 2;
-    g.band_rows = g.strip ? kBandRows : 1;
+    g.band_rows = g.strip || g.rows ? kBandRows : 1;
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
-    g.tap_chunks = g.strip ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
-    g.rows = g.strip && filter_grad_nchw_rows_applies(p);
+    g.tap_chunks = g.strip || g.rows ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
     const int64_t block_bands = g.rows ? filter_grad_nchw_rows_block_bands(p) : 1;
     const FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks, block_bands);
     g.bands_per_image = slices.bands_per_image;

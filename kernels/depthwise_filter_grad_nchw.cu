@@ -1,11 +1,13 @@
 // The filter gradient's partial sums for row-contiguous data (NCHW) at stride 1, one block per (channel, slice)
-// on the plane strip kernel's grid, whose slices hold at least the bands a block walks at once. A warp walks down a run of output rows (the consecutive bands of one image
-// that its share of the slice holds) with every lane owning 4 adjacent output columns. Per input row ih it
-// loads its 4 input columns once and takes the next K - 1 from the next lane by shuffle, while the dy rows
-// ih + pad_h - fr (fr < K) stay in registers, shifted down one row per step: every tap (fr, fs) then adds
-// dy[ih + pad_h - fr][c] * x[ih][c - pad_w + fs] over the lane's columns. x and dy are each read once per run
-// (plus K - 1 halo rows), against K loads of every input value per band of 8 rows on the strip kernel. Rows of 64
-// columns or fewer leave most of a warp's lanes idle that way: there several bands run side by side in a warp.
+// on the plane strip kernel's slicing, whose slices hold at least the bands a block walks at once. The filter is
+// KH x KW: the squares and the asymmetric shapes kShapes lists. A warp walks down a run of output rows (the
+// consecutive bands of one image that its share of the slice holds) with every lane owning 4 adjacent output
+// columns. Per input row ih it loads its 4 input columns once and takes the next KW - 1 from the next lane by
+// shuffle, while the dy rows ih + pad_h - fr (fr < KH) stay in registers, shifted down one row per step: every
+// tap (fr, fs) then adds dy[ih + pad_h - fr][c] * x[ih][c - pad_w + fs] over the lane's columns. x and dy are each
+// read once per run (plus KH - 1 halo rows), against K loads of every input value per band of 8 rows on the strip
+// kernel. Rows of 64 columns or fewer leave most of a warp's lanes idle that way: there several bands run side by
+// side in a warp.
 #include "depthwise_filter_grad_nchw.h"
 
 #include <algorithm>
@@ -39,35 +41,35 @@ __device__ __forceinline__ void zero_dy_rows(float (&dy_rows)[K][kQuadCols]) {
 // One step down the rows: dy_rows (dy_rows[fr] holds dy row ih + pad_h - fr) shift down and take dy row ih +
 // pad_h (dy_row, where dy_valid), then every tap adds its products with input row ih (x_row, at the lane's column
 // c0 - pad_w, where x_valid). `lanes` lanes share a row; every lane of the warp takes the step.
-template <DType D, int K>
+template <DType D, int KH, int KW>
 __device__ __forceinline__ void row_step(const QuadColumns& qc, const typename DTypeTraits<D>::Storage* x_row,
                                          bool x_valid, const typename DTypeTraits<D>::Storage* dy_row, bool dy_valid,
-                                         int lanes, float (&dy_rows)[K][kQuadCols], float (&acc)[K][K]) {
+                                         int lanes, float (&dy_rows)[KH][kQuadCols], float (&acc)[KH][KW]) {
     using Traits = DTypeTraits<D>;
 #pragma unroll
-    for (int fr = K - 1; fr > 0; --fr)
+    for (int fr = KH - 1; fr > 0; --fr)
 #pragma unroll
         for (int c = 0; c < kQuadCols; ++c) dy_rows[fr][c] = dy_rows[fr - 1][c];
     const unsigned dy_mask = dy_valid ? qc.out_inside : 0u;
 #pragma unroll
     for (int c = 0; c < kQuadCols; ++c) dy_rows[0][c] = (dy_mask >> c) & 1u ? Traits::load(dy_row + c) : 0.0f;
-    float window[kQuadCols + K - 1];
-    load_window<D, K>(qc, x_row, x_valid, lanes, window);
+    float window[kQuadCols + KW - 1];
+    load_window<D, KW>(qc, x_row, x_valid, lanes, window);
 #pragma unroll
-    for (int fr = 0; fr < K; ++fr)
+    for (int fr = 0; fr < KH; ++fr)
 #pragma unroll
-        for (int fs = 0; fs < K; ++fs)
+        for (int fs = 0; fs < KW; ++fs)
 #pragma unroll
             for (int c = 0; c < kQuadCols; ++c) acc[fr][fs] += dy_rows[fr][c] * window[c + fs];
 }
 
 // Rows of 65 columns or more: a warp walks whole runs of rows, the consecutive bands of one image in its share of
-// the slice, each input row once (plus K - 1 halo rows a run).
-template <DType D, int K>
+// the slice, each input row once (plus KH - 1 halo rows a run).
+template <DType D, int KH, int KW>
 __device__ __forceinline__ void accumulate_wide(const DepthwiseParams& prm, const FilterGradSlicing& slicing,
                                                 const typename DTypeTraits<D>::Storage* x_channel,
                                                 const typename DTypeTraits<D>::Storage* dy_channel,
-                                                int64_t band_begin, int64_t band_end, float (&acc)[K][K]) {
+                                                int64_t band_begin, int64_t band_end, float (&acc)[KH][KW]) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     // The block's warps: `across` column segments of a row times kWarps / across groups of the slice's bands.
     const int64_t segments = (prm.q + kSegment - 1) / kSegment;
@@ -80,7 +82,7 @@ __device__ __forceinline__ void accumulate_wide(const DepthwiseParams& prm, cons
     const int pad_h = static_cast<int>(prm.pad_h);
     for (int64_t segment = warp % across; segment < segments; segment += across) {
         const int c0 = static_cast<int>(segment * kSegment) + lane * kQuadCols;
-        const QuadColumns qc = quad_columns<K>(prm, c0, lane == 31);
+        const QuadColumns qc = quad_columns<KW>(prm, c0, lane == 31);
         for (int64_t band = group_begin; band < group_end;) {
             const int64_t n = band / slicing.bands_per_image;
             const int64_t image_band0 = n * slicing.bands_per_image;
@@ -89,11 +91,11 @@ __device__ __forceinline__ void accumulate_wide(const DepthwiseParams& prm, cons
             const int oh_end = static_cast<int>(min(prm.p, (run_end - image_band0) * slicing.band_rows));
             const auto* x = x_channel + n * prm.x_stride[kN] + qc.c0 - prm.pad_w;
             const auto* dy = dy_channel + n * prm.y_stride[kN] + qc.c0;
-            float dy_rows[K][kQuadCols];
-            zero_dy_rows<K>(dy_rows);
-            for (int ih = oh_begin - pad_h; ih < oh_end - pad_h + K - 1; ++ih) {
+            float dy_rows[KH][kQuadCols];
+            zero_dy_rows<KH>(dy_rows);
+            for (int ih = oh_begin - pad_h; ih < oh_end - pad_h + KH - 1; ++ih) {
                 const int oh = ih + pad_h;
-                row_step<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], ih >= 0 && ih < prm.h,
+                row_step<D, KH, KW>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], ih >= 0 && ih < prm.h,
                                dy + static_cast<int64_t>(oh) * prm.y_stride[kH], oh < oh_end, 32, dy_rows, acc);
             }
             band = run_end;
@@ -102,17 +104,17 @@ __device__ __forceinline__ void accumulate_wide(const DepthwiseParams& prm, cons
 }
 
 // Rows of 64 columns or fewer: row_lanes(q) lanes a row, 32 / lanes rows side by side in a warp, each on its own
-// band of the slice; every band takes band_rows + K - 1 steps (rows past the image's end are zeros), so the
+// band of the slice; every band takes band_rows + KH - 1 steps (rows past the image's end are zeros), so the
 // warp's rows step together.
-template <DType D, int K>
+template <DType D, int KH, int KW>
 __device__ __forceinline__ void accumulate_narrow(const DepthwiseParams& prm, const FilterGradSlicing& slicing,
                                                   const typename DTypeTraits<D>::Storage* x_channel,
                                                   const typename DTypeTraits<D>::Storage* dy_channel,
-                                                  int64_t band_begin, int64_t band_end, float (&acc)[K][K]) {
+                                                  int64_t band_begin, int64_t band_end, float (&acc)[KH][KW]) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int lanes = row_lanes(prm.q);
     const int rows_a_warp = 32 / lanes, row_slot = warp * rows_a_warp + lane / lanes;
-    const QuadColumns qc = quad_columns<K>(prm, lane % lanes * kQuadCols, lane % lanes == lanes - 1);
+    const QuadColumns qc = quad_columns<KW>(prm, lane % lanes * kQuadCols, lane % lanes == lanes - 1);
     const int pad_h = static_cast<int>(prm.pad_h), band_rows = static_cast<int>(slicing.band_rows);
     for (int64_t first = band_begin; first < band_end; first += kWarps * rows_a_warp) {
         const int64_t band = first + row_slot;
@@ -122,17 +124,17 @@ __device__ __forceinline__ void accumulate_narrow(const DepthwiseParams& prm, co
         const int oh_end = has_band ? static_cast<int>(min(prm.p, int64_t{oh_begin} + band_rows)) : 0;
         const auto* x = x_channel + n * prm.x_stride[kN] + qc.c0 - prm.pad_w;
         const auto* dy = dy_channel + n * prm.y_stride[kN] + qc.c0;
-        float dy_rows[K][kQuadCols];
-        zero_dy_rows<K>(dy_rows);
-        for (int step = 0; step < band_rows + K - 1; ++step) {
+        float dy_rows[KH][kQuadCols];
+        zero_dy_rows<KH>(dy_rows);
+        for (int step = 0; step < band_rows + KH - 1; ++step) {
             const int ih = oh_begin - pad_h + step, oh = oh_begin + step;
-            row_step<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], has_band && ih >= 0 && ih < prm.h,
+            row_step<D, KH, KW>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], has_band && ih >= 0 && ih < prm.h,
                            dy + static_cast<int64_t>(oh) * prm.y_stride[kH], oh < oh_end, lanes, dy_rows, acc);
         }
     }
 }
 
-template <DType D, int K>
+template <DType D, int KH, int KW>
 __global__ void __launch_bounds__(kThreads)
     filter_grad_nchw_rows_kernel(DepthwiseParams prm, FilterGradSlicing slicing, float* partial) {
     using T = typename DTypeTraits<D>::Storage;
@@ -140,54 +142,57 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t k = blockIdx.x;
     const int64_t band_begin = blockIdx.y * slicing.bands_per_slice;
     const int64_t band_end = min(prm.n * slicing.bands_per_image, band_begin + slicing.bands_per_slice);
-    float acc[K][K];
+    float acc[KH][KW];
 #pragma unroll
-    for (int fr = 0; fr < K; ++fr)
+    for (int fr = 0; fr < KH; ++fr)
 #pragma unroll
-        for (int fs = 0; fs < K; ++fs) acc[fr][fs] = 0.0f;
+        for (int fs = 0; fs < KW; ++fs) acc[fr][fs] = 0.0f;
     const T* x_channel = static_cast<const T*>(prm.x) + (k / prm.multiplier) * prm.x_stride[kC];
     const T* dy_channel = static_cast<const T*>(prm.y) + k * prm.y_stride[kC];
     if (row_lanes(prm.q) < 32) {
-        accumulate_narrow<D, K>(prm, slicing, x_channel, dy_channel, band_begin, band_end, acc);
+        accumulate_narrow<D, KH, KW>(prm, slicing, x_channel, dy_channel, band_begin, band_end, acc);
     } else {
-        accumulate_wide<D, K>(prm, slicing, x_channel, dy_channel, band_begin, band_end, acc);
+        accumulate_wide<D, KH, KW>(prm, slicing, x_channel, dy_channel, band_begin, band_end, acc);
     }
 
     // Sums over the block in a fixed order (a warp butterfly, then the warps in order): bitwise reproducible.
-    __shared__ float warp_sums[kWarps][K * K];
+    __shared__ float warp_sums[kWarps][KH * KW];
 #pragma unroll
-    for (int fr = 0; fr < K; ++fr)
+    for (int fr = 0; fr < KH; ++fr)
 #pragma unroll
-        for (int fs = 0; fs < K; ++fs) {
+        for (int fs = 0; fs < KW; ++fs) {
             float v = acc[fr][fs];
 #pragma unroll
             for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-            if (lane == 0) warp_sums[warp][fr * K + fs] = v;
+            if (lane == 0) warp_sums[warp][fr * KW + fs] = v;
         }
     __syncthreads();
-    if (threadIdx.x < K * K) {
+    if (threadIdx.x < KH * KW) {
         float total = 0.0f;
         for (int w = 0; w < kWarps; ++w) total += warp_sums[w][threadIdx.x];
-        partial[(static_cast<int64_t>(blockIdx.y) * prm.k + k) * K * K + threadIdx.x] = total;
+        partial[(static_cast<int64_t>(blockIdx.y) * prm.k + k) * KH * KW + threadIdx.x] = total;
     }
 }
 
-template <DType D>
-cudaError_t launch_size(const DepthwiseParams& p, const FilterGradSlicing& slicing, float* partial,
-                        cudaStream_t stream) {
-    const dim3 blocks(static_cast<unsigned>(p.k), static_cast<unsigned>(slicing.slices));
-    switch (p.r) {
-        case 3:
-            filter_grad_nchw_rows_kernel<D, 3><<<blocks, kThreads, 0, stream>>>(p, slicing, partial);
-            break;
-        case 5:
-            filter_grad_nchw_rows_kernel<D, 5><<<blocks, kThreads, 0, stream>>>(p, slicing, partial);
-            break;
-        default:
-            filter_grad_nchw_rows_kernel<D, 7><<<blocks, kThreads, 0, stream>>>(p, slicing, partial);
-            break;
+// The filter shapes instantiated (kh, kw): the squares, the k x 1 and 1 x k classes and 3x7 / 7x3, those of the
+// forward's rows kernel (depthwise_nchw_rows.cu).
+constexpr int kShapes[][2] = {{3, 3}, {5, 5}, {7, 7}, {3, 1}, {1, 3}, {5, 1}, {1, 5}, {7, 1}, {1, 7}, {3, 7}, {7, 3}};
+constexpr int kShapeCount = static_cast<int>(sizeof(kShapes) / sizeof(kShapes[0]));
+
+template <DType D, int I = 0>
+cudaError_t launch_shape(const DepthwiseParams& p, const FilterGradSlicing& slicing, float* partial,
+                         cudaStream_t stream) {
+    if constexpr (I == kShapeCount) {
+        return cudaErrorInvalidValue;
+    } else {
+        if (p.r == kShapes[I][0] && p.s == kShapes[I][1]) {
+            const dim3 blocks(static_cast<unsigned>(p.k), static_cast<unsigned>(slicing.slices));
+            filter_grad_nchw_rows_kernel<D, kShapes[I][0], kShapes[I][1]>
+                <<<blocks, kThreads, 0, stream>>>(p, slicing, partial);
+            return cudaGetLastError();
+        }
+        return launch_shape<D, I + 1>(p, slicing, partial, stream);
     }
-    return cudaGetLastError();
 }
 
 }  // namespace
@@ -201,9 +206,12 @@ int64_t filter_grad_nchw_rows_block_bands(const DepthwiseParams& p) {
 
 bool filter_grad_nchw_rows_applies(const DepthwiseParams& p) {
     // Rows of 64 columns or fewer run side by side in a warp (accumulate_narrow); wider rows a warp each.
-    // The strip kernel's filters (3x3, 5x5, 7x7 without dilation) at stride 1, on rows contiguous in x and dy.
-    return filter_grad_strip_applies(p) && p.stride_h == 1 && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 &&
-           p.k <= 0x7fffffff && p.h + p.pad_h < (int64_t{1} << 30) &&
+    // The shapes above at stride 1 without dilation, on rows contiguous in x and dy.
+    bool shape_instantiated = false;
+    for (const auto& shape : kShapes) shape_instantiated = shape_instantiated || (p.r == shape[0] && p.s == shape[1]);
+    return shape_instantiated && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 &&
+           p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.k <= 0x7fffffff && p.n * p.p < (int64_t{1} << 30) &&
+           p.h + p.pad_h < (int64_t{1} << 30) &&
            p.w + p.pad_w < (int64_t{1} << 30);  // rows and columns in 32-bit integers
 }
 
@@ -211,11 +219,11 @@ cudaError_t filter_grad_nchw_rows(const DepthwiseParams& p, const FilterGradSlic
                                   cudaStream_t stream) {
     switch (p.dtype) {
         case DType::kFloat:
-            return launch_size<DType::kFloat>(p, slicing, partial, stream);
+            return launch_shape<DType::kFloat>(p, slicing, partial, stream);
         case DType::kHalf:
-            return launch_size<DType::kHalf>(p, slicing, partial, stream);
+            return launch_shape<DType::kHalf>(p, slicing, partial, stream);
         case DType::kBFloat16:
-            return launch_size<DType::kBFloat16>(p, slicing, partial, stream);
+            return launch_shape<DType::kBFloat16>(p, slicing, partial, stream);
     }
     return cudaErrorInvalidValue;
 }

@@ -1,5 +1,6 @@
-// The filter gradient's partial sums for row-contiguous data (NCHW): 3x3, 5x5 and 7x7 filters at stride 1
-// without dilation, on the plane strip kernel's slices (depthwise_filter_grad_nchw.cu).
+// The filter gradient's partial sums for row-contiguous data (NCHW): 3x3, 5x5 and 7x7 filters and the forward rows
+// kernel's asymmetric ones (k x 1, 1 x k, 3x7, 7x3) at stride 1 without dilation, on the plane strip kernel's
+// slicing (depthwise_filter_grad_nchw.cu).
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -16,6 +16,7 @@
 #include "kernels/depthwise_data_grad_nchw.h"
 #include "kernels/depthwise_data_grad_nhwc.h"
 #include "kernels/depthwise_filter_grad_large.h"
+#include "kernels/depthwise_filter_grad_nchw.h"
 #include "kernels/depthwise_filter_grad_nhwc.h"
 #include "kernels/depthwise_forward.h"
 #include "kernels/depthwise_nchw_quads.h"
@@ -83,9 +84,19 @@ bool large_filter_grad_faster(const DepthwiseParams& p) {
 // Run 2026-12-03q agrees with the rows kernels (c184_14x14_k3s1 f32 0.016 vs 0.048; c192_28x28_k3s2 bf16 0.053 vs
 // 0.052 stays with PyTorch). A channel multiplier wins too (run 2026-12-03r, mult2 at stride 1: f32 0.079 vs 0.492,
 // bf16 0.088 vs 0.496).
+// Asymmetric NCHW filters on the rows kernel (run 2026-12-03cc, bench/classes.csv: dwshim vs cuDNN legacy / backend
+// / PyTorch's kernel, ms): every shape and dtype wins from the smallest input measured (kb83 f32 0.268 vs 2.09 /
+// 2.09 / 9.99, kb85 bf16 0.485 vs 6.77 / 6.79 / 3.88, k7x1 f16 0.022 vs 0.049 / 0.048, k1x3 f32 0.066 vs 0.136 /
+// 0.135 / 0.094, the closest against PyTorch) but 7x3 in fp16, a tie (0.113 vs 0.117 / 0.117).
+bool asymmetric_filter_grad_faster(const DepthwiseParams& p) {
+    const bool tie = p.r == 7 && p.s == 3 && p.dtype == DType::kHalf;
+    return p.multiplier == 1 && filter_grad_nchw_rows_applies(p) && x_elements(p) >= kSmallestAsymmetric && !tie;
+}
+
 bool torch_native_filter_grad_faster(const DepthwiseParams& p) {
     if (filter_grad_large_applies(p)) return large_filter_grad_faster(p);
-    if (p.r != p.s || x_elements(p) < kSmallestModelLayer) return false;
+    if (p.r != p.s) return asymmetric_filter_grad_faster(p);
+    if (x_elements(p) < kSmallestModelLayer) return false;
     if (channels_innermost(p.y_stride) || !filter_grad_strip_applies(p)) return false;
     if (p.multiplier > 1) return p.multiplier == 2 && p.r == 3 && p.stride_h == 1;  // mult2's shape only
     return !(p.r == 3 && p.stride_h == 2 && p.w < 56);
@@ -216,6 +227,7 @@ bool nchw_filter_grad_faster(Api api, const DepthwiseParams& p) {
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (api == Api::kTorchNative) return torch_native_filter_grad_faster(p);
     if (filter_grad_large_filter_applies(p)) return large_filter_grad_faster(p);
+    if (p.r != p.s) return asymmetric_filter_grad_faster(p);
     // The generic kernel (dilation, other strides): not measured faster.
     if (!filter_grad_strip_applies(p)) return false;
     const bool nhwc = channels_innermost(p.y_stride);

@@ -287,6 +287,21 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      gradient(small_3x1, data), not_faster, not_faster});
     cases.push_back({"dgrad of a 3x1 filter on channels-last data (generic kernel): not measured",
                      gradient(same_3x1, data, nhwc), not_faster, not_faster});
+    cases.push_back({"wgrad on the NCHW rows kernel, 3x1 fp16: faster on both APIs", gradient(same_3x1, filter),
+                     routed, routed});
+    cases.push_back({"wgrad on the NCHW rows kernel, 3x1 fp16 below the smallest measured asymmetric input",
+                     gradient(small_3x1, filter), not_faster, not_faster});
+    ConvCase same_7x3 = same;
+    same_7x3.kh = 7;
+    same_7x3.pad_h = 3;
+    cases.push_back({"wgrad on the NCHW rows kernel, 7x3 fp16: a tie with cuDNN", gradient(same_7x3, filter),
+                     not_faster, not_faster});
+    ConvCase same_7x3_bf16 = same_7x3;
+    same_7x3_bf16.dtype = CUDNN_DATA_BFLOAT16;
+    cases.push_back({"wgrad on the NCHW rows kernel, 7x3 bf16: faster on both APIs", gradient(same_7x3_bf16, filter),
+                     routed, routed});
+    cases.push_back({"wgrad of a 3x1 filter on channels-last data (generic kernel): not measured",
+                     gradient(same_3x1, filter, nhwc), not_faster, not_faster});
     cases.push_back({"dgrad on the large-filter path", gradient(with_filter(same, 13), data, nhwc), routed, routed});
     cases.push_back({"dgrad at stride 2, NCHW fp32 (window kernel): faster on both APIs", gradient(strided, data),
                      routed, routed});

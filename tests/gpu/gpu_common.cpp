@@ -418,6 +418,30 @@ ConvCase random_gradient_nchw_s2_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_gradient_nchw_asymmetric_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    constexpr int kShapes[][2] = {{3, 1}, {1, 3}, {5, 1}, {1, 5}, {7, 1}, {1, 7}, {3, 7}, {7, 3}};
+    ConvCase cc = random_case(rng);
+    cc.layout = pick(0, 1) == 0 ? Layout::kNCHW : Layout::kPaddedNCHW;
+    cc.multiplier = 1;
+    const int shape = pick(0, 7);
+    cc.kh = kShapes[shape][0];
+    cc.kw = kShapes[shape][1];
+    cc.stride_h = cc.stride_w = 1;
+    cc.dil_h = cc.dil_w = 1;
+    cc.pad_h = pick(0, cc.kh / 2);
+    cc.pad_w = pick(0, cc.kw / 2);
+    cc.n = pick(1, 3);
+    cc.c = pick(1, 12);
+    cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 40);
+    // Rows of 64 columns or fewer share a warp; wider ones take a warp each.
+    cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + (pick(0, 1) == 0 ? pick(0, 60) : pick(61, 300));
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    cc.beta = betas[pick(0, 3)];
+    cc.misalign = pick(0, 3) == 0 ? 1 : 0;
+    return cc;
+}
+
 void check_random_gradient_cases(int count, ConvCase (*generate)(std::mt19937*), dwshim::Direction direction,
                                  const GradientRunner& run, double min_compared) {
     const unsigned seed = test_seed();

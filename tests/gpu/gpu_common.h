@@ -121,6 +121,10 @@ ConvCase random_gradient_nhwc_case(std::mt19937* rng);
 // Rows contiguous (NCHW, padded NCHW), square 3/5/7 at stride 2, padding of "same" parity (the NCHW stride-2 data
 // gradient kernel), widths that are not a multiple of 8 and addresses one element off, beta 0, 1 or 0.5.
 ConvCase random_gradient_nchw_s2_case(std::mt19937* rng);
+// Rows contiguous (NCHW, padded NCHW), the asymmetric filters of the NCHW rows kernels (k x 1 and 1 x k for k = 3,
+// 5, 7; 3x7, 7x3) at stride 1, rows narrower and wider than 64 columns, beta 0, 1 or 0.5, addresses one element
+// off a quarter of the time.
+ConvCase random_gradient_nchw_asymmetric_case(std::mt19937* rng);
 
 // Runs a gradient case through dwshim (`ours`) or the real cuDNN; returns the written tensor's logical
 // elements, or an empty vector when the real cuDNN cannot run the case.
