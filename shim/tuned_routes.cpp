@@ -186,6 +186,13 @@ const std::string* device_identity() {
     return identities[device].empty() ? nullptr : &identities[device];
 }
 
+// The problem's key and the current device's identity; false when the file cannot describe either.
+bool key_on_device(Api api, const DepthwiseParams& params, Key* key, const std::string** identity) {
+    if (!make_key(api, params, key)) return false;
+    *identity = device_identity();
+    return *identity != nullptr;
+}
+
 // mkdir -p of the file's directory; failures show when the file is opened.
 void make_parent_directories(const std::string& path) {
     for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
@@ -235,9 +242,8 @@ TunedRoute tuned_route(Api api, const DepthwiseParams& params) {
     TunedCache& cache = tuned_cache();
     if (cache.empty) return TunedRoute::kUnknown;
     Key key;
-    if (!make_key(api, params, &key)) return TunedRoute::kUnknown;
-    const std::string* identity = device_identity();
-    if (identity == nullptr) return TunedRoute::kUnknown;
+    const std::string* identity = nullptr;
+    if (!key_on_device(api, params, &key, &identity)) return TunedRoute::kUnknown;
     std::shared_lock<std::shared_mutex> lock(cache.mutex);
     const auto decisions = cache.by_identity.find(*identity);
     if (decisions == cache.by_identity.end()) return TunedRoute::kUnknown;
@@ -246,17 +252,13 @@ TunedRoute tuned_route(Api api, const DepthwiseParams& params) {
     return decision->second ? TunedRoute::kFaster : TunedRoute::kSlower;
 }
 
-namespace {
-
-// Keeps the decision in memory and, unless tuning is read-only, appends the measurement to the file; false when
-// it was not written there.
-bool store(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
+bool remember_measured_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
     const Settings& s = settings();
-    if (s.tune_off || !(dwshim_ms > 0.0) || !(replaced_ms > 0.0)) return false;
     Key key;
-    if (!make_key(api, params, &key)) return false;
-    const std::string* identity = device_identity();
-    if (identity == nullptr) return false;
+    const std::string* identity = nullptr;
+    if (s.tune_off || !(dwshim_ms > 0.0) || !(replaced_ms > 0.0) || !key_on_device(api, params, &key, &identity)) {
+        return false;
+    }
     TunedCache& cache = tuned_cache();
     std::unique_lock<std::shared_mutex> lock(cache.mutex);
     cache.by_identity[*identity][key] = faster(dwshim_ms, replaced_ms);
@@ -270,12 +272,10 @@ bool store(Api api, const DepthwiseParams& params, double dwshim_ms, double repl
     return std::fclose(file) == 0 && written;
 }
 
-}  // namespace
-
 bool record_tuned_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
     const Settings& s = settings();
     if (s.tune_readonly || s.tune_cache.empty()) return false;
-    return store(api, params, dwshim_ms, replaced_ms);
+    return remember_measured_route(api, params, dwshim_ms, replaced_ms);
 }
 
 bool tunable(Api api, const DepthwiseParams& params) {
@@ -286,16 +286,11 @@ bool tunable(Api api, const DepthwiseParams& params) {
 bool claim_unmeasured(Api api, const DepthwiseParams& params) {
     if (settings().tune_off || tuned_route(api, params) != TunedRoute::kUnknown) return false;
     Key key;
-    if (!make_key(api, params, &key)) return false;
-    const std::string* identity = device_identity();
-    if (identity == nullptr) return false;
+    const std::string* identity = nullptr;
+    if (!key_on_device(api, params, &key, &identity)) return false;
     TunedCache& cache = tuned_cache();
     std::unique_lock<std::shared_mutex> lock(cache.mutex);
     return cache.claimed[*identity].insert(key).second;
-}
-
-void remember_measured_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms) {
-    store(api, params, dwshim_ms, replaced_ms);
 }
 
 }  // namespace dwshim

@@ -24,8 +24,8 @@ enum class TunedRoute { kUnknown, kFaster, kSlower };
 TunedRoute tuned_route(Api api, const DepthwiseParams& params);
 
 // Appends a measurement for the current device to the file and to the decisions in memory. False, writing
-// nothing, when tuning is off or read-only, the tensors are not packed, the device has no identity, a time is not
-// positive, or the file cannot be written.
+// nothing, when tuning is off or read-only, the tensors are not packed, the device has no identity or a time is not
+// positive; false too when the file cannot be written (the decision is kept in memory).
 bool record_tuned_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms);
 
 // Whether the file can describe the problem (packed NCHW or NHWC tensors).
@@ -36,9 +36,9 @@ bool tunable(Api api, const DepthwiseParams& params);
 // problem first seen where it could not be measured keeps the static rules' decision for the whole process.
 bool claim_unmeasured(Api api, const DepthwiseParams& params);
 
-// Keeps a first-sight measurement for this process and appends it to the file unless tuning is read-only or the
-// file cannot be written.
-void remember_measured_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms);
+// Keeps a first-sight measurement for this process and appends it to the file unless tuning is read-only; true
+// when it was written there.
+bool remember_measured_route(Api api, const DepthwiseParams& params, double dwshim_ms, double replaced_ms);
 
 // With DWSHIM_TUNE_RECORD set, appends the problem to that file the first time the process sees it, as a line of
 // bench/suite.csv's format (name, N, C, H, W, kh, kw, strides, pads, dilations, multiplier) whose note names the
