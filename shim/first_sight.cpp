@@ -30,6 +30,9 @@ constexpr const char* kNoScratch = "the scratch tensors exceed a quarter of the 
 // One measurement at a time: a thread deciding about a problem another thread is measuring waits for its result,
 // so that both see the same decision.
 std::mutex g_measuring;
+// Set while this thread measures: a decision the real cuDNN's own calls back into dwshim ask for meanwhile (its
+// exported functions may be interposed too) keeps the static rules instead of waiting for the lock it holds.
+thread_local bool t_measuring = false;
 
 bool measuring_on_current_device() {
     switch (settings().first_sight) {
@@ -162,6 +165,7 @@ double dwshim_ms(const DepthwiseParams& problem, const Scratch& scratch, cudaStr
 // `time_both` fills the two times, or says why it could not.
 template <typename TimeBoth>
 bool measure(Api api, const char* api_name, const DepthwiseParams& params, cudaStream_t stream, TimeBoth time_both) {
+    if (t_measuring) return false;
     std::lock_guard<std::mutex> lock(g_measuring);
     if (!claim_unmeasured(api, params)) return tuned_route(api, params) != TunedRoute::kUnknown;
     if (!safe_to_measure(stream)) {
@@ -175,7 +179,9 @@ bool measure(Api api, const char* api_name, const DepthwiseParams& params, cudaS
         return false;
     }
     double ours = -1.0, replaced = -1.0;
+    t_measuring = true;
     const char* failure = time_both(&ours, &replaced);
+    t_measuring = false;
     cudaStreamSynchronize(stream);  // the scratch is freed in stream order; wait so that the memory is returned
     cudaThreadExchangeStreamCaptureMode(&mode);
     cudaGetLastError();
