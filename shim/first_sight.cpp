@@ -25,7 +25,7 @@ constexpr size_t kAlignment = 256;
 // gigabytes); a caller that gives them that much is rare, and their time rarely the best.
 constexpr size_t kMaxCandidateWorkspace = size_t{1} << 30;
 
-constexpr const char* kNoScratch = "the scratch tensors exceed a quarter of the free device memory";
+constexpr const char* kNoScratch = "no scratch tensors within a quarter of the free device memory";
 
 // One measurement at a time: a thread deciding about a problem another thread is measuring waits for its result,
 // so that both see the same decision.
