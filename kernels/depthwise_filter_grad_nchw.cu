@@ -1,6 +1,6 @@
 // The filter gradient's partial sums for row-contiguous data (NCHW) at stride 1, one block per (channel, slice)
 // on the plane strip kernel's slicing, whose slices hold at least the bands a block walks at once. The filter is
-// KH x KW: the squares and the asymmetric shapes kShapes lists. A warp walks down a run of output rows (the
+// KH x KW: the shapes of the NCHW rows kernels (kNchwRowsShapes). A warp walks down a run of output rows (the
 // consecutive bands of one image that its share of the slice holds) with every lane owning 4 adjacent output
 // columns. Per input row ih it loads its 4 input columns once and takes the next KW - 1 from the next lane by
 // shuffle, while the dy rows ih + pad_h - fr (fr < KH) stay in registers, shifted down one row per step: every
@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "depthwise_backward.h"
+#include "depthwise_nchw_rows.h"
 #include "dtype_traits.cuh"
 #include "row_quads.cuh"
 
@@ -174,20 +175,15 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-// The filter shapes instantiated (kh, kw): the squares, the k x 1 and 1 x k classes and 3x7 / 7x3, those of the
-// forward's rows kernel (depthwise_nchw_rows.cu).
-constexpr int kShapes[][2] = {{3, 3}, {5, 5}, {7, 7}, {3, 1}, {1, 3}, {5, 1}, {1, 5}, {7, 1}, {1, 7}, {3, 7}, {7, 3}};
-constexpr int kShapeCount = static_cast<int>(sizeof(kShapes) / sizeof(kShapes[0]));
-
 template <DType D, int I = 0>
 cudaError_t launch_shape(const DepthwiseParams& p, const FilterGradSlicing& slicing, float* partial,
                          cudaStream_t stream) {
-    if constexpr (I == kShapeCount) {
+    if constexpr (I == kNchwRowsShapeCount) {
         return cudaErrorInvalidValue;
     } else {
-        if (p.r == kShapes[I][0] && p.s == kShapes[I][1]) {
+        if (p.r == kNchwRowsShapes[I][0] && p.s == kNchwRowsShapes[I][1]) {
             const dim3 blocks(static_cast<unsigned>(p.k), static_cast<unsigned>(slicing.slices));
-            filter_grad_nchw_rows_kernel<D, kShapes[I][0], kShapes[I][1]>
+            filter_grad_nchw_rows_kernel<D, kNchwRowsShapes[I][0], kNchwRowsShapes[I][1]>
                 <<<blocks, kThreads, 0, stream>>>(p, slicing, partial);
             return cudaGetLastError();
         }
@@ -206,10 +202,8 @@ int64_t filter_grad_nchw_rows_block_bands(const DepthwiseParams& p) {
 
 bool filter_grad_nchw_rows_applies(const DepthwiseParams& p) {
     // Rows of 64 columns or fewer run side by side in a warp (accumulate_narrow); wider rows a warp each.
-    // The shapes above at stride 1 without dilation, on rows contiguous in x and dy.
-    bool shape_instantiated = false;
-    for (const auto& shape : kShapes) shape_instantiated = shape_instantiated || (p.r == shape[0] && p.s == shape[1]);
-    return shape_instantiated && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 &&
+    // The rows kernels' shapes at stride 1 without dilation, on rows contiguous in x and dy.
+    return nchw_rows_shape(p) && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 &&
            p.x_stride[kW] == 1 && p.y_stride[kW] == 1 && p.k <= 0x7fffffff && p.n * p.p < (int64_t{1} << 30) &&
            p.h + p.pad_h < (int64_t{1} << 30) &&
            p.w + p.pad_w < (int64_t{1} << 30);  // rows and columns in 32-bit integers

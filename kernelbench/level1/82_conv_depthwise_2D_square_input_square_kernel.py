@@ -132,8 +132,20 @@ cudaError_t launch_depthwise_nchw_quads(const DepthwiseParams& params, cudaStrea
 
 namespace dwshim {
 
+// The filter shapes the NCHW rows kernels are instantiated for (kh, kw), the forward's and the filter
+// gradient's: the squares, the k x 1 and 1 x k classes and 3x7 / 7x3 (KernelBench level 1's 83 is 3x1, 85 is 3x7).
+constexpr int kNchwRowsShapes[][2] = {{3, 3}, {5, 5}, {7, 7}, {3, 1}, {1, 3}, {5, 1},
+                                      {1, 5}, {7, 1}, {1, 7}, {3, 7}, {7, 3}};
+constexpr int kNchwRowsShapeCount = static_cast<int>(sizeof(kNchwRowsShapes) / sizeof(kNchwRowsShapes[0]));
+
+inline bool nchw_rows_shape(const DepthwiseParams& p) {
+    bool instantiated = false;
+    for (const auto& shape : kNchwRowsShapes) instantiated = instantiated || (p.r == shape[0] && p.s == shape[1]);
+    return instantiated;
+}
+
 // The NCHW row-streaming path: rows contiguous in x and y (w stride 1), stride_h 1 or 2, dil_h 1, and a filter
-// of an instantiated shape: 3x3, 5x5, 7x7, k x 1 and 1 x k (k = 3, 5, 7), 3x7 and 7x3.
+// of an instantiated shape.
 bool nchw_rows_applies(const DepthwiseParams& params);
 
 template <DType D>
@@ -787,7 +799,7 @@ template cudaError_t launch_depthwise_nchw_quads<DType::kFloat>(const DepthwiseP
 // NCHW, stride_h 1 or 2: each thread owns one output column of one (n, k) plane and walks down a band of rows.
 // Every input row it loads feeds every output row whose window covers it (KH of them at stride 1, about KH / 2 at
 // stride 2), so x is read once per band plus a halo instead of KH times; lanes own consecutive columns, so loads
-// and stores coalesce. The filter is KH x KW: squares and the asymmetric shapes kShapes lists.
+// and stores coalesce. The filter is KH x KW: the shapes kNchwRowsShapes lists.
 // Square filters on planes of 16 columns or fewer pack tiles of kNarrowLanes threads into blocks of kMaxThreads, so
 // a warp holds 4 planes of 7 columns instead of leaving 25 of its 32 lanes idle (runs 2026-12-03g and h:
 // c960_7x7_k5s1 f32 0.106 -> 0.033 ms, c672_14x14_k5s1 0.114 -> 0.079). Wider planes keep a block per tile: the
@@ -937,18 +949,13 @@ cudaError_t launch_filter(const DepthwiseParams& params, cudaStream_t stream) {
     return launch_tiles<D, KH, KW, false>(params, stream);
 }
 
-// The filter shapes instantiated (kh, kw): the squares, the k x 1 and 1 x k classes and 3x7 / 7x3 (KernelBench
-// level 1's 83 is 3x1, 85 is 3x7).
-constexpr int kShapes[][2] = {{3, 3}, {5, 5}, {7, 7}, {3, 1}, {1, 3}, {5, 1}, {1, 5}, {7, 1}, {1, 7}, {3, 7}, {7, 3}};
-constexpr int kShapeCount = static_cast<int>(sizeof(kShapes) / sizeof(kShapes[0]));
-
 template <DType D, int I = 0>
 cudaError_t launch_shape(const DepthwiseParams& params, cudaStream_t stream) {
-    if constexpr (I == kShapeCount) {
+    if constexpr (I == kNchwRowsShapeCount) {
         return cudaErrorInvalidValue;
     } else {
-        if (params.r == kShapes[I][0] && params.s == kShapes[I][1]) {
-            return launch_filter<D, kShapes[I][0], kShapes[I][1]>(params, stream);
+        if (params.r == kNchwRowsShapes[I][0] && params.s == kNchwRowsShapes[I][1]) {
+            return launch_filter<D, kNchwRowsShapes[I][0], kNchwRowsShapes[I][1]>(params, stream);
         }
         return launch_shape<D, I + 1>(params, stream);
     }
@@ -957,9 +964,7 @@ cudaError_t launch_shape(const DepthwiseParams& params, cudaStream_t stream) {
 }  // namespace
 
 bool nchw_rows_applies(const DepthwiseParams& p) {
-    bool shape_instantiated = false;
-    for (const auto& shape : kShapes) shape_instantiated = shape_instantiated || (p.r == shape[0] && p.s == shape[1]);
-    return shape_instantiated && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 &&
+    return nchw_rows_shape(p) && p.x_stride[kW] == 1 && p.y_stride[kW] == 1 &&
            (p.stride_h == 1 || p.stride_h == 2) && p.dil_h == 1;
 }
 
