@@ -52,6 +52,7 @@ __device__ __forceinline__ void row_step(const QuadColumns& qc, const typename D
 #pragma unroll
         for (int c = 0; c < kQuadCols; ++c) dy_rows[fr][c] = dy_rows[fr - 1][c];
     const unsigned dy_mask = dy_valid ? qc.out_inside : 0u;
+    dy_row = in_register(dy_row);
 #pragma unroll
     for (int c = 0; c < kQuadCols; ++c) dy_rows[0][c] = (dy_mask >> c) & 1u ? Traits::load(dy_row + c) : 0.0f;
     float window[kQuadCols + KW - 1];

@@ -21,7 +21,7 @@ constexpr int kQuadSegment = 32 * kQuadCols;  // output columns per warp
 constexpr int kQuadBandRows = 64;             // output rows per warp
 
 // Stores output columns c0 .. c0 + 3 of row `offset` (the offset of column c0): one vector where all four lie
-// inside the row and the address allows, else one by one.
+// inside the row and the address allows, else one by one. Only the fused kernel reads a residual.
 template <DType D, bool kFused>
 __device__ __forceinline__ void store_quad(const DepthwiseParams& prm, const QuadColumns& qc, int64_t offset,
                                            const float (&acc)[kQuadCols], float bias) {
@@ -31,7 +31,7 @@ __device__ __forceinline__ void store_quad(const DepthwiseParams& prm, const Qua
     alignas(16) T values[kQuadCols];
 #pragma unroll
     for (int c = 0; c < kQuadCols; ++c) {
-        values[c] = Traits::from_float(epilogue<D, kFused>(prm, acc[c], bias, offset + c));
+        values[c] = Traits::from_float(kFused ? epilogue<D, true>(prm, acc[c], bias, offset + c) : prm.alpha * acc[c]);
     }
     constexpr unsigned kAll = (1u << kQuadCols) - 1;
     if (qc.out_inside == kAll && reinterpret_cast<uintptr_t>(y) % (kQuadCols * sizeof(T)) == 0) {
@@ -103,8 +103,9 @@ cudaError_t launch_quads_size(const DepthwiseParams& params, cudaStream_t stream
     if (!make_plane_grid(params, warps_across * kQuadSegment, kQuadWarps / warps_across * kQuadBandRows, &grid)) {
         return cudaErrorInvalidConfiguration;
     }
-    const auto kernel = needs_fused_epilogue(params) ? depthwise_nchw_quads_kernel<D, K, true>
-                                                     : depthwise_nchw_quads_kernel<D, K, false>;
+    // The plain kernel only scales (store_quad): a residual (the data gradient's beta != 0) takes the fused one.
+    const bool fused = needs_fused_epilogue(params) || params.residual != nullptr;
+    const auto kernel = fused ? depthwise_nchw_quads_kernel<D, K, true> : depthwise_nchw_quads_kernel<D, K, false>;
     kernel<<<static_cast<unsigned>(grid.blocks), kQuadThreads, 0, stream>>>(params, grid, warps_across);
     return cudaGetLastError();
 }
