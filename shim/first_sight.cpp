@@ -9,6 +9,7 @@
 
 #include "interpose/real_cudnn.h"
 #include "kernels/depthwise.h"
+#include "kernels/packed_nchw_copy.h"
 #include "report.h"
 #include "route_policy.h"
 #include "settings.h"
@@ -88,7 +89,7 @@ size_t round_up(size_t bytes) {
 class Scratch {
 public:
     Scratch(const DepthwiseParams& p, size_t workspace_size, cudaStream_t stream) : stream_(stream) {
-        const size_t element = p.dtype == DType::kFloat ? 4 : 2;
+        const size_t element = dtype_bytes(p.dtype);
         const size_t x_bytes = round_up(static_cast<size_t>(extent(p.n, p.c, p.h, p.w, p.x_stride)) * element);
         const size_t y_bytes = round_up(static_cast<size_t>(extent(p.n, p.k, p.p, p.q, p.y_stride)) * element);
         const size_t w_bytes = round_up(static_cast<size_t>(p.k * p.r * p.s) * element);
