@@ -31,10 +31,7 @@ __device__ __forceinline__ void store_quad(const DepthwiseParams& prm, const Qua
     alignas(16) T values[kQuadCols];
 #pragma unroll
     for (int c = 0; c < kQuadCols; ++c) {
-        // A residual is read only inside the row: a lane's columns past its end may lie past the tensor's.
-        const bool inside = (qc.out_inside >> c) & 1u;
-        values[c] = Traits::from_float(kFused ? (inside ? epilogue<D, true>(prm, acc[c], bias, offset + c) : 0.0f)
-                                              : prm.alpha * acc[c]);
+        values[c] = Traits::from_float(kFused ? epilogue<D, true>(prm, acc[c], bias, offset + c) : prm.alpha * acc[c]);
     }
     constexpr unsigned kAll = (1u << kQuadCols) - 1;
     if (qc.out_inside == kAll && reinterpret_cast<uintptr_t>(y) % (kQuadCols * sizeof(T)) == 0) {
