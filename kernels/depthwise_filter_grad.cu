@@ -43,6 +43,8 @@ constexpr int kPositionLanes = kThreads / kTileChannels;  // channels mapping: l
 constexpr int kGenericTaps = 16;                          // taps per block of the generic kernel
 constexpr int kBandRows = 8;                              // strip kernel: output rows per thread item
 constexpr int kReduceValues = 8;                          // sums reduced per round through shared memory
+constexpr int kNarrowMaxBandRows = 64;                    // NCHW rows kernel, narrow rows: the longest band
+constexpr int64_t kNarrowMinBlocks = 512;                 // ... and the fewest blocks its longer bands may leave
 
 struct FilterGradGrid {
     bool channels = false;  // the channels mapping, else the plane mapping
@@ -80,7 +82,16 @@ FilterGradGrid make_grid(const DepthwiseParams& p) {
     g.groups = g.channels ? (p.k + kTileChannels - 1) / kTileChannels : p.k;
     g.tap_chunks = g.strip || g.rows ? 1 : (p.r * p.s + kGenericTaps - 1) / kGenericTaps;
     const int64_t block_bands = g.rows ? filter_grad_nchw_rows_block_bands(p) : 1;
-    const FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks, block_bands);
+    FilterGradSlices slices = make_filter_grad_slices(p, g.band_rows, g.groups * g.tap_chunks, block_bands);
+    // Narrow rows take band_rows + KH - 1 steps a band (7x7 on bands of 8: 14 steps for 8 rows): longer bands,
+    // up to the plane's height, while the grid keeps kNarrowMinBlocks blocks.
+    while (g.rows && filter_grad_nchw_rows_long_bands(p) && g.band_rows < kNarrowMaxBandRows && g.band_rows < p.p) {
+        const int longer = static_cast<int>(std::min<int64_t>(2 * g.band_rows, p.p));
+        const FilterGradSlices longer_slices = make_filter_grad_slices(p, longer, g.groups, block_bands);
+        if (g.groups * longer_slices.slices < kNarrowMinBlocks) break;
+        g.band_rows = longer;
+        slices = longer_slices;
+    }
     g.bands_per_image = slices.bands_per_image;
     g.bands_per_slice = slices.bands_per_slice;
     g.slices = slices.slices;

@@ -24,13 +24,6 @@ constexpr int kThreads = 256;  // the strip kernel's blocks: the grid and the wo
 constexpr int kWarps = kThreads / 32;
 constexpr int kSegment = 32 * kQuadCols;
 
-// Lanes that share an output row: the fewest (a power of two) whose 4 columns each cover it, 32 from 65 columns.
-__host__ __device__ __forceinline__ int row_lanes(int64_t q) {
-    int lanes = 2;
-    while (lanes < 32 && lanes * kQuadCols < q) lanes *= 2;
-    return lanes;
-}
-
 template <int K>
 __device__ __forceinline__ void zero_dy_rows(float (&dy_rows)[K][kQuadCols]) {
 #pragma unroll
@@ -193,6 +186,13 @@ cudaError_t launch_shape(const DepthwiseParams& p, const FilterGradSlicing& slic
 }
 
 }  // namespace
+
+bool filter_grad_nchw_rows_long_bands(const DepthwiseParams& p) {
+    // Run 2026-12-04hh, bands up to 64 rows against bands of 8: filters of 5+ rows won (convnext7 f32 0.447 ->
+    // 0.272 ms, c240_28x28_k5s1 f16 0.079 -> 0.067, k7x3 f16 0.081 -> 0.060), 3x3 lost (c576_14x14_k3s1 f16
+    // 0.028 -> 0.036, mbv2_56 f32 0.048 -> 0.058): two halo rows are cheaper than the blocks given up.
+    return row_lanes(p.q) < 32 && p.r >= 5;
+}
 
 int64_t filter_grad_nchw_rows_block_bands(const DepthwiseParams& p) {
     // Slices of fewer bands leave row slots idle: on 14 x 14 images at 3x3 the strip kernel's slicing (11-13

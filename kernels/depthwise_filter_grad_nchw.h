@@ -20,6 +20,10 @@ struct FilterGradSlicing {
 };
 
 bool filter_grad_nchw_rows_applies(const DepthwiseParams& params);
+// Rows of 64 columns or fewer, several side by side in a warp, each band on its own: every band pays the filter's
+// KH - 1 halo rows (wider rows walk runs of consecutive bands, paying it once a run). True where that halo is worth
+// longer bands.
+bool filter_grad_nchw_rows_long_bands(const DepthwiseParams& params);
 // Bands a block walks side by side: the slicing gives it at least that many where the bands allow.
 int64_t filter_grad_nchw_rows_block_bands(const DepthwiseParams& params);
 // Writes partial[slice][k][tap] for slicing.slices slices (grid k x slices); the caller adds them in slice order.

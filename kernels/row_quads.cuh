@@ -16,6 +16,13 @@ struct QuadColumns {
     unsigned in_inside = 0;   // bit c: input column c0 - pad_w + c inside the row (and loaded by this lane)
 };
 
+// Lanes that share an output row: the fewest (a power of two) whose 4 columns each cover it, 32 from 65 columns.
+__host__ __device__ __forceinline__ int row_lanes(int64_t q) {
+    int lanes = 2;
+    while (lanes < 32 && lanes * kQuadCols < q) lanes *= 2;
+    return lanes;
+}
+
 template <int K>
 __device__ __forceinline__ QuadColumns quad_columns(const DepthwiseParams& prm, int c0, bool last) {
     QuadColumns qc;

@@ -117,6 +117,30 @@ ConvCase random_nchw_rows_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_nchw_narrow_planes_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_nchw_rows_case(rng);
+    cc.stride_h = cc.stride_w = 1;
+    cc.dil_w = 1;
+    cc.pad_h = pick(0, cc.kh / 2);
+    cc.pad_w = pick(0, cc.kw / 2);
+    cc.h = cc.kh - 2 * cc.pad_h + pick(0, 40);
+    cc.w = cc.kw - 2 * cc.pad_w + pick(16, 63);  // output rows of 17 to 64 columns
+    cc.n = pick(1, 3);
+    cc.c = (2048 + cc.n - 1) / cc.n + pick(0, 64);  // n * c * 8 lanes fill the quads kernel's 512 warps
+    return cc;
+}
+
+ConvCase random_gradient_nchw_narrow_planes_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_nchw_narrow_planes_case(rng);
+    cc.multiplier = 1;
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    cc.beta = betas[pick(0, 3)];
+    cc.misalign = pick(0, 3) == 0 ? 1 : 0;
+    return cc;
+}
+
 ConvCase random_nchw_vec_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_nchw_rows_case(rng);

@@ -59,6 +59,9 @@ ConvCase random_case(std::mt19937* rng);
 // Square 3/5/7 filters, stride_h 1 or 2, dil_h = 1, rows contiguous: the NCHW row-streaming path, with planes taller
 // than one band and wider than one block of columns.
 ConvCase random_nchw_rows_case(std::mt19937* rng);
+// Square 3/5/7 filters at stride 1 on many planes (n x c >= 2048) of at most 64 output rows of 17 to 64 columns:
+// the NCHW quads kernel's narrow planes, several to a warp.
+ConvCase random_nchw_narrow_planes_case(std::mt19937* rng);
 // Rows-path cases with stride 1, dil_w = 1, no left padding and W a multiple of 8: the NCHW vector path, with
 // rows wider than one warp's segment.
 ConvCase random_nchw_vec_case(std::mt19937* rng);
@@ -125,6 +128,8 @@ ConvCase random_gradient_nchw_s2_case(std::mt19937* rng);
 // 5, 7; 3x7, 7x3) at stride 1, rows narrower and wider than 64 columns, beta 0, 1 or 0.5, addresses one element
 // off a quarter of the time.
 ConvCase random_gradient_nchw_asymmetric_case(std::mt19937* rng);
+// random_nchw_narrow_planes_case with multiplier 1, beta 0, 0.5 or 1 and misaligned pointers a quarter of the time.
+ConvCase random_gradient_nchw_narrow_planes_case(std::mt19937* rng);
 
 // Runs a gradient case through dwshim (`ours`) or the real cuDNN; returns the written tensor's logical
 // elements, or an empty vector when the real cuDNN cannot run the case.

@@ -84,6 +84,13 @@ TEST_F(BackendForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
                                       bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
 }
 
+TEST_F(BackendForward, RandomNchwNarrowPlanesMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(40, dwtest::random_nchw_narrow_planes_case, layouts,
+                               [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
+                                      const HostTensor* bias, const HostTensor& y0,
+                                      bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
+}
+
 TEST_F(BackendForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
     dwtest::check_random_cases(120, dwtest::random_nhwc_vec_case, layouts,
                                [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,

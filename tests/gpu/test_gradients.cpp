@@ -205,6 +205,15 @@ TEST_F(Gradients, NchwAsymmetricGradientsMatchCudnnAndFloat64) {
         [this](const GradientCase& g, bool ours) { return run_legacy(g, ours); }, 0.3);
 }
 
+// The quads kernel's narrow planes, in the data gradient (the forward's kernels on dy).
+TEST_F(Gradients, NchwNarrowPlanesDataGradMatchesCudnnAndFloat64) {
+    check_backend(40, dwtest::random_gradient_nchw_narrow_planes_case, Direction::kDataGrad);
+    // The legacy API's algorithms ran 11 of 40 of these (run 2026-12-04hh); float64 checks every one.
+    dwtest::check_random_gradient_cases(
+        40, dwtest::random_gradient_nchw_narrow_planes_case, Direction::kDataGrad,
+        [this](const GradientCase& g, bool ours) { return run_legacy(g, ours); }, 0.2);
+}
+
 // The differential fuzzer's gradient share (DWSHIM_FUZZ_CONFIGS configs per direction and API).
 TEST_F(Gradients, FuzzLegacyGradientsMatchCudnnAndFloat64) {
     check_legacy(dwtest::fuzz_configs(), dwtest::random_gradient_legacy_case, Direction::kDataGrad);

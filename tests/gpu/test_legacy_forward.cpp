@@ -135,6 +135,10 @@ TEST_F(LegacyForward, RandomNchwRowsConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nchw_rows_case);
 }
 
+TEST_F(LegacyForward, RandomNchwNarrowPlanesMatchCudnnAndFloat64) {
+    check(40, dwtest::random_nchw_narrow_planes_case);
+}
+
 TEST_F(LegacyForward, RandomNchwVecConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nchw_vec_case);
 }
