@@ -44,6 +44,10 @@ constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 constexpr int64_t kSmallestModelLayer = int64_t{64} * 184 * 14 * 14;
 // The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
 constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
+// The quads kernel's rows of 256+ columns, where its 2-byte data gradients were measured faster than cuDNN's
+// backend plan (its 3x3 rows of 128 were not measured against it; its narrow planes tie, mbv2_56 f16 0.0488 vs
+// 0.0493 ms in run 2026-12-04jj).
+constexpr int64_t kWideQuadRow = 256;
 // The smallest input the large filters' gradients were measured on (bench/classes.csv's k13, 32 x 256 x 28 x 28).
 constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
 
@@ -126,7 +130,7 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
             // 2.48 and PyTorch's f16 plan 2.47, runs 2026-12-01b, 2026-12-03k and 2026-12-01a); it wins at 3x3 on
             // narrower rows (mbv2_56 f16 0.061 vs 0.053).
             if (forward.dtype == DType::kFloat || api == Api::kLegacy || forward.r == 7) return true;
-            return path == KernelPath::kNchwRows && nchw_quads_applies(forward);
+            return path == KernelPath::kNchwRows && nchw_quads_applies(forward) && forward.q >= kWideQuadRow;
         case KernelPath::kLargeFilter:
             break;  // decided in data_grad_faster
         case KernelPath::kGeneric:
@@ -217,11 +221,14 @@ bool nchw_filter_grad_faster(Api api, const DepthwiseParams& p) {
     // vs 0.026); fp16 ties there (c480_14x14 0.0291 vs 0.0293, c384_14x14 0.0238 vs 0.0232), 7 x 7 images lose
     // (c960_7x7 bf16 0.031 vs 0.021). 3x3 at stride 2 wins on rows of 56 or more (c144_56x56_k3s2 f16 0.106 vs
     // 0.114, mbv2_s2 bf16 0.151 vs 0.209 PyTorch's) and loses on rows of 28 (c240_28x28_k3s2 bf16 0.062 vs 0.034).
-    // bf16 5x5 at stride 1 wins on rows of 14 or more (c672_14x14_k5s1 0.067 vs 0.083, c240_28x28 0.104 vs
-    // 0.141); fp16 ties (c672_14x14_k5s1 0.067 vs 0.070, c240_28x28 0.103 vs 0.102), stride 2 loses (effnet_k5s2
-    // bf16 0.127 vs 0.096), and so does 7x7 (convnext7 f16 0.547 vs 0.369; c96_56x56_k7s1 won, 0.284 vs 0.316).
+    // 5x5 and 7x7 at stride 1, on the long bands (run 2026-12-04kk): 5x5 wins on rows of 14 or more in both types
+    // (c480_14x14_k5s1 f16 0.041 vs 0.050, c240_28x28 f16 0.068 vs 0.104, c672_14x14 bf16 0.049 vs 0.084), 7x7
+    // on rows of 28 or more (convnext7 f16 0.309 vs 0.370, c192_28x28_k7s1 f16 0.079 vs 0.104) and ties or loses
+    // on 14 (c384_14x14_k7s1 f16 0.053 vs 0.049, bf16 0.0537 vs 0.0533); 7 x 7 images lose (c1152_7x7_k5s1 f16
+    // 0.052 vs 0.031, c768_7x7_k7s1 0.054 vs 0.032). Stride 2 loses (effnet_k5s2 bf16 0.127 vs 0.096).
     if (p.r == 3) return s1 ? p.w >= 28 || (bf16 && p.w >= 14) : p.w >= 56;
-    return p.r == 5 && bf16 && s1 && p.w >= 14;
+    if (!s1) return false;
+    return p.r == 5 ? p.w >= 14 : p.w >= 28;
 }
 
 bool filter_grad_faster(Api api, const DepthwiseParams& p) {

@@ -386,8 +386,14 @@ std::vector<PolicyCase> gradient_policy_cases() {
     effnet.dtype = CUDNN_DATA_BFLOAT16;
     cases.push_back({"wgrad, NCHW bf16 5x5 at stride 2: faster than cuDNN's legacy algorithms only",
                      gradient(effnet, filter), routed, not_faster});
-    cases.push_back({"wgrad, NCHW fp16 7x7: faster than cuDNN's legacy algorithms only",
-                     gradient(with_filter(same, 7), filter), routed, not_faster});
+    cases.push_back({"wgrad, NCHW fp16 7x7 on rows of 56: faster on both APIs", gradient(with_filter(same, 7), filter),
+                     routed, routed});
+    ConvCase rows14 = with_filter(same, 7);  // c384_14x14_k7s1 of bench/models.csv
+    rows14.n = 64;
+    rows14.c = 384;
+    rows14.h = rows14.w = 14;
+    cases.push_back({"wgrad, NCHW fp16 7x7 on rows of 14: faster than cuDNN's legacy algorithms only",
+                     gradient(rows14, filter), routed, not_faster});
     cases.push_back({"wgrad with a channel multiplier: faster on both APIs", gradient(mult2, filter, nhwc), routed,
                      routed});
     cases.push_back({"wgrad, 31x31 NHWC fp32 (large-filter kernel on packed copies): faster on both APIs",

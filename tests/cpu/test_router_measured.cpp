@@ -211,6 +211,15 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
         {{"bench/classes.csv"},
          {"bench/results/2026-12-03cc-h200-classes-asym-grads-cudnn.csv"},
          {"bench/results/2026-12-03cc-h200-classes-asym-wgrad-torch.csv"}},
+        // The quads kernel on narrow planes and the NCHW rows filter gradient's long bands (PyTorch's kernels did
+        // not change: its times from runs r and q).
+        {{"bench/suite.csv"},
+         {"bench/results/2026-12-04jj-h200-suite-nchw-grads-cudnn.csv"},
+         {"bench/results/2026-12-03r-h200-suite-torch.csv"}},
+        {{"bench/models.csv"},
+         {"bench/results/2026-12-04kk-h200-models-nchw-wgrad-cudnn.csv"},
+         {"bench/results/2026-12-03q-h200-models-nchw-wgrad-torch.csv",
+          "bench/results/2026-12-03r-h200-models-nchw-wgrad-f16-torch.csv"}},
     };
     std::map<std::string, Measured> latest;
     for (const MeasuredRun& run : runs) collect_run(run, &latest);
