@@ -131,16 +131,6 @@ ConvCase random_nchw_narrow_planes_case(std::mt19937* rng) {
     return cc;
 }
 
-ConvCase random_gradient_nchw_narrow_planes_case(std::mt19937* rng) {
-    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
-    ConvCase cc = random_nchw_narrow_planes_case(rng);
-    cc.multiplier = 1;
-    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
-    cc.beta = betas[pick(0, 3)];
-    cc.misalign = pick(0, 3) == 0 ? 1 : 0;
-    return cc;
-}
-
 ConvCase random_nchw_vec_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_nchw_rows_case(rng);
@@ -387,6 +377,13 @@ GradientCase::GradientCase(const ConvCase& c)
 
 namespace {
 
+// The output's beta (0 half the time, else 1 or 0.5), then a misaligned start a quarter of the time.
+void draw_residual_and_alignment(ConvCase* cc, std::mt19937* rng) {
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    cc->beta = betas[std::uniform_int_distribution<int>(0, 3)(*rng)];
+    cc->misalign = std::uniform_int_distribution<int>(0, 3)(*rng) == 0 ? 1 : 0;
+}
+
 ConvCase random_gradient_case(std::mt19937* rng) {
     ConvCase cc = random_mixed_case(rng);
     const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
@@ -436,9 +433,14 @@ ConvCase random_gradient_nchw_s2_case(std::mt19937* rng) {
     cc.c = pick(1, 12);
     cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 40);
     cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + pick(0, 70);
-    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
-    cc.beta = betas[pick(0, 3)];
-    cc.misalign = pick(0, 3) == 0 ? 1 : 0;
+    draw_residual_and_alignment(&cc, rng);
+    return cc;
+}
+
+ConvCase random_gradient_nchw_narrow_planes_case(std::mt19937* rng) {
+    ConvCase cc = random_nchw_narrow_planes_case(rng);
+    cc.multiplier = 1;
+    draw_residual_and_alignment(&cc, rng);
     return cc;
 }
 
@@ -460,9 +462,7 @@ ConvCase random_gradient_nchw_asymmetric_case(std::mt19937* rng) {
     cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 40);
     // Rows of 64 columns or fewer share a warp; wider ones take a warp each.
     cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + (pick(0, 1) == 0 ? pick(0, 60) : pick(61, 300));
-    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
-    cc.beta = betas[pick(0, 3)];
-    cc.misalign = pick(0, 3) == 0 ? 1 : 0;
+    draw_residual_and_alignment(&cc, rng);
     return cc;
 }
 
