@@ -167,7 +167,10 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     // kernel. Every other kernel keeps the suite's size gate.
     const bool layer_kernel =
         forward_shaped ? select_path(forward) == KernelPath::kNhwcVec : data_grad_nhwc_s2_applies(p);
-    const bool measured_small = p.dtype == DType::kBFloat16 && layer_kernel;
+    // fp16 on the stride-2 strip kernel too (run 2026-12-04mm, every layer, the smallest c576_14x14_k3s2: 0.0195 vs
+    // 0.155 legacy / 0.155 backend / 0.027 PyTorch's plan).
+    const bool measured_small = layer_kernel && (p.dtype == DType::kBFloat16 ||
+                                                 (p.dtype == DType::kHalf && !forward_shaped));
     if (x_elements(p) < (measured_small ? kSmallestBf16ChannelsLastDataGrad : kSmallestMeasured)) return false;
     if (forward_shaped) return forward_shaped_data_grad_faster(api, forward);
     // The NHWC stride-2 strip kernel, run 2026-12-02d (2026-12-02d-h200-dgrad-nhwc-s2-*.csv): every case on both
@@ -192,12 +195,29 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
 // win fp16 3x3 at stride 2 (mbv2_s2 0.064 vs 0.049), bf16 5x5 at stride 2 (effnet_k5s2 0.068 vs 0.046) and
 // 2-byte 7x7 (run 2026-12-02i: convnext7 bf16 0.318 vs 0.296, k7s2 0.192 vs 0.154). 2-byte 5x5 at stride 1 wins
 // since the input-row walk (run 2026-12-02i: k5s1 bf16 0.101 vs 0.115, f16 0.102 vs 0.109; before, 0.138 vs 0.116).
+// The model layers at batch 64 (run 2026-12-04mm, bench/results/2026-12-04mm-h200-models-nhwc-*) split two 2-byte
+// classes: 5x5 at stride 2 wins on rows of 14 in both types and APIs (c672_14x14_k5s2 bf16 0.038 vs 0.359 legacy /
+// 0.282 backend / 0.285 PyTorch's plan) and loses on rows of 56 in fp16 through both APIs and in bf16 through the
+// backend (c144_56x56_k5s2 f16 0.090 vs 0.060 / 0.060, c72_56x56_k5s2 bf16 0.055 vs 0.037 PyTorch's; bf16's legacy
+// algorithms stay slow there, 0.055 vs 0.43); fp16 3x3 at stride 1 loses on c144_56x56 (0.063 vs 0.050 PyTorch's,
+// where mbv2_56, the same rows at batch 32, won), on rows of 28 (c192_28x28 0.038 vs 0.030) and on 7 x 7 images, and
+// wins on rows of 112 (c16_112x112 0.036 vs 0.044, c32_112x112 0.051 vs 0.053) and large inputs.
 bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
     const bool s1 = p.stride_h == 1, small = x_elements(p) < kLargeInput;
     if (p.dtype == DType::kFloat) return !(p.r == 3 && s1 && small);
     const bool bf16 = p.dtype == DType::kBFloat16;
+    if (p.r == 5 && !s1) return p.w <= 14 || (bf16 && api == Api::kLegacy);
+    if (p.r == 3 && s1 && !bf16) return !small || p.w >= 112;
     if (api == Api::kLegacy) return !(p.r == 3 && !s1 && !bf16);
-    return p.r == 3 ? s1 || bf16 : p.r == 5 && (s1 || !bf16);
+    return p.r == 3 ? s1 || bf16 : p.r == 5 && s1;
+}
+
+// Ring-kernel classes measured on model layers smaller than the suite's (run 2026-12-04mm, from c16_112x112_k3s1,
+// 64 x 16 x 112 x 112): 2-byte 3x3 on rows of 112 (c16_112x112_k3s1 bf16 0.036 vs 0.507 legacy / 0.826 backend /
+// 0.066 PyTorch's plan) and 5x5 at stride 2 on rows of 14 (c672_14x14_k5s2, above).
+bool ring_layer_class(const DepthwiseParams& p) {
+    if (p.dtype == DType::kFloat) return false;
+    return (p.r == 3 && p.w >= 112) || (p.r == 5 && p.stride_h == 2 && p.w <= 14);
 }
 
 // NCHW filter gradients on the strip and rows kernels, one filter per channel: the suite and the depthwise layers of
@@ -239,8 +259,11 @@ bool filter_grad_faster(Api api, const DepthwiseParams& p) {
     if (!filter_grad_strip_applies(p)) return false;
     const bool nhwc = channels_innermost(p.y_stride);
     if (!nhwc && p.multiplier == 1) return x_elements(p) >= kSmallestModelLayer && nchw_filter_grad_faster(api, p);
+    if (filter_grad_nhwc_ring_applies(p)) {
+        const int64_t smallest = ring_layer_class(p) ? kSmallestModelLayer : kSmallestMeasured;
+        return x_elements(p) >= smallest && ring_filter_grad_faster(api, p);
+    }
     if (x_elements(p) < kSmallestMeasured) return false;
-    if (filter_grad_nhwc_ring_applies(p)) return ring_filter_grad_faster(api, p);
     // A channel multiplier: every case (mult2 f32 0.150 vs 1.20 backend / 0.51 PyTorch, bf16 NHWC 0.202 vs 3.66).
     if (p.multiplier > 1) return true;
     // The NHWC tile kernel with one filter per channel serves only 2-byte tensors whose channels do not pair into

@@ -76,7 +76,14 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // 0.081, 0.076 vs 0.075 in the f run), fp32 3x3 (mbv2_s2 0.145 vs 0.133; mbv2_56 0.066 vs 0.081, 0.064 vs
     // 0.058 in f) and 5x5 (effnet_k5s2 bf16 0.062 vs 0.064, 0.062 vs 0.061 in f).
     // 7x7 at stride 2 wins in every dtype on the H200 (2026-12-02g, k7s2: f16 0.125 vs 0.163, bf16 0.120 vs 0.164).
-    if (p.r == 7) return p.dtype == DType::kFloat || p.stride_h == 2;
+    // 2-byte 7x7 at stride 1 (run 2026-12-04mm, the model layers, against PyTorch's plan, the faster one): wins on
+    // rows of 28 and 14 (c192_28x28_k7s1 bf16 0.073 vs 0.086, f16 0.069 vs 0.084; c384_14x14_k7s1 bf16 0.0437 vs
+    // 0.0454, f16 0.0424 vs 0.0441), ties on 7 x 7 images (c768_7x7 f16 0.0285 vs 0.0288) and loses on rows of 56
+    // (c96_56x56 bf16 0.146 vs 0.142; run 2026-12-03r, convnext7 bf16 0.351 vs 0.343).
+    if (p.r == 7) return p.dtype == DType::kFloat || p.stride_h == 2 || (p.w >= 14 && p.w <= 28);
+    // 2-byte 5x5 at stride 2 wins every case (run 2026-12-04mm: c72_56x56_k5s2 bf16 0.022 vs 0.032, c672_14x14_k5s2
+    // f16 0.0193 vs 0.0208, the closest; run 2026-12-03r, effnet_k5s2 f16 0.0458 vs 0.0496).
+    if (p.r == 5 && p.stride_h == 2) return reduced_precision(p);
     if (p.r == 3 && p.stride_h == 1 && large) return true;
     // Smaller bf16 3x3, H200 run 2026-12-02i (the suite's NHWC cases and the depthwise layers of four torchvision
     // models, bench/models.csv, against the faster of cuDNN's plan and PyTorch's): wins at stride 2 on inputs 56

@@ -138,6 +138,15 @@ std::vector<PolicyCase> policy_cases() {
                              routed};
     nhwc7_s2_bf16.cc.stride_h = nhwc7_s2_bf16.cc.stride_w = 2;
     cases.push_back(nhwc7_s2_bf16);
+    PolicyCase nhwc7_rows28_bf16{"NHWC vector path, 7x7 bf16 on rows of 28: faster on both APIs", nhwc7_bf16.cc,
+                                 routed, routed};
+    nhwc7_rows28_bf16.cc.h = nhwc7_rows28_bf16.cc.w = 28;
+    cases.push_back(nhwc7_rows28_bf16);
+    PolicyCase nhwc5_s2_half{"NHWC vector path, 5x5 fp16 at stride 2: faster than cuDNN's backend plans only",
+                             with_filter(nhwc_bf16.cc, 5), not_faster, routed};
+    nhwc5_s2_half.cc.dtype = CUDNN_DATA_HALF;
+    nhwc5_s2_half.cc.stride_h = nhwc5_s2_half.cc.stride_w = 2;
+    cases.push_back(nhwc5_s2_half);
     cases.push_back({"NHWC vector path, 5x5 bf16: a tie with cuDNN's backend engines", with_filter(nhwc_bf16.cc, 5),
                      routed, not_faster});
     PolicyCase nhwc_s2_half{"NHWC vector path, small 3x3 stride 2 fp16: a tie with cuDNN's backend engines",
@@ -332,8 +341,38 @@ std::vector<PolicyCase> gradient_policy_cases() {
                      routed, routed});
     cases.push_back({"wgrad, small NHWC fp32 3x3 at stride 1: cuDNN is faster on both APIs",
                      gradient(measured_size(CUDNN_DATA_FLOAT), filter, nhwc), not_faster, not_faster});
-    cases.push_back({"wgrad, small NHWC fp16 3x3 at stride 1 (ring kernel): faster on both APIs",
-                     gradient(same, filter, nhwc), routed, routed});
+    ConvCase rows56_half = same;  // c144_56x56_k3s1 of bench/models.csv
+    rows56_half.n = 64;
+    cases.push_back({"wgrad, NHWC fp16 3x3 at stride 1 on rows of 56 (ring kernel): cuDNN is faster on both APIs",
+                     gradient(rows56_half, filter, nhwc), not_faster, not_faster});
+    ConvCase rows112_half = same;  // c16_112x112_k3s1, below the suite's smallest input
+    rows112_half.n = 64;
+    rows112_half.c = 16;
+    rows112_half.h = rows112_half.w = 112;
+    cases.push_back({"wgrad, NHWC fp16 3x3 at stride 1 on rows of 112, 64 x 16 channels: faster on both APIs",
+                     gradient(rows112_half, filter, nhwc), routed, routed});
+    ConvCase k5s2_rows14 = with_filter(same_bf16, 5);  // c672_14x14_k5s2
+    k5s2_rows14.n = 64;
+    k5s2_rows14.c = 672;
+    k5s2_rows14.h = k5s2_rows14.w = 14;
+    k5s2_rows14.stride_h = k5s2_rows14.stride_w = 2;
+    cases.push_back({"wgrad, NHWC bf16 5x5 at stride 2 on rows of 14: faster on both APIs",
+                     gradient(k5s2_rows14, filter, nhwc), routed, routed});
+    ConvCase k5s2_rows56 = k5s2_rows14;  // c144_56x56_k5s2
+    k5s2_rows56.c = 144;
+    k5s2_rows56.h = k5s2_rows56.w = 56;
+    cases.push_back({"wgrad, NHWC bf16 5x5 at stride 2 on rows of 56: faster than cuDNN's legacy algorithms only",
+                     gradient(k5s2_rows56, filter, nhwc), routed, not_faster});
+    k5s2_rows56.dtype = CUDNN_DATA_HALF;
+    cases.push_back({"wgrad, NHWC fp16 5x5 at stride 2 on rows of 56: cuDNN is faster on both APIs",
+                     gradient(k5s2_rows56, filter, nhwc), not_faster, not_faster});
+    ConvCase s2_layer_half = with_filter(same, 3);  // c576_14x14_k3s2, the smallest stride-2 layer
+    s2_layer_half.n = 64;
+    s2_layer_half.c = 576;
+    s2_layer_half.h = s2_layer_half.w = 14;
+    s2_layer_half.stride_h = s2_layer_half.stride_w = 2;
+    cases.push_back({"dgrad, NHWC fp16 3x3 at stride 2 on 64 x 576 x 14 x 14 (strip kernel): faster on both APIs",
+                     gradient(s2_layer_half, data, nhwc), routed, routed});
     ConvCase strided_half = strided;
     strided_half.dtype = CUDNN_DATA_HALF;
     cases.push_back({"wgrad, NHWC fp16 3x3 at stride 2: cuDNN is faster on both APIs",

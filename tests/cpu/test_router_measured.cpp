@@ -220,6 +220,12 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
          {"bench/results/2026-12-04kk-h200-models-nchw-wgrad-cudnn.csv"},
          {"bench/results/2026-12-03q-h200-models-nchw-wgrad-torch.csv",
           "bench/results/2026-12-03r-h200-models-nchw-wgrad-f16-torch.csv"}},
+        // The model layers on channels-last tensors, three directions, against cuDNN's plans and PyTorch's.
+        {{"bench/models.csv"},
+         {"bench/results/2026-12-04mm-h200-models-nhwc-bf16-cudnn.csv",
+          "bench/results/2026-12-04mm-h200-models-nhwc-f16-cudnn.csv"},
+         {"bench/results/2026-12-04mm-h200-models-nhwc-bf16-torch.csv",
+          "bench/results/2026-12-04mm-h200-models-nhwc-f16-torch.csv"}},
     };
     std::map<std::string, Measured> latest;
     for (const MeasuredRun& run : runs) collect_run(run, &latest);
