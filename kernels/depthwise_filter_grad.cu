@@ -7,6 +7,9 @@
 //      partial[slice][k][tap];
 //   2. finalize: per (k, tap), groups of slices added in a fixed order, then alpha, beta and the dtype applied.
 // Partial-sum kernels, chosen by filter and dy's layout so that a warp's loads are contiguous:
+//   NHWC image tiles (2-byte, channels innermost in 16-byte vectors, 5x5 and 7x7 at stride 1, output rows of
+//     at most 28 columns): a band of an image's rows in shared memory per block, filter rows across threads
+//     (depthwise_filter_grad_nhwc_images.cu);
 //   NHWC ring (channels innermost; 3x3, 5x5, 7x7 at equal strides 1 or 2, no dilation, one filter per channel,
 //     aligned channel vectors): channel vectors per lane fed through per-thread rings of asynchronous copies
 //     (depthwise_filter_grad_nhwc_ring.cu);
@@ -386,7 +389,8 @@ template <DType D>
 cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream) {
     int64_t slices = 0;
     const cudaError_t status =
-        filter_grad_nhwc_ring_aligned(p)    ? filter_grad_nhwc_ring(p, partial, &slices, stream)
+        filter_grad_nhwc_images_aligned(p)  ? filter_grad_nhwc_images(p, partial, &slices, stream)
+        : filter_grad_nhwc_ring_aligned(p)  ? filter_grad_nhwc_ring(p, partial, &slices, stream)
         : filter_grad_nhwc_tiles_apply(p)   ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
         : filter_grad_large_applies(p)      ? filter_grad_large(p, partial, &slices, stream)
         : large_on_packed_copies_applies(p) ? large_on_packed_copies(p, partial, &slices, stream)
@@ -413,8 +417,9 @@ size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
     int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_slices(params)
                      : filter_grad_large_applies(params)  ? filter_grad_large_slices(params)
                                                           : make_grid(params).slices;
-    // The tensors' addresses, unknown to a workspace query, decide between the ring and the tile kernel.
+    // The tensors' addresses, unknown to a workspace query, decide between the image-tile, ring and tile kernels.
     if (filter_grad_nhwc_ring_applies(params)) slices = std::max(slices, filter_grad_nhwc_ring_max_slices(params));
+    if (filter_grad_nhwc_images_applies(params)) slices = std::max(slices, filter_grad_nhwc_images_slices(params));
     return static_cast<size_t>(slices * params.k * params.r * params.s) * sizeof(float);
 }
 

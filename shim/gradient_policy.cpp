@@ -202,7 +202,17 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
 // algorithms stay slow there, 0.055 vs 0.43); fp16 3x3 at stride 1 loses on c144_56x56 (0.063 vs 0.050 PyTorch's,
 // where mbv2_56, the same rows at batch 32, won), on rows of 28 (c192_28x28 0.038 vs 0.030) and on 7 x 7 images, and
 // wins on rows of 112 (c16_112x112 0.036 vs 0.044, c32_112x112 0.051 vs 0.053) and large inputs.
+// The image-tile kernel's layers (run 2026-12-04pp, bench/results/2026-12-04pp-h200-models-nhwc-wgrad-*; 2-byte 5x5
+// and 7x7 at stride 1): rows of 14 win through both APIs (c384_14x14_k7s1 bf16 0.038 vs 0.521 legacy / 0.119 backend /
+// 0.044 PyTorch's plan; c480_14x14_k5s1 f16 0.034 vs 0.039 / 0.041 / 0.039; c672_14x14_k5s1 bf16 0.047 vs 0.050
+// PyTorch's, the closest); rows of 28 (c240_28x28_k5s1 bf16 0.059 vs 0.052) and 7 x 7 images (c768_7x7_k7s1 bf16
+// 0.031 vs 0.030) lose to PyTorch's plans. Rows between 14 and 28 columns were not measured.
+bool image_tile_rows(const DepthwiseParams& p) {
+    return filter_grad_nhwc_images_applies(p) && p.w >= 14 && p.w < 28;
+}
+
 bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
+    if (image_tile_rows(p)) return true;
     const bool s1 = p.stride_h == 1, small = x_elements(p) < kLargeInput;
     if (p.dtype == DType::kFloat) return !(p.r == 3 && s1 && small);
     const bool bf16 = p.dtype == DType::kBFloat16;
@@ -212,12 +222,13 @@ bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {
     return p.r == 3 ? s1 || bf16 : p.r == 5 && s1;
 }
 
-// Ring-kernel classes measured on model layers smaller than the suite's (run 2026-12-04mm, from c16_112x112_k3s1,
+// Channels-last classes measured on model layers smaller than the suite's (run 2026-12-04mm, from c16_112x112_k3s1,
 // 64 x 16 x 112 x 112): 2-byte 3x3 on rows of 112 (c16_112x112_k3s1 bf16 0.036 vs 0.507 legacy / 0.826 backend /
-// 0.066 PyTorch's plan) and 5x5 at stride 2 on rows of 14 (c672_14x14_k5s2, above).
+// 0.066 PyTorch's plan), 5x5 at stride 2 on rows of 14 (c672_14x14_k5s2, above), and the image-tile kernel's rows
+// (run 2026-12-04pp, from c384_14x14_k7s1, above).
 bool ring_layer_class(const DepthwiseParams& p) {
     if (p.dtype == DType::kFloat) return false;
-    return (p.r == 3 && p.w >= 112) || (p.r == 5 && p.stride_h == 2 && p.w <= 14);
+    return (p.r == 3 && p.w >= 112) || (p.r == 5 && p.stride_h == 2 && p.w <= 14) || image_tile_rows(p);
 }
 
 // NCHW filter gradients on the strip and rows kernels, one filter per channel: the suite and the depthwise layers of

@@ -224,6 +224,16 @@ ConvCase measured_size(cudnnDataType_t dtype) {
     return cc;
 }
 
+// A depthwise layer of bench/models.csv (batch 64, square images, a k x k filter with "same" padding) in cc's dtype.
+ConvCase model_layer(ConvCase cc, int k, int channels, int size, int stride = 1) {
+    cc = with_filter(cc, k);
+    cc.n = 64;
+    cc.c = channels;
+    cc.h = cc.w = size;
+    cc.stride_h = cc.stride_w = stride;
+    return cc;
+}
+
 // One case per rule of shim/gradient_policy.cpp.
 std::vector<PolicyCase> gradient_policy_cases() {
     const RouteReason routed = RouteReason::kRouted, not_faster = RouteReason::kNotFaster;
@@ -345,32 +355,34 @@ std::vector<PolicyCase> gradient_policy_cases() {
     rows56_half.n = 64;
     cases.push_back({"wgrad, NHWC fp16 3x3 at stride 1 on rows of 56 (ring kernel): cuDNN is faster on both APIs",
                      gradient(rows56_half, filter, nhwc), not_faster, not_faster});
-    ConvCase rows112_half = same;  // c16_112x112_k3s1, below the suite's smallest input
-    rows112_half.n = 64;
-    rows112_half.c = 16;
-    rows112_half.h = rows112_half.w = 112;
+    const ConvCase rows112_half = model_layer(same, 3, 16, 112);  // c16_112x112_k3s1, below the suite's smallest
     cases.push_back({"wgrad, NHWC fp16 3x3 at stride 1 on rows of 112, 64 x 16 channels: faster on both APIs",
                      gradient(rows112_half, filter, nhwc), routed, routed});
-    ConvCase k5s2_rows14 = with_filter(same_bf16, 5);  // c672_14x14_k5s2
-    k5s2_rows14.n = 64;
-    k5s2_rows14.c = 672;
-    k5s2_rows14.h = k5s2_rows14.w = 14;
-    k5s2_rows14.stride_h = k5s2_rows14.stride_w = 2;
+    const ConvCase k5s2_rows14 = model_layer(same_bf16, 5, 672, 14, 2);  // c672_14x14_k5s2
     cases.push_back({"wgrad, NHWC bf16 5x5 at stride 2 on rows of 14: faster on both APIs",
                      gradient(k5s2_rows14, filter, nhwc), routed, routed});
-    ConvCase k5s2_rows56 = k5s2_rows14;  // c144_56x56_k5s2
-    k5s2_rows56.c = 144;
-    k5s2_rows56.h = k5s2_rows56.w = 56;
+    ConvCase k5s2_rows56 = model_layer(same_bf16, 5, 144, 56, 2);  // c144_56x56_k5s2
     cases.push_back({"wgrad, NHWC bf16 5x5 at stride 2 on rows of 56: faster than cuDNN's legacy algorithms only",
                      gradient(k5s2_rows56, filter, nhwc), routed, not_faster});
     k5s2_rows56.dtype = CUDNN_DATA_HALF;
     cases.push_back({"wgrad, NHWC fp16 5x5 at stride 2 on rows of 56: cuDNN is faster on both APIs",
                      gradient(k5s2_rows56, filter, nhwc), not_faster, not_faster});
-    ConvCase s2_layer_half = with_filter(same, 3);  // c576_14x14_k3s2, the smallest stride-2 layer
-    s2_layer_half.n = 64;
-    s2_layer_half.c = 576;
-    s2_layer_half.h = s2_layer_half.w = 14;
-    s2_layer_half.stride_h = s2_layer_half.stride_w = 2;
+    const ConvCase tiles_k7 = model_layer(same_bf16, 7, 384, 14);  // c384_14x14_k7s1: the image-tile kernel
+    cases.push_back({"wgrad, NHWC bf16 7x7 on rows of 14 (image-tile kernel): faster on both APIs",
+                     gradient(tiles_k7, filter, nhwc), routed, routed});
+    const ConvCase tiles_k5 = model_layer(same, 5, 480, 14);  // c480_14x14_k5s1 in fp16
+    cases.push_back({"wgrad, NHWC fp16 5x5 on rows of 14 (image-tile kernel): faster on both APIs",
+                     gradient(tiles_k5, filter, nhwc), routed, routed});
+    ConvCase tiles_odd = tiles_k7;  // channels that do not fill 16-byte vectors: the ring kernel
+    tiles_odd.c = 380;
+    cases.push_back({"wgrad, NHWC bf16 7x7 on rows of 14 with 380 channels (ring kernel): below the smallest "
+                     "measured input",
+                     gradient(tiles_odd, filter, nhwc), not_faster, not_faster});
+    const ConvCase tiles_7x7 = model_layer(same_bf16, 7, 768, 7);  // c768_7x7_k7s1: PyTorch's plan is faster
+    cases.push_back({"wgrad, NHWC bf16 7x7 on 7 x 7 images: slower than PyTorch's plan, below the suite's smallest "
+                     "input",
+                     gradient(tiles_7x7, filter, nhwc), not_faster, not_faster});
+    const ConvCase s2_layer_half = model_layer(same, 3, 576, 14, 2);  // c576_14x14_k3s2, the smallest stride-2 layer
     cases.push_back({"dgrad, NHWC fp16 3x3 at stride 2 on 64 x 576 x 14 x 14 (strip kernel): faster on both APIs",
                      gradient(s2_layer_half, data, nhwc), routed, routed});
     ConvCase strided_half = strided;

@@ -419,6 +419,29 @@ ConvCase random_gradient_nhwc_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_gradient_nhwc_small_images_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_case(rng);
+    // fp16 two times in three: the legacy API lacks bf16 filter-gradient algorithms for many of these shapes.
+    cc.dtype = pick(0, 2) == 0 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
+    cc.layout = Layout::kNHWC;
+    cc.multiplier = 1;
+    cc.kh = cc.kw = 5 + 2 * pick(0, 1);
+    cc.stride_h = cc.stride_w = 1;
+    cc.dil_h = cc.dil_w = 1;
+    cc.pad_h = pick(0, cc.kh - 1);
+    cc.pad_w = pick(0, cc.kw - 1);
+    // Whole groups of 32 channels and a last one of fewer 16-byte vectors.
+    cc.c = 8 * pick(1, 12);
+    cc.n = pick(1, 4);
+    // Images of one tile and of several (a tile holds at most 64 output rows, fewer on wider rows); output rows
+    // mostly within the kernel's 28 columns, sometimes past them.
+    cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 70);
+    cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + pick(0, 30);
+    draw_residual_and_alignment(&cc, rng);
+    return cc;
+}
+
 ConvCase random_gradient_nchw_s2_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_case(rng);

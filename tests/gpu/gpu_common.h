@@ -121,6 +121,10 @@ ConvCase random_gradient_backend_case(std::mt19937* rng);
 // Channels-innermost 3x3 / 5x5 / 7x7 at stride 1 or 2 (the NHWC gradient kernels), some with channel counts or
 // addresses that rule out the wide channel vectors.
 ConvCase random_gradient_nhwc_case(std::mt19937* rng);
+// Channels-innermost fp16/bf16, 5x5 / 7x7 at stride 1 with any padding below the filter size, channel counts
+// in 16-byte vectors, output rows mostly of 28 columns or fewer (the NHWC image-tile filter gradient), beta 0, 1 or
+// 0.5, addresses one element off a quarter of the time.
+ConvCase random_gradient_nhwc_small_images_case(std::mt19937* rng);
 // Rows contiguous (NCHW, padded NCHW), square 3/5/7 at stride 2, padding of "same" parity (the NCHW stride-2 data
 // gradient kernel), widths that are not a multiple of 8 and addresses one element off, beta 0, 1 or 0.5.
 ConvCase random_gradient_nchw_s2_case(std::mt19937* rng);

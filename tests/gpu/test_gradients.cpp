@@ -188,6 +188,12 @@ TEST_F(Gradients, BackendNhwcGradientsMatchCudnnAndFloat64) {
     check_backend(120, dwtest::random_gradient_nhwc_case, Direction::kDataGrad);
 }
 
+// The NHWC image-tile filter gradient's shapes (small images, stride 1).
+TEST_F(Gradients, NhwcSmallImagesFilterGradMatchesCudnnAndFloat64) {
+    check_legacy(40, dwtest::random_gradient_nhwc_small_images_case, Direction::kFilterGrad);
+    check_backend(40, dwtest::random_gradient_nhwc_small_images_case, Direction::kFilterGrad);
+}
+
 // The NCHW stride-2 data gradient kernel's shapes.
 TEST_F(Gradients, NchwStride2DataGradMatchesCudnnAndFloat64) {
     check_legacy(120, dwtest::random_gradient_nchw_s2_case, Direction::kDataGrad);
