@@ -53,6 +53,9 @@ struct ImageTiles {
 int64_t tile_bytes(const DepthwiseParams& p, int band_rows, int x_row_pixels, int dy_row_pixels) {
     return ((band_rows + p.r - 1) * x_row_pixels + int64_t{band_rows} * dy_row_pixels) * kGroupChannels * 2;
 }
+// make_image_tiles shortens tiles down to one output row, which must fit: 7 input rows and one dy row of the widest.
+static_assert((7 * ((kMaxColumns + 6) | 1) + (kMaxColumns | 1)) * kGroupChannels * 2 <= kSharedBytes,
+              "a tile of one output row fits shared memory");
 
 // A function of the sizes only: the workspace query and the launch agree.
 ImageTiles make_image_tiles(const DepthwiseParams& p) {
