@@ -74,12 +74,21 @@ void upload(void* device, const void* host, size_t bytes) {
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 }
 
+namespace {
+
+// An output's beta: 0 half the time, else 1 or 0.5.
+float random_beta(std::mt19937* rng) {
+    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
+    return betas[std::uniform_int_distribution<int>(0, 3)(*rng)];
+}
+
+}  // namespace
+
 ConvCase random_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     const cudnnDataType_t dtypes[] = {CUDNN_DATA_FLOAT, CUDNN_DATA_HALF, CUDNN_DATA_BFLOAT16};
     const Layout layouts[] = {Layout::kNCHW, Layout::kNHWC, Layout::kPaddedNCHW};
     const float alphas[] = {1.0f, 0.5f, -2.0f};
-    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
     ConvCase cc;
     cc.dtype = dtypes[pick(0, 2)];
     cc.layout = layouts[pick(0, 2)];
@@ -98,7 +107,7 @@ ConvCase random_case(std::mt19937* rng) {
     cc.w = std::max(1, cc.dil_w * (cc.kw - 1) + 1 - 2 * cc.pad_w) + pick(0, 20);
     cc.mode = pick(0, 3) == 0 ? CUDNN_CONVOLUTION : CUDNN_CROSS_CORRELATION;
     cc.alpha = alphas[pick(0, 2)];
-    cc.beta = betas[pick(0, 3)];
+    cc.beta = random_beta(rng);
     return cc;
 }
 
@@ -377,25 +386,23 @@ GradientCase::GradientCase(const ConvCase& c)
 
 namespace {
 
-// The output's beta (0 half the time, else 1 or 0.5), then a misaligned start a quarter of the time.
+// The output's beta, then a misaligned start a quarter of the time.
 void draw_residual_and_alignment(ConvCase* cc, std::mt19937* rng) {
-    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
-    cc->beta = betas[std::uniform_int_distribution<int>(0, 3)(*rng)];
+    cc->beta = random_beta(rng);
     cc->misalign = std::uniform_int_distribution<int>(0, 3)(*rng) == 0 ? 1 : 0;
 }
 
 ConvCase random_gradient_case(std::mt19937* rng) {
     ConvCase cc = random_mixed_case(rng);
-    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
-    cc.beta = betas[std::uniform_int_distribution<int>(0, 3)(*rng)];
+    cc.beta = random_beta(rng);
     return cc;
 }
 
 }  // namespace
 
 ConvCase random_gradient_legacy_case(std::mt19937* rng) {
-    ConvCase cc = random_gradient_case(rng);
-    cc.misalign = std::uniform_int_distribution<int>(0, 3)(*rng) == 0 ? 1 : 0;
+    ConvCase cc = random_mixed_case(rng);
+    draw_residual_and_alignment(&cc, rng);
     return cc;
 }
 
@@ -408,8 +415,7 @@ ConvCase random_gradient_backend_case(std::mt19937* rng) {
 ConvCase random_gradient_nhwc_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_nhwc_vec_case(rng);
-    const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
-    cc.beta = betas[pick(0, 3)];
+    cc.beta = random_beta(rng);
     // Channel counts that take the narrow channel vector (even, not a multiple of 4) or none (odd), and tensors
     // starting one element past an aligned address.
     const int channels = pick(0, 3);
