@@ -206,9 +206,10 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
 // and 7x7 at stride 1): rows of 14 win through both APIs (c384_14x14_k7s1 bf16 0.038 vs 0.521 legacy / 0.119 backend /
 // 0.044 PyTorch's plan; c480_14x14_k5s1 f16 0.034 vs 0.039 / 0.041 / 0.039; c672_14x14_k5s1 bf16 0.047 vs 0.050
 // PyTorch's, the closest); rows of 28 (c240_28x28_k5s1 bf16 0.059 vs 0.052) and 7 x 7 images (c768_7x7_k7s1 bf16
-// 0.031 vs 0.030) lose to PyTorch's plans. Rows between 14 and 28 columns were not measured.
+// 0.031 vs 0.030) lose to PyTorch's plans. Rows between 14 and 28 columns were not measured, and the crossover lies
+// somewhere among them: only rows of 14 are routed.
 bool image_tile_rows(const DepthwiseParams& p) {
-    return filter_grad_nhwc_images_applies(p) && p.w >= 14 && p.w < 28;
+    return filter_grad_nhwc_images_applies(p) && p.w == 14;
 }
 
 bool ring_filter_grad_faster(Api api, const DepthwiseParams& p) {

@@ -370,6 +370,9 @@ std::vector<PolicyCase> gradient_policy_cases() {
     const ConvCase tiles_k7 = model_layer(same_bf16, 7, 384, 14);  // c384_14x14_k7s1: the image-tile kernel
     cases.push_back({"wgrad, NHWC bf16 7x7 on rows of 14 (image-tile kernel): faster on both APIs",
                      gradient(tiles_k7, filter, nhwc), routed, routed});
+    cases.push_back({"wgrad, NHWC bf16 7x7 on rows of 21 (image-tile kernel): not measured, below the smallest "
+                     "measured input",
+                     gradient(model_layer(same_bf16, 7, 384, 21), filter, nhwc), not_faster, not_faster});
     const ConvCase tiles_k5 = model_layer(same, 5, 480, 14);  // c480_14x14_k5s1 in fp16
     cases.push_back({"wgrad, NHWC fp16 5x5 on rows of 14 (image-tile kernel): faster on both APIs",
                      gradient(tiles_k5, filter, nhwc), routed, routed});
