@@ -7,6 +7,7 @@
 #include "depthwise_nchw_quads.h"
 #include "depthwise_nchw_rows.h"
 #include "depthwise_nchw_vec.h"
+#include "depthwise_nhwc_mma.h"
 #include "depthwise_nhwc_vec.h"
 
 namespace dwshim {
@@ -32,6 +33,9 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
             return launch_depthwise_nchw_rows<D>(params, stream);
         case KernelPath::kNhwcVec:
             if (!nhwc_vec_aligned(params)) break;
+            if constexpr (D != DType::kFloat) {
+                if (nhwc_mma_applies(params)) return launch_depthwise_nhwc_mma(params, stream);
+            }
             switch (params.r) {
                 case 3:
                     return launch_depthwise_nhwc_vec<D, 3>(params, stream);

@@ -173,6 +173,22 @@ cudaError_t launch_depthwise_nchw_vec(const DepthwiseParams& params, cudaStream_
 
 namespace dwshim {
 
+// The tensor-core path's shapes: channels-innermost fp16/bf16 at 7 x 7, stride 1, no dilation, one filter per
+// channel, output rows of 28 columns or more, C a multiple of 16 and every pixel stride of 8. Data gradients at
+// stride 1 reach it as forwards of dy.
+bool nhwc_mma_shape_applies(const DepthwiseParams& params);
+// The same, plus what the pointers and the device tell: x and y 16-byte aligned, and code for this GPU with
+// mma.sync (compute capability 8.0 on).
+bool nhwc_mma_applies(const DepthwiseParams& params);
+
+cudaError_t launch_depthwise_nhwc_mma(const DepthwiseParams& params, cudaStream_t stream);
+
+}  // namespace dwshim
+
+#include <cuda_runtime_api.h>
+
+namespace dwshim {
+
 // The NHWC channel-vector path: channels contiguous in x and y, one filter per channel (multiplier 1), C and
 // every pixel stride a multiple of one 16-byte vector, a square filter of an instantiated size, the same stride
 // (1 or 2) along both axes, no dilation.
@@ -208,6 +224,9 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
             return launch_depthwise_nchw_rows<D>(params, stream);
         case KernelPath::kNhwcVec:
             if (!nhwc_vec_aligned(params)) break;
+            if constexpr (D != DType::kFloat) {
+                if (nhwc_mma_applies(params)) return launch_depthwise_nhwc_mma(params, stream);
+            }
             switch (params.r) {
                 case 3:
                     return launch_depthwise_nhwc_vec<D, 3>(params, stream);

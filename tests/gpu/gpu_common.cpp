@@ -425,18 +425,30 @@ ConvCase random_gradient_nhwc_case(std::mt19937* rng) {
     return cc;
 }
 
+namespace {
+
+// cc on channels-innermost data with one k x k filter per channel at stride 1, no dilation, and any padding below
+// the filter size on each axis.
+ConvCase with_nhwc_stride1_filter(ConvCase cc, int k, std::mt19937* rng) {
+    cc.layout = Layout::kNHWC;
+    cc.multiplier = 1;
+    cc.kh = cc.kw = k;
+    cc.stride_h = cc.stride_w = 1;
+    cc.dil_h = cc.dil_w = 1;
+    cc.pad_h = std::uniform_int_distribution<int>(0, k - 1)(*rng);
+    cc.pad_w = std::uniform_int_distribution<int>(0, k - 1)(*rng);
+    return cc;
+}
+
+}  // namespace
+
 ConvCase random_gradient_nhwc_small_images_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_case(rng);
     // fp16 two times in three: the legacy API lacks bf16 filter-gradient algorithms for many of these shapes.
     cc.dtype = pick(0, 2) == 0 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
-    cc.layout = Layout::kNHWC;
-    cc.multiplier = 1;
-    cc.kh = cc.kw = 5 + 2 * pick(0, 1);
-    cc.stride_h = cc.stride_w = 1;
-    cc.dil_h = cc.dil_w = 1;
-    cc.pad_h = pick(0, cc.kh - 1);
-    cc.pad_w = pick(0, cc.kw - 1);
+    const int k = 5 + 2 * pick(0, 1);
+    cc = with_nhwc_stride1_filter(cc, k, rng);
     // Whole groups of 32 channels and a last one of fewer 16-byte vectors.
     cc.c = 8 * pick(1, 12);
     cc.n = pick(1, 4);
@@ -445,6 +457,21 @@ ConvCase random_gradient_nhwc_small_images_case(std::mt19937* rng) {
     cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 70);
     cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + pick(0, 30);
     draw_residual_and_alignment(&cc, rng);
+    return cc;
+}
+
+ConvCase random_nhwc_mma_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_case(rng);
+    cc.dtype = pick(0, 1) == 0 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
+    cc = with_nhwc_stride1_filter(cc, 7, rng);
+    cc.c = 16 * pick(1, 12);
+    cc.n = pick(1, 3);
+    // One to three 16-row tiles down; output rows of 28 to 148 columns, one to three 64-column tiles across
+    // (widths that leave partial strips).
+    cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 40);
+    cc.w = 34 - 2 * cc.pad_w + pick(0, 120);
+    cc.beta = random_beta(rng);
     return cc;
 }
 

@@ -125,6 +125,10 @@ ConvCase random_gradient_nhwc_case(std::mt19937* rng);
 // in 16-byte vectors, output rows mostly of 28 columns or fewer (the NHWC image-tile filter gradient), beta 0, 1 or
 // 0.5, addresses one element off a quarter of the time.
 ConvCase random_gradient_nhwc_small_images_case(std::mt19937* rng);
+// Channels-innermost fp16/bf16, 7x7 at stride 1 with any padding below the filter size, channel counts in
+// 16-channel groups, 16-byte aligned, output rows of 28 columns or more, beta 0, 1 or 0.5: the NHWC
+// tensor-core forward, which the data gradient at stride 1 runs on too.
+ConvCase random_nhwc_mma_case(std::mt19937* rng);
 // Rows contiguous (NCHW, padded NCHW), square 3/5/7 at stride 2, padding of "same" parity (the NCHW stride-2 data
 // gradient kernel), widths that are not a multiple of 8 and addresses one element off, beta 0, 1 or 0.5.
 ConvCase random_gradient_nchw_s2_case(std::mt19937* rng);

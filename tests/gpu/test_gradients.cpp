@@ -188,6 +188,12 @@ TEST_F(Gradients, BackendNhwcGradientsMatchCudnnAndFloat64) {
     check_backend(120, dwtest::random_gradient_nhwc_case, Direction::kDataGrad);
 }
 
+// The NHWC tensor-core forward's shapes, which the data gradient at stride 1 runs on.
+TEST_F(Gradients, NhwcMmaDataGradMatchesCudnnAndFloat64) {
+    check_legacy(40, dwtest::random_nhwc_mma_case, Direction::kDataGrad);
+    check_backend(40, dwtest::random_nhwc_mma_case, Direction::kDataGrad);
+}
+
 // The NHWC image-tile filter gradient's shapes (small images, stride 1).
 TEST_F(Gradients, NhwcSmallImagesFilterGradMatchesCudnnAndFloat64) {
     check_legacy(40, dwtest::random_gradient_nhwc_small_images_case, Direction::kFilterGrad);
