@@ -2,6 +2,7 @@
 
 #include "gradient_policy.h"
 #include "kernels/depthwise_forward.h"
+#include "kernels/depthwise_nhwc_mma.h"
 #include "settings.h"
 #include "tuned_routes.h"
 
@@ -79,8 +80,15 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // 2-byte 7x7 at stride 1 (run 2026-12-04mm, the model layers, against PyTorch's plan, the faster one): wins on
     // rows of 28 and 14 (c192_28x28_k7s1 bf16 0.073 vs 0.086, f16 0.069 vs 0.084; c384_14x14_k7s1 bf16 0.0437 vs
     // 0.0454, f16 0.0424 vs 0.0441), ties on 7 x 7 images (c768_7x7 f16 0.0285 vs 0.0288) and loses on rows of 56
-    // (c96_56x56 bf16 0.146 vs 0.142; run 2026-12-03r, convnext7 bf16 0.351 vs 0.343).
-    if (p.r == 7) return p.dtype == DType::kFloat || p.stride_h == 2 || (p.w >= 14 && p.w <= 28);
+    // (c96_56x56 bf16 0.146 vs 0.142; run 2026-12-03r, convnext7 bf16 0.351 vs 0.343). The tensor-core kernel
+    // (depthwise_nhwc_mma.cu, output rows of 28 or more, 16-channel groups) wins there in bf16 (run 2026-12-04ss
+    // against run rr's and run r's PyTorch plans: c96_56x56 0.093 vs 0.142, c192_28x28 0.065 vs 0.086, convnext7
+    // 0.233 vs 0.343). Its fp16 build was timed only in its first version (run rr: c96_56x56 f16 0.138 vs 0.139,
+    // c192_28x28 0.053 vs 0.084): fp16 on its shapes, rows of 28 included, stays with PyTorch until measured.
+    if (p.r == 7) {
+        if (nhwc_mma_shape_applies(p)) return p.dtype == DType::kBFloat16;
+        return p.dtype == DType::kFloat || p.stride_h == 2 || (p.w >= 14 && p.w <= 28);
+    }
     // 2-byte 5x5 at stride 2 wins every case (run 2026-12-04mm: c72_56x56_k5s2 bf16 0.022 vs 0.032, c672_14x14_k5s2
     // f16 0.0193 vs 0.0208, the closest; run 2026-12-03r, effnet_k5s2 f16 0.0458 vs 0.0496).
     if (p.r == 5 && p.stride_h == 2) return reduced_precision(p);

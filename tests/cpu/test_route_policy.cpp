@@ -142,6 +142,28 @@ std::vector<PolicyCase> policy_cases() {
                                  routed, routed};
     nhwc7_rows28_bf16.cc.h = nhwc7_rows28_bf16.cc.w = 28;
     cases.push_back(nhwc7_rows28_bf16);
+    PolicyCase nhwc7_rows56_bf16{"NHWC tensor-core path, 7x7 bf16 on rows of 56 (c96_56x56_k7s1): faster on both APIs",
+                                 nhwc7_bf16.cc, routed, routed};
+    nhwc7_rows56_bf16.cc.n = 64;
+    nhwc7_rows56_bf16.cc.c = 96;
+    nhwc7_rows56_bf16.cc.h = nhwc7_rows56_bf16.cc.w = 56;
+    cases.push_back(nhwc7_rows56_bf16);
+    PolicyCase nhwc7_rows56_half{"NHWC tensor-core path, 7x7 fp16 on rows of 56: its fp16 build not timed in its "
+                                 "final version, faster than cuDNN's legacy algorithms only",
+                                 nhwc7_rows56_bf16.cc, routed, not_faster};
+    nhwc7_rows56_half.cc.dtype = CUDNN_DATA_HALF;
+    cases.push_back(nhwc7_rows56_half);
+    PolicyCase nhwc7_rows28_half{"NHWC tensor-core path, 7x7 fp16 on rows of 28 (c192_28x28_k7s1): its fp16 build "
+                                 "not timed in its final version, faster than cuDNN's legacy algorithms only",
+                                 nhwc7_rows56_half.cc, routed, not_faster};
+    nhwc7_rows28_half.cc.c = 192;
+    nhwc7_rows28_half.cc.h = nhwc7_rows28_half.cc.w = 28;
+    cases.push_back(nhwc7_rows28_half);
+    PolicyCase nhwc7_rows56_odd{"NHWC vector path, 7x7 bf16 on rows of 56 with 72 channels (not in 16-channel "
+                                "groups): cuDNN's backend engines are faster",
+                                nhwc7_rows56_bf16.cc, routed, not_faster};
+    nhwc7_rows56_odd.cc.c = 72;
+    cases.push_back(nhwc7_rows56_odd);
     PolicyCase nhwc5_s2_half{"NHWC vector path, 5x5 fp16 at stride 2: faster than cuDNN's backend plans only",
                              with_filter(nhwc_bf16.cc, 5), not_faster, routed};
     nhwc5_s2_half.cc.dtype = CUDNN_DATA_HALF;

@@ -231,6 +231,15 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
         {{"bench/models.csv"},
          {"bench/results/2026-12-04pp-h200-models-nhwc-wgrad-k5k7s1-cudnn.csv"},
          {"bench/results/2026-12-04pp-h200-models-nhwc-wgrad-k5k7s1-torch.csv"}},
+        // The tensor-core forward (2-byte 7x7 at stride 1 on rows of 28 or more, which the data gradient runs on
+        // too): run ss's rows of the layers it takes, against PyTorch's plans from run rr (same session) and the
+        // suite's from run r.
+        {{"bench/models.csv"},
+         {"bench/results/2026-12-04ss-h200-models-nhwc-k7-mma-cudnn.csv"},
+         {"bench/results/2026-12-04rr-h200-models-nhwc-k7-torch.csv"}},
+        {{"bench/suite.csv"},
+         {"bench/results/2026-12-04ss-h200-suite-convnext7-mma-cudnn.csv"},
+         {"bench/results/2026-12-03r-h200-suite-torch.csv"}},
     };
     std::map<std::string, Measured> latest;
     for (const MeasuredRun& run : runs) collect_run(run, &latest);
