@@ -6,20 +6,24 @@
 #   git archive HEAD | tar -x -C variants/new
 # Device call (carry third_party and variants): CASES=bench/models.csv OPS=fwd,dgrad,wgrad DTYPES=f16,bf16 \
 #   LAYOUTS=nhwc bash scripts/compare_variants.sh      -> $OUT/variants.txt (every row), $OUT/variants_table.txt
+# STEPS=build or STEPS=time does one half (build the trees while something else uses the GPU, time them later).
 set -u
 export PATH="$PATH:/usr/local/cuda/bin"
 OUT=${OUT:-$PWD/gpu-logs}
 mkdir -p "$OUT"
+STEPS=${STEPS:-build,time}
 names=()
 for dir in variants/*/; do
   name=$(basename "$dir")
   names+=("$name")
+  [[ $STEPS == *build* ]] || continue
   (cmake -S "$dir" -B "build-$name" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
      -DDWSHIM_BUILD_TESTS=OFF -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >"build-$name.log" 2>&1 &&
    cmake --build "build-$name" -j"$(nproc)" --target dwshim_bench_cudnn >>"build-$name.log" 2>&1 ||
    tail -20 "build-$name.log") &
 done
 wait
+[[ $STEPS == *time* ]] || exit 0
 for name in "${names[@]}"; do
   DWSHIM_ROUTE=all "build-$name/bench/dwshim_bench_cudnn" "${CASES:-bench/suite.csv}" --case "${CASE:-all}" \
     --op "${OPS:-fwd}" --dtype "${DTYPES:-f32,f16,bf16}" --layout "${LAYOUTS:-nhwc}" --dwshim-only 1 2>&1 |
