@@ -23,6 +23,7 @@
 #include "depthwise_nhwc_vec.h"
 #include "dtype_traits.cuh"
 #include "epilogue.cuh"
+#include "mma_16x8x16.cuh"
 
 namespace dwshim {
 namespace {
@@ -48,53 +49,6 @@ struct TileGrid {
 
 template <int K>
 constexpr int kInRows = kRows + K - 1;
-
-template <DType D>
-__device__ __forceinline__ float widen_bits(unsigned short bits) {
-    if constexpr (D == DType::kHalf) {
-        return __half2float(__ushort_as_half(bits));
-    } else {
-        return DTypeTraits<DType::kBFloat16>::widen(bits);
-    }
-}
-
-// Per 16-bit half of `word`, whether it is an Inf or NaN (all exponent bits set).
-template <DType D>
-__device__ __forceinline__ bool has_non_finite(unsigned word) {
-    constexpr unsigned kExponents = D == DType::kHalf ? 0x7c007c00u : 0x7f807f80u;
-    return __vcmpeq2(word & kExponents, kExponents) != 0;
-}
-
-// d += a * b on one 16 x 8 x 16 tile: row-major A, column-major B, fp32 accumulators.
-template <DType D>
-__device__ __forceinline__ void mma_16x8x16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    if constexpr (D == DType::kHalf) {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-            "{%0, %1, %2, %3};\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    } else {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-            "{%0, %1, %2, %3};\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    }
-#endif
-}
-
-// The A operand of one mma: four 8 x 8 matrices whose rows lane L addresses (rows 0-7 and 8-15 of columns 0-7,
-// then of columns 8-15, for lanes 0-7, 8-15, 16-23, 24-31).
-__device__ __forceinline__ void load_a(unsigned (&a)[4], const unsigned short* row) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(row));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
-                 : "r"(address));
-#endif
-}
 
 template <DType D, int K, bool kFused>
 __global__ void __launch_bounds__(kThreads, 2) depthwise_nhwc_mma_kernel(DepthwiseParams prm, TileGrid grid) {
@@ -314,8 +268,8 @@ bool tensor_core_shape(const DepthwiseParams& p) {
            p.c % kChannels == 0;
 }
 
-// Whether the code that runs on the current device has mma.sync and ldmatrix: built for compute capability 8.0
-// on, and not JIT-compiled from older PTX (where those bodies are empty). Asked once per device.
+}  // namespace
+
 bool mma_code_on_current_device() {
     constexpr int kMaxDevices = 64;
     int device = -1;
@@ -330,8 +284,6 @@ bool mma_code_on_current_device() {
     });
     return usable[device];
 }
-
-}  // namespace
 
 bool nhwc_mma_shape_applies(const DepthwiseParams& p) {
     return nhwc_vec_applies(p) && tensor_core_shape(p);
