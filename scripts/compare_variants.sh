@@ -6,15 +6,16 @@
 #   git archive HEAD | tar -x -C variants/new
 # Device call (carry third_party and variants): CASES=bench/models.csv OPS=fwd,dgrad,wgrad DTYPES=f16,bf16 \
 #   LAYOUTS=nhwc bash scripts/compare_variants.sh      -> $OUT/variants.txt (every row), $OUT/variants_table.txt
-# STEPS=build or STEPS=time does one half (build the trees while something else uses the GPU, time them later).
+# STEPS=build or STEPS=time does one half (build the trees while something else uses the GPU, time them later);
+# VARIANTS="main new" takes those trees only.
 set -u
 export PATH="$PATH:/usr/local/cuda/bin"
 OUT=${OUT:-$PWD/gpu-logs}
 mkdir -p "$OUT"
 STEPS=${STEPS:-build,time}
 names=()
-for dir in variants/*/; do
-  name=$(basename "$dir")
+for name in ${VARIANTS:-$(ls variants)}; do
+  dir=variants/$name
   names+=("$name")
   [[ $STEPS == *build* ]] || continue
   (cmake -S "$dir" -B "build-$name" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
