@@ -6,7 +6,7 @@
 #                   wgrad timed twice on the 5x5 / 7x7 stride-1 layers and convnext7 (fwd, dgrad, wgrad; fp16 and
 #                   bf16; NHWC);
 #   STAGE=large     (about 350 s) the large-filter variant's tests and sanitizers, then main and large timed twice
-#                   on the classes' square filters 9-25 and replk31 (fwd, dgrad; every dtype and layout).
+#                   on the classes' square filters 9-25 and replk31 (fwd, dgrad, wgrad; every dtype and layout).
 # Every build a stage needs runs at once first. Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -72,7 +72,7 @@ case "$STAGE" in
     echo "large: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     check build-large-tests/tests/dwshim_gpu_tests '*LargeFilter*:*NonFinite*' large-tc
     { grep -E "^#|^k(9|11|13|15|19|25)," bench/classes.csv; grep "^replk31," bench/suite.csv; } >/tmp/large.csv
-    time_variants /tmp/large.csv fwd,dgrad f32,f16,bf16 nchw,nhwc "main large"
+    time_variants /tmp/large.csv fwd,dgrad,wgrad f32,f16,bf16 nchw,nhwc "main large"
     ;;
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
