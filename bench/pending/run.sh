@@ -5,8 +5,9 @@
 #   STAGE=variants  (about 350 s) the filter-gradient variant's tests and sanitizers likewise, then main, first and
 #                   wgrad timed twice on the 5x5 / 7x7 stride-1 layers and convnext7 (fwd, dgrad, wgrad; fp16 and
 #                   bf16; NHWC);
-#   STAGE=large     (about 350 s) the large-filter variant's tests and sanitizers, then main and large timed twice
-#                   on the classes' square filters 9-25 and replk31 (fwd, dgrad, wgrad; every dtype and layout).
+#   STAGE=large     (about 450 s) the tensor-core (Toeplitz) variant's tests and sanitizers, then main and large
+#                   timed twice on the classes' square filters 9-25, replk31 and convnext7 (fwd, dgrad, wgrad; every
+#                   dtype and layout) and on the models' 5x5 / 7x7 stride-1 layers (fwd, dgrad; NCHW).
 # Every build a stage needs runs at once first. Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -70,9 +71,14 @@ case "$STAGE" in
     build_tests large &
     wait
     echo "large: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    check build-large-tests/tests/dwshim_gpu_tests '*LargeFilter*:*NonFinite*' large-tc
-    { grep -E "^#|^k(9|11|13|15|19|25)," bench/classes.csv; grep "^replk31," bench/suite.csv; } >/tmp/large.csv
+    check build-large-tests/tests/dwshim_gpu_tests '*LargeFilter*:*Toeplitz*:*NonFinite*' large-tc
+    { grep -E "^#|^k(9|11|13|15|19|25)," bench/classes.csv; grep -E "^(replk31|convnext7)," bench/suite.csv; } \
+      >/tmp/large.csv
+    grep -E "^#|k[57]s1" bench/models.csv >/tmp/rows57.csv
     time_variants /tmp/large.csv fwd,dgrad,wgrad f32,f16,bf16 nchw,nhwc "main large"
+    cp "$OUT/variants-1.txt" "$OUT/variants-large-1.txt"
+    cp "$OUT/variants-2.txt" "$OUT/variants-large-2.txt"
+    time_variants /tmp/rows57.csv fwd,dgrad f32,f16,bf16 nchw "main large"
     ;;
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
