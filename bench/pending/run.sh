@@ -7,7 +7,7 @@
 #                   bf16; NHWC);
 #   STAGE=large     (about 450 s) the tensor-core (Toeplitz) variant's tests and sanitizers, then main and large
 #                   timed twice on the classes' square filters 9-25, replk31 and convnext7 (fwd, dgrad, wgrad; every
-#                   dtype and layout) and on the models' 5x5 / 7x7 stride-1 layers (fwd, dgrad; NCHW).
+#                   dtype and layout) and on the models' 5x5 / 7x7 stride-1 layers (fwd, dgrad, wgrad; NCHW).
 # Every build a stage needs runs at once first. Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -78,7 +78,7 @@ case "$STAGE" in
     time_variants /tmp/large.csv fwd,dgrad,wgrad f32,f16,bf16 nchw,nhwc "main large"
     cp "$OUT/variants-1.txt" "$OUT/variants-large-1.txt"
     cp "$OUT/variants-2.txt" "$OUT/variants-large-2.txt"
-    time_variants /tmp/rows57.csv fwd,dgrad f32,f16,bf16 nchw "main large"
+    time_variants /tmp/rows57.csv fwd,dgrad,wgrad f32,f16,bf16 nchw "main large"
     ;;
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
