@@ -83,4 +83,5 @@ case "$STAGE" in
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
 cat "$OUT/summary.txt"
-[ "$STAGE" = main ] || cat /tmp/variants-2/variants_table.txt
+[ "$STAGE" = large ] && python3 bench/variant_table.py "$OUT"/variants-large-[12].txt
+[ "$STAGE" = main ] || python3 bench/variant_table.py "$OUT"/variants-[12].txt

@@ -1,0 +1,88 @@
+"""Reads the rows scripts/compare_variants.sh writes (one file per round) and prints, per case, direction, dtype
+and layout, the best of the rounds for each tree, each tree's speedup over the base tree (main unless --base says
+otherwise) and, with --torch (bench_torch.py CSVs of the same cases), the faster of PyTorch's plans and each tree's
+speedup over it: what deciding where a pending change lands and where it is routed needs. A speedup under 0.97 is
+marked "slower".
+
+Usage: python3 bench/variant_table.py VARIANTS-1.txt [VARIANTS-2.txt ...] [--base main] [--torch CSV ...]
+"""
+import argparse
+import csv
+
+
+def best_times(paths):
+    """{(case, op, dtype, layout): {tree: best ms}} over every round; rows that did not run (ms <= 0) are left out."""
+    times = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 6:
+                    continue
+                try:
+                    ms = float(fields[5])
+                except ValueError:
+                    continue
+                if ms <= 0:
+                    continue
+                tree, key = fields[0], tuple(fields[1:5])
+                per_tree = times.setdefault(key, {})
+                per_tree[tree] = min(ms, per_tree.get(tree, ms))
+    return times
+
+
+def torch_times(paths):
+    """{(case, op, dtype, layout): the faster of PyTorch's plans} from bench_torch.py CSVs (the latest file wins)."""
+    times = {}
+    for path in paths:
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                values = [float(row[c]) for c in ("torch_ms", "torch_benchmark_ms") if float(row.get(c, -1)) > 0]
+                if values:
+                    times[(row["case"], row.get("op", "fwd"), row["dtype"], row["layout"])] = min(values)
+    return times
+
+
+def table(times, base, torch=None):
+    """Lines of text: a header, then one row per key in sorted order."""
+    torch = torch or {}
+    trees = sorted({t for per_tree in times.values() for t in per_tree} - {base})
+    header = ["case", "op", "dtype", "layout", base] + [f"{t} (x{base})" for t in trees]
+    if torch:
+        header += ["torch"] + [f"{t} x torch" for t in [base] + trees]
+    lines = ["  ".join(header)]
+    for key in sorted(times):
+        per_tree = times[key]
+        ours = per_tree.get(base)
+        cells = list(key) + [f"{ours:.4f}" if ours else "-"]
+        for tree in trees:
+            ms = per_tree.get(tree)
+            if ms is None:
+                cells.append("-")
+                continue
+            speedup = ours / ms if ours else None
+            mark = " slower" if speedup is not None and speedup < 0.97 else ""
+            cells.append(f"{ms:.4f} ({speedup:.2f}{mark})" if speedup else f"{ms:.4f}")
+        if torch:
+            reference = torch.get(key)
+            cells.append(f"{reference:.4f}" if reference else "-")
+            for tree in [base] + trees:
+                ms = per_tree.get(tree)
+                cells.append(f"{reference / ms:.2f}" if reference and ms else "-")
+        lines.append("  ".join(cells))
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rounds", nargs="+")
+    parser.add_argument("--base", default="main")
+    parser.add_argument("--torch", nargs="*", default=[])
+    args = parser.parse_args(argv)
+    for line in table(best_times(args.rounds), args.base, torch_times(args.torch)):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
