@@ -6,7 +6,7 @@
 #                   wgrad timed twice on the 5x5 / 7x7 stride-1 layers and convnext7 (fwd, dgrad, wgrad; fp16 and
 #                   bf16; NHWC);
 #   STAGE=large     (about 450 s) the tensor-core (Toeplitz) variant's tests and sanitizers, then main and large
-#                   timed twice on the classes' square filters 9-25, replk31 and convnext7 (fwd, dgrad, wgrad; every
+#                   timed twice on the classes' filters of 5x5 and more, replk31 and convnext7 (fwd, dgrad, wgrad; every
 #                   dtype and layout) and on the models' 5x5 / 7x7 stride-1 layers (fwd, dgrad, wgrad; NCHW).
 # Every build a stage needs runs at once first. Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -72,7 +72,7 @@ case "$STAGE" in
     wait
     echo "large: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     check build-large-tests/tests/dwshim_gpu_tests '*LargeFilter*:*Toeplitz*:*NonFinite*' large-tc
-    { grep -E "^#|^k(9|11|13|15|19|25)," bench/classes.csv; grep -E "^(replk31|convnext7)," bench/suite.csv; } \
+    { grep -E "^#|^(k9|k11|k13|k15|k19|k25|mult2k5|leftpad5|tail_b1|tail_b8)," bench/classes.csv; grep -E "^(replk31|convnext7)," bench/suite.csv; } \
       >/tmp/large.csv
     grep -E "^#|k[57]s1" bench/models.csv >/tmp/rows57.csv
     time_variants /tmp/large.csv fwd,dgrad,wgrad f32,f16,bf16 nchw,nhwc "main large"
