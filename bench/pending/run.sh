@@ -6,8 +6,8 @@
 #                   wgrad timed twice on the 5x5 / 7x7 stride-1 layers and convnext7 (fwd, dgrad, wgrad; fp16 and
 #                   bf16; NHWC);
 #   STAGE=large     (about 450 s) the tensor-core (Toeplitz) variant's tests and sanitizers, then main and large
-#                   timed twice on the classes' filters of 5x5 and more, replk31 and convnext7 (fwd, dgrad, wgrad; every
-#                   dtype and layout) and on the models' 5x5 / 7x7 stride-1 layers (fwd, dgrad, wgrad; NCHW).
+#                   timed twice on the classes' filters of 5x5 and more, replk31 and convnext7 (fwd, dgrad, wgrad;
+#                   every dtype and layout) and on the models' 5x5 / 7x7 stride-1 layers (fwd, dgrad, wgrad; NCHW).
 # Every build a stage needs runs at once first. Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
