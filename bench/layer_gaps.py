@@ -9,8 +9,9 @@ Usage: python3 bench/layer_gaps.py --torch CSV [CSV ...] [--dwshim CSV ...] [--d
        [--models mobilenet_v3_large,efficientnet_b0,convnext_tiny] [--top 10]
 """
 import argparse
-import csv
 import re
+
+from report import fastest
 
 OPS = ("fwd", "dgrad", "wgrad")
 
@@ -29,17 +30,9 @@ def layer_counts(path="bench/models.csv"):
 
 
 def read_times(paths, columns, dtype, layout):
-    """{(case, op): the smallest positive value among `columns`}, later files overriding earlier ones."""
-    times = {}
-    for path in paths:
-        with open(path) as f:
-            for row in csv.DictReader(f):
-                if row.get("dtype") != dtype or row.get("layout") != layout:
-                    continue
-                values = [float(row[c]) for c in columns if c in row and float(row[c]) > 0]
-                if values:
-                    times[(row["case"], row.get("op", "fwd"))] = min(values)
-    return times
+    """{(case, op): the smallest positive value among `columns`} of one dtype and layout, later files overriding
+    earlier ones."""
+    return {(case, op): ms for (case, op, d, l), ms in fastest(paths, columns).items() if (d, l) == (dtype, layout)}
 
 
 def gaps(counts, torch, ours):

@@ -22,6 +22,18 @@ def positive(value):
     return v if v > 0 else None
 
 
+def fastest(paths, columns):
+    """{(case, op, dtype, layout): the smallest positive value among `columns`} over bench CSVs; a later file's row
+    replaces an earlier one's."""
+    times = {}
+    for path in paths:
+        for key, row in read(path).items():
+            values = [v for v in (positive(row[c]) for c in columns if c in row) if v]
+            if values:
+                times[key] = min(values)
+    return times
+
+
 def merge(cudnn_rows, torch_rows):
     rows = []
     for key, c in cudnn_rows.items():

@@ -7,7 +7,8 @@ marked "slower".
 Usage: python3 bench/variant_table.py VARIANTS-1.txt [VARIANTS-2.txt ...] [--base main] [--torch CSV ...]
 """
 import argparse
-import csv
+
+from report import fastest
 
 
 def best_times(paths):
@@ -33,14 +34,7 @@ def best_times(paths):
 
 def torch_times(paths):
     """{(case, op, dtype, layout): the faster of PyTorch's plans} from bench_torch.py CSVs (the latest file wins)."""
-    times = {}
-    for path in paths:
-        with open(path) as f:
-            for row in csv.DictReader(f):
-                values = [float(row[c]) for c in ("torch_ms", "torch_benchmark_ms") if float(row.get(c, -1)) > 0]
-                if values:
-                    times[(row["case"], row.get("op", "fwd"), row["dtype"], row["layout"])] = min(values)
-    return times
+    return fastest(paths, ("torch_ms", "torch_benchmark_ms"))
 
 
 def table(times, base, torch=None):
