@@ -83,10 +83,11 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // (c96_56x56 bf16 0.146 vs 0.142; run 2026-12-03r, convnext7 bf16 0.351 vs 0.343). The tensor-core kernel
     // (depthwise_nhwc_mma.cu, output rows of 28 or more, 16-channel groups) wins there in bf16 (run 2026-12-04ss
     // against run rr's and run r's PyTorch plans: c96_56x56 0.093 vs 0.142, c192_28x28 0.065 vs 0.086, convnext7
-    // 0.233 vs 0.343). Its fp16 build was timed only in its first version (run rr: c96_56x56 f16 0.138 vs 0.139,
-    // c192_28x28 0.053 vs 0.084): fp16 on its shapes, rows of 28 included, stays with PyTorch until measured.
+    // 0.233 vs 0.343), routed on output rows of 28 to 56 columns, the widths measured and those between them.
+    // Its fp16 build was timed only in its first version (run rr: c96_56x56 f16 0.138 vs 0.139, c192_28x28 0.053
+    // vs 0.084): fp16 on its shapes, rows of 28 included, stays with PyTorch until measured.
     if (p.r == 7) {
-        if (nhwc_mma_shape_applies(p)) return p.dtype == DType::kBFloat16;
+        if (nhwc_mma_shape_applies(p)) return p.dtype == DType::kBFloat16 && p.q <= 56;
         return p.dtype == DType::kFloat || p.stride_h == 2 || (p.w >= 14 && p.w <= 28);
     }
     // 2-byte 5x5 at stride 2 wins every case (run 2026-12-04mm: c72_56x56_k5s2 bf16 0.022 vs 0.032, c672_14x14_k5s2

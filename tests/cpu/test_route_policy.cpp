@@ -164,6 +164,11 @@ std::vector<PolicyCase> policy_cases() {
                                 nhwc7_rows56_bf16.cc, routed, not_faster};
     nhwc7_rows56_odd.cc.c = 72;
     cases.push_back(nhwc7_rows56_odd);
+    PolicyCase nhwc7_rows112_bf16{"NHWC tensor-core path, 7x7 bf16 on rows of 112: wider than any row measured, "
+                                  "forwarded on the backend API",
+                                  nhwc7_rows56_bf16.cc, routed, not_faster};
+    nhwc7_rows112_bf16.cc.h = nhwc7_rows112_bf16.cc.w = 112;
+    cases.push_back(nhwc7_rows112_bf16);
     PolicyCase nhwc5_s2_half{"NHWC vector path, 5x5 fp16 at stride 2: faster than cuDNN's backend plans only",
                              with_filter(nhwc_bf16.cc, 5), not_faster, routed};
     nhwc5_s2_half.cc.dtype = CUDNN_DATA_HALF;
