@@ -8,17 +8,18 @@
 
 #include <algorithm>
 
+#include "depthwise_filter_grad_toeplitz.h"
 #include "dtype_traits.cuh"
+#include "filter_grad_large_tiles.h"
 
 namespace dwshim {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kTileRows = 32, kTileCols = 64;  // outputs per tile
-constexpr int kTapRows = 4, kTapCols = 8;      // taps per thread
-constexpr int kQuad = 4;                       // output columns per step
+constexpr int kTileRows = kLargeGradTileRows, kTileCols = kLargeGradTileCols;
+constexpr int kTapRows = 4, kTapCols = 8;  // taps per thread
+constexpr int kQuad = 4;                   // output columns per step
 constexpr size_t kMaxSharedBytes = 48 * 1024;
-constexpr int64_t kTargetBlocks = 2048;
 
 struct LargeLayout {
     int tap_tiles_r = 0, tap_tiles_s = 0;  // tap tiles down and across the filter
@@ -41,26 +42,9 @@ size_t staged_bytes(const LargeLayout& l) {
     return (static_cast<size_t>(l.rows) * l.pitch + static_cast<size_t>(kTileRows) * kTileCols) * sizeof(float);
 }
 
-struct TileGrid {
-    int64_t tile_rows = 0, tile_cols = 0;  // tiles down and across a plane
-    int64_t tiles = 0;                     // n * tile_rows * tile_cols
-    int64_t tiles_per_slice = 1, slices = 1;
-};
-
-TileGrid tile_grid(const DepthwiseParams& p) {
-    TileGrid g;
-    g.tile_rows = (p.p + kTileRows - 1) / kTileRows;
-    g.tile_cols = (p.q + kTileCols - 1) / kTileCols;
-    g.tiles = p.n * g.tile_rows * g.tile_cols;
-    const int64_t wanted = std::max<int64_t>(1, std::min(g.tiles, (kTargetBlocks + p.k - 1) / p.k));
-    g.tiles_per_slice = (g.tiles + wanted - 1) / wanted;
-    g.slices = (g.tiles + g.tiles_per_slice - 1) / g.tiles_per_slice;
-    return g;
-}
-
 template <DType D>
 __global__ void __launch_bounds__(kThreads)
-    filter_grad_large_kernel(DepthwiseParams prm, TileGrid grid, LargeLayout layout, float* partial) {
+    filter_grad_large_kernel(DepthwiseParams prm, LargeGradTiles grid, LargeLayout layout, float* partial) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     extern __shared__ float4 shared_storage[];
@@ -154,13 +138,15 @@ bool filter_grad_large_applies(const DepthwiseParams& p) {
 }
 
 int64_t filter_grad_large_slices(const DepthwiseParams& p) {
-    return tile_grid(p).slices;
+    return large_grad_tiles(p).slices;
 }
 
 cudaError_t filter_grad_large(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    const TileGrid grid = tile_grid(p);
-    const LargeLayout layout = large_layout(p);
+    const LargeGradTiles grid = large_grad_tiles(p);
     if (grid.slices > 0xffff) return cudaErrorInvalidConfiguration;
+    if (filter_grad_toeplitz_applies(p)) return filter_grad_toeplitz(p, partial, slices, stream);
+    *slices = grid.slices;
+    const LargeLayout layout = large_layout(p);
     const dim3 blocks(static_cast<unsigned>(p.k), static_cast<unsigned>(grid.slices));
     const size_t bytes = staged_bytes(layout);
     switch (p.dtype) {
@@ -174,7 +160,6 @@ cudaError_t filter_grad_large(const DepthwiseParams& p, float* partial, int64_t*
             filter_grad_large_kernel<DType::kBFloat16><<<blocks, kThreads, bytes, stream>>>(p, grid, layout, partial);
             break;
     }
-    *slices = grid.slices;
     return cudaGetLastError();
 }
 

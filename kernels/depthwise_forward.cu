@@ -4,6 +4,8 @@
 
 #include "depthwise_generic.h"
 #include "depthwise_large_filter.h"
+#include "depthwise_toeplitz_2byte.h"
+#include "depthwise_toeplitz_tf32.h"
 #include "depthwise_nchw_quads.h"
 #include "depthwise_nchw_rows.h"
 #include "depthwise_nchw_vec.h"
@@ -13,8 +15,28 @@
 namespace dwshim {
 namespace {
 
+// The tensor-core forward takes large filters from the paths below, where it applies.
+template <DType D>
+bool toeplitz_applies(const DepthwiseParams& params) {
+    if constexpr (D == DType::kFloat) {
+        return toeplitz_tf32_applies(params);
+    } else {
+        return toeplitz_2byte_applies(params);
+    }
+}
+
+template <DType D>
+cudaError_t launch_toeplitz(const DepthwiseParams& params, cudaStream_t stream) {
+    if constexpr (D == DType::kFloat) {
+        return launch_depthwise_toeplitz_tf32(params, stream);
+    } else {
+        return launch_depthwise_toeplitz_2byte(params, stream);
+    }
+}
+
 template <DType D>
 cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
+    if (toeplitz_applies<D>(params)) return launch_toeplitz<D>(params, stream);
     switch (select_path(params)) {
         case KernelPath::kNchwVec:
             if (nchw_vec_aligned(params)) {

@@ -56,6 +56,7 @@ __global__ void __launch_bounds__(kLargeFilterThreads)
     const T* x = static_cast<const T*>(prm.x) + tile.n * prm.x_stride[kN] +
                  (tile.k / prm.multiplier) * prm.x_stride[kC];
     const int in_cols = kTile + S - 1;
+    bool non_finite = false;
     for (int e = threadIdx.x; e < layout.rows * layout.pitch; e += kLargeFilterThreads) {
         const int i = e / layout.pitch, j = e % layout.pitch;
         const int64_t ih = oh0 - prm.pad_h + i, iw = ow0 - prm.pad_w + j;
@@ -63,6 +64,7 @@ __global__ void __launch_bounds__(kLargeFilterThreads)
         if (j < in_cols && ih >= 0 && ih < prm.h && iw >= 0 && iw < prm.w) {
             v = Traits::load(x + ih * prm.x_stride[kH] + iw * prm.x_stride[kW]);
         }
+        non_finite |= !isfinite(v);
         tile_in[e] = v;
     }
     const T* filter = static_cast<const T*>(prm.filter) + tile.k * R * S;
@@ -71,12 +73,26 @@ __global__ void __launch_bounds__(kLargeFilterThreads)
         const int tr = prm.flip ? R - 1 - r : r, ts = prm.flip ? S - 1 - s : s;
         weights[e] = s < S ? Traits::load(filter + tr * S + ts) : 0.0f;
     }
-    __syncthreads();  // both tiles are complete before any thread reads them
+    // Both tiles are complete before any thread reads them. The tap groups' padding weights are zeros that meet
+    // inputs outside an output's window: a tile holding an Inf or NaN is summed over the filter's own taps instead,
+    // so that no NaN appears that the convolution does not have.
+    const bool exact = __syncthreads_or(non_finite);
 
     const int col0 = (threadIdx.x % kColGroups) * kColsPerThread;
     const int row0 = (threadIdx.x / kColGroups) * kRowsPerThread;
     float acc[kRowsPerThread][kColsPerThread] = {};
-    for (int j = 0; j < kRowsPerThread + R - 1; ++j) {
+    if (exact) {
+#pragma unroll
+        for (int i = 0; i < kRowsPerThread; ++i)
+#pragma unroll
+            for (int c = 0; c < kColsPerThread; ++c)
+                for (int r = 0; r < R; ++r)
+                    for (int s = 0; s < S; ++s) {
+                        acc[i][c] +=
+                            tile_in[(row0 + i + r) * layout.pitch + col0 + c + s] * weights[r * layout.taps + s];
+                    }
+    }
+    for (int j = 0; !exact && j < kRowsPerThread + R - 1; ++j) {
         const float* in_row = tile_in + (row0 + j) * layout.pitch + col0;
         for (int s0 = 0; s0 < layout.taps; s0 += kTapGroup) {
             const float4 lo = *reinterpret_cast<const float4*>(in_row + s0);

@@ -16,14 +16,13 @@
 // a block whose tile holds a non-finite value sums its windows tap by tap instead, with IEEE semantics.
 #include "depthwise_nhwc_mma.h"
 
-#include <array>
 #include <cstdint>
-#include <mutex>
 
 #include "depthwise_nhwc_vec.h"
 #include "dtype_traits.cuh"
 #include "epilogue.cuh"
 #include "mma_16x8x16.cuh"
+#include "tensor_core_code.h"
 
 namespace dwshim {
 namespace {
@@ -35,9 +34,10 @@ constexpr int kRows = 16;        // a block's output rows: the mma's M
 constexpr int kMaxStrips = 8;    // a block's 8-column strips (the mma's N), at most
 constexpr int kStripCols = 8;
 // Output rows narrower than this stay on the FMA path (depthwise_nhwc_vec.cu): a block of a 7 x 7 or 14 x 14 image
-// is mostly padding and latency (H200 run 2026-12-04, bf16 7x7: c768_7x7 0.069 ms against 0.029, c384_14x14
-// 0.044 against 0.044; c192_28x28 0.065 against 0.073, c96_56x56 0.093 against 0.146, convnext7 0.233 against
-// 0.40). 5x5 lost on every layer measured (rows of 7 to 28: c240_28x28 0.062 against 0.055), so it is not built.
+// is mostly padding and latency, even with the filter's fragments loaded before the tile (H200, second run of
+// 2026-12-04, bf16 7x7: c768_7x7 0.070 ms against 0.029, c384_14x14 0.045 against 0.044; c192_28x28 0.062 against
+// 0.073, c96_56x56 0.086 against 0.146, convnext7 0.215 against 0.40). 5x5 lost on every layer measured (rows of 7
+// to 28: c240_28x28 0.062 against 0.055), so it is not built.
 constexpr int64_t kMinOutputCols = 28;
 
 struct TileGrid {
@@ -70,6 +70,27 @@ __global__ void __launch_bounds__(kThreads, 2) depthwise_nhwc_mma_kernel(Depthwi
     const int64_t n = tile / grid.row_tiles;
     const int in_plane = kTileRows * grid.in_pitch;
 
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int g = lane / 4, t = lane % 4;  // the mma's fragment coordinates
+    const unsigned short* filter = static_cast<const unsigned short*>(prm.filter) + (c0 + warp) * K * K;
+    const auto tap = [&](int i, int j) { return prm.flip ? (K - 1 - i) * K + (K - 1 - j) : i * K + j; };
+    // The filter's fragments first: their loads and the tile's are in flight together (a block of a small image
+    // otherwise waited for memory twice, once on each side of the barrier).
+    // b[i]: B_i's values at k = 2t, 2t + 1 (b[i][0]) and 2t + 8, 2t + 9 (b[i][1]), column n = g.
+    unsigned b[K][2];
+#pragma unroll
+    for (int i = 0; i < K; ++i)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            unsigned word = 0;
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const int j = 2 * t + 8 * h + e - g;
+                const unsigned value = j >= 0 && j < K ? __ldg(filter + tap(i, j)) : 0u;
+                word |= value << (16 * e);
+            }
+            b[i][h] = word;
+        }
     // Thread j of a row copies tile columns 2j and 2j + 1: every 32-bit store of a warp lands in its own bank. All
     // of a thread's loads are issued before its first store, so a block waits for memory once.
     const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN] + c0;
@@ -118,10 +139,6 @@ __global__ void __launch_bounds__(kThreads, 2) depthwise_nhwc_mma_kernel(Depthwi
     }
     const bool exact = __syncthreads_or(non_finite);
 
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int g = lane / 4, t = lane % 4;  // the mma's fragment coordinates
-    const unsigned short* filter = static_cast<const unsigned short*>(prm.filter) + (c0 + warp) * K * K;
-    const auto tap = [&](int i, int j) { return prm.flip ? (K - 1 - i) * K + (K - 1 - j) : i * K + j; };
     const unsigned short* plane = in + warp * in_plane;
     // acc[s]: strip s's fragment, rows g and g + 8, columns 2t and 2t + 1.
     float acc[kMaxStrips][4];
@@ -130,21 +147,6 @@ __global__ void __launch_bounds__(kThreads, 2) depthwise_nhwc_mma_kernel(Depthwi
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[s][e] = 0.0f;
     if (!exact) {
-        // b[i]: B_i's values at k = 2t, 2t + 1 (b[i][0]) and 2t + 8, 2t + 9 (b[i][1]), column n = g.
-        unsigned b[K][2];
-#pragma unroll
-        for (int i = 0; i < K; ++i)
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                unsigned word = 0;
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int j = 2 * t + 8 * h + e - g;
-                    const unsigned value = j >= 0 && j < K ? __ldg(filter + tap(i, j)) : 0u;
-                    word |= value << (16 * e);
-                }
-                b[i][h] = word;
-            }
         const unsigned short* a_row = plane + ((lane & 7) + (lane & 8)) * grid.in_pitch + (lane >> 4) * 8;
 #pragma unroll
         for (int s = 0; s < kMaxStrips; ++s) {
@@ -270,27 +272,13 @@ bool tensor_core_shape(const DepthwiseParams& p) {
 
 }  // namespace
 
-bool mma_code_on_current_device() {
-    constexpr int kMaxDevices = 64;
-    int device = -1;
-    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return false;
-    static std::array<std::once_flag, kMaxDevices> once;
-    static std::array<bool, kMaxDevices> usable{};
-    std::call_once(once[device], [device] {
-        cudaFuncAttributes attributes{};
-        const bool read =
-            cudaFuncGetAttributes(&attributes, depthwise_nhwc_mma_kernel<DType::kHalf, 7, false>) == cudaSuccess;
-        usable[device] = read && attributes.binaryVersion >= 80 && attributes.ptxVersion >= 80;
-    });
-    return usable[device];
-}
-
 bool nhwc_mma_shape_applies(const DepthwiseParams& p) {
     return nhwc_vec_applies(p) && tensor_core_shape(p);
 }
 
 bool nhwc_mma_applies(const DepthwiseParams& p) {
-    return nhwc_vec_aligned(p) && tensor_core_shape(p) && mma_code_on_current_device();
+    return nhwc_vec_aligned(p) && tensor_core_shape(p) &&
+           has_mma_code(depthwise_nhwc_mma_kernel<DType::kHalf, 7, false>);
 }
 
 cudaError_t launch_depthwise_nhwc_mma(const DepthwiseParams& params, cudaStream_t stream) {

@@ -14,11 +14,6 @@ bool nhwc_mma_shape_applies(const DepthwiseParams& params);
 // mma.sync (compute capability 8.0 on).
 bool nhwc_mma_applies(const DepthwiseParams& params);
 
-// Whether the code that runs on the current device has mma.sync and ldmatrix: built for compute capability 8.0 on,
-// and not JIT-compiled from older PTX (where those bodies are empty). Asked once per device; every tensor-core
-// kernel of this library is built with the same architectures, so this kernel's answer holds for all of them.
-bool mma_code_on_current_device();
-
 cudaError_t launch_depthwise_nhwc_mma(const DepthwiseParams& params, cudaStream_t stream);
 
 }  // namespace dwshim

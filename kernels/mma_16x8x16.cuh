@@ -1,9 +1,10 @@
 // The 2-byte tensor-core pieces the mma kernels share: one m16n8k16 mma with fp32 accumulators, its A operand by
-// ldmatrix, and what keeps Inf and NaN where the direct sums put them. Compute capability 8.0 on; older code
-// compiles to empty bodies, which mma_code_on_current_device (depthwise_nhwc_mma.h) keeps from running.
+// ldmatrix (ldmatrix.cuh), and what keeps Inf and NaN where the direct sums put them. Compute capability 8.0 on;
+// older code compiles to empty bodies, which the kernels' has_mma_code check keeps from running.
 #pragma once
 
 #include "dtype_traits.cuh"
+#include "ldmatrix.cuh"
 
 namespace dwshim {
 
@@ -40,17 +41,6 @@ __device__ __forceinline__ void mma_16x8x16(float (&d)[4], const unsigned (&a)[4
             : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
             : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
     }
-#endif
-}
-
-// The A operand of one mma: four 8 x 8 matrices whose rows lane L addresses (rows 0-7 and 8-15 of columns 0-7,
-// then of columns 8-15, for lanes 0-7, 8-15, 16-23, 24-31).
-__device__ __forceinline__ void load_a(unsigned (&a)[4], const unsigned short* row) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(row));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
-                 : "r"(address));
 #endif
 }
 

@@ -8,7 +8,7 @@ sources so that every kernel has one source of truth.
     python3 scripts/make_kernelbench.py --kernels-only OUT.cu   # the kernel source alone (compile check)
 
 The CUDA source is the forward dispatch (kernels/depthwise_forward.cu) and every kernel file it includes (but the
-2-byte-only tensor-core one), each header once, in fp32 only: lines and blocks of the 2-byte types are left out
+2-byte-only tensor-core ones), each header once, in fp32 only: lines and blocks of the 2-byte types are left out
 (KernelBench reads any fp32 -> fp16 conversion in an fp32 problem as a precision downgrade), then
 kernelbench/binding.cu; for 86 (depthwise, then a 1x1 conv) also kernelbench/pointwise_conv.cu,
 kernelbench/separable_conv.cu (the two fused) and kernelbench/binding_pointwise.cu.
@@ -27,9 +27,9 @@ import static_rules  # noqa: E402
 
 _INCLUDE = re.compile(r'#include "([^"]+)"')
 _TWO_BYTE = re.compile(r"DType::k(Half|BFloat16)\b")
-# Kernel files with no fp32 path: the dispatch reaches them only from its 2-byte instantiations (behind
-# "if constexpr (D != DType::kFloat)"), which an fp32-only source never instantiates, so only their headers go in.
-_TWO_BYTE_ONLY = {"depthwise_nhwc_mma.cu"}
+# Kernel files with no fp32 path: the dispatch reaches them only from its 2-byte instantiations (in branches of an
+# "if constexpr" on D), which an fp32-only source never instantiates, so only their headers go in.
+_TWO_BYTE_ONLY = {"depthwise_toeplitz_2byte.cu", "depthwise_nhwc_mma.cu"}
 
 
 def _without_two_byte_types(lines):

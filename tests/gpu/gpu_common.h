@@ -42,6 +42,12 @@ protected:
 double tolerance(cudnnDataType_t dtype);
 unsigned test_seed();  // DWSHIM_TEST_SEED, or a fixed default
 
+// Outputs of inputs holding Inf and NaN against float64: each is non-finite exactly where `expected` is (NaN where
+// it is NaN, the same infinity where it is infinite) and the finite ones agree within 2e-2 relative. Counts both
+// kinds into *non_finite and *finite; fails the test at the first difference (`what` names the case).
+void expect_same_non_finite(const std::vector<double>& ours, const std::vector<double>& expected,
+                            const std::string& what, int* non_finite, int* finite);
+
 struct DeviceBuffer {
     void* ptr = nullptr;
     explicit DeviceBuffer(size_t bytes);
@@ -71,6 +77,9 @@ ConvCase random_nhwc_vec_case(std::mt19937* rng);
 // Filters wider or taller than 7 (up to 31), stride 1, any layout, planes larger than one 64 x 64 tile: the
 // large-filter path.
 ConvCase random_large_filter_case(std::mt19937* rng);
+// The same from 13 x 13 (fp16/bf16) or 25 x 25 (fp32) up to 41 columns and 64 rows: the tensor-core large-filter
+// paths (fp32 up to 32 columns, 2-byte 40; wider ones on the FMA kernel).
+ConvCase random_large_filter_tensor_core_case(std::mt19937* rng);
 // A case of one of the fast paths above with x and y one element past an aligned address (legacy API only).
 ConvCase random_misaligned_case(std::mt19937* rng);
 // The differential fuzzer's cases: every family above mixed, odd channel counts, fused epilogues; misaligned

@@ -113,6 +113,14 @@ TEST_F(BackendForward, RandomLargeFilterConfigsMatchCudnnAndFloat64) {
         0.5);
 }
 
+TEST_F(BackendForward, RandomLargeFilterTensorCoreConfigsMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(
+        40, dwtest::random_large_filter_tensor_core_case, layouts,
+        [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter, const HostTensor* bias,
+               const HostTensor& y0, bool ours) { return run(cc, x, filter, bias, y0, ours, 0); },
+        0.5);
+}
+
 // The differential fuzzer through the backend API (see LegacyForward.FuzzMatchesCudnnAndFloat64); cuDNN builds
 // no plan for many fused graphs, which are then not compared.
 TEST_F(BackendForward, FuzzMatchesCudnnAndFloat64) {

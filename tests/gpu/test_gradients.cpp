@@ -3,6 +3,8 @@
 // bitwise reproducibility; CUDA-graph capture; the algorithm and workspace queries.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -158,6 +160,41 @@ protected:
             count, generate, direction, [this](const GradientCase& g, bool ours) { return run_backend(g, ours); },
             0.5);
     }
+
+    // Filter gradients of inputs holding Inf and NaN (one value at x's first pixel, which only some taps reach,
+    // and three anywhere): every entry of dw is non-finite exactly where the float64 reference's is, and the
+    // finite ones agree.
+    void check_non_finite_filter_grads(int count, ConvCase (*generate)(std::mt19937*)) {
+        std::mt19937 rng(dwtest::test_seed());
+        int non_finite = 0, finite = 0;
+        for (int i = 0; i < count; ++i) {
+            ConvCase cc = generate(&rng);
+            cc.direction = Direction::kFilterGrad;
+            cc.beta = 0.0f;
+            GradientCase g(cc);
+            dwtest::fill_random(&g.x, &rng);
+            dwtest::fill_random(&g.dy, &rng);
+            dwtest::fill_random(&g.filter, &rng);
+            g.out0 = dwtest::initial_output(cc, g.out_layout.span, &rng);
+            g.x.set(0, INFINITY);
+            const double specials[] = {INFINITY, -INFINITY, NAN};
+            for (double special : specials) {
+                g.x.set(std::uniform_int_distribution<int64_t>(0, g.x.span() - 1)(rng), special);
+            }
+            CudnnDescriptors d(cc);
+            dwshim::DepthwiseParams params;
+            params.direction = cc.direction;
+            ASSERT_EQ(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params), 0) << "not routed: tests nothing";
+            const std::vector<double> expected =
+                dwtest::reference_filter_grad(cc, g.x_layout, g.x, g.out0, g.y_layout, g.dy);
+            const std::vector<double> ours = run_legacy(g, /*ours=*/true);
+            dwtest::expect_same_non_finite(ours, expected, cc.describe(), &non_finite, &finite);
+            if (HasFatalFailure()) return;
+        }
+        EXPECT_GT(non_finite, 0) << "no Inf or NaN reached dw: tests nothing";
+        EXPECT_GT(finite, 0);
+        std::printf("%d cases: %d non-finite and %d finite entries of dw as in float64\n", count, non_finite, finite);
+    }
 };
 
 TEST_F(Gradients, LegacyDataGradMatchesCudnnAndFloat64) {
@@ -192,6 +229,30 @@ TEST_F(Gradients, BackendNhwcGradientsMatchCudnnAndFloat64) {
 TEST_F(Gradients, NhwcMmaDataGradMatchesCudnnAndFloat64) {
     check_legacy(40, dwtest::random_nhwc_mma_case, Direction::kDataGrad);
     check_backend(40, dwtest::random_nhwc_mma_case, Direction::kDataGrad);
+}
+
+// The tensor-core forwards' shapes (large filters), which the data gradient at stride 1 runs on.
+TEST_F(Gradients, LargeFilterTensorCoreDataGradMatchesCudnnAndFloat64) {
+    check_legacy(30, dwtest::random_large_filter_tensor_core_case, Direction::kDataGrad);
+    check_backend(30, dwtest::random_large_filter_tensor_core_case, Direction::kDataGrad);
+}
+
+// The tensor-core filter gradient's shapes (and wider or taller large filters, on the FMA kernel).
+TEST_F(Gradients, LargeFilterTensorCoreFilterGradMatchesCudnnAndFloat64) {
+    check_legacy(30, dwtest::random_large_filter_tensor_core_case, Direction::kFilterGrad);
+    check_backend(30, dwtest::random_large_filter_tensor_core_case, Direction::kFilterGrad);
+}
+
+// On the tensor-core filter gradient, a zero of the Toeplitz matrix of dy times an Inf outside a tap's window
+// would make a NaN.
+TEST_F(Gradients, ToeplitzNonFiniteInputsMakeTheSameNonFiniteFilterGradsAsFloat64) {
+    check_non_finite_filter_grads(12, [](std::mt19937* rng) {
+        ConvCase cc;
+        do {
+            cc = dwtest::random_large_filter_tensor_core_case(rng);
+        } while (cc.kh > 32 || cc.kw > 32 || cc.dtype == CUDNN_DATA_FLOAT);  // the tensor-core kernel's filters
+        return cc;
+    });
 }
 
 // The NHWC image-tile filter gradient's shapes (small images, stride 1).

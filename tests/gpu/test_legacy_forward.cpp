@@ -153,52 +153,48 @@ TEST_F(LegacyForward, RandomNhwcMmaConfigsMatchCudnnAndFloat64) {
     check(60, dwtest::random_nhwc_mma_case);
 }
 
-// Inputs holding Inf and NaN on the tensor-core path, where a zero of the Toeplitz filter matrix times an Inf
-// outside an output's window would make a NaN: every output is non-finite exactly where the real cuDNN's is, and
-// the finite ones agree.
-TEST_F(LegacyForward, NonFiniteInputsMakeTheSameNonFiniteOutputsAsCudnn) {
+// Inputs holding Inf and NaN on the tensor-core paths, where a zero of a Toeplitz filter matrix times an Inf
+// outside an output's window would make a NaN, and on the FMA large-filter kernel (filters too wide for them), whose
+// padding taps are zeros: every output is non-finite exactly where the float64 reference's is, and the finite ones
+// agree.
+TEST_F(LegacyForward, NonFiniteInputsMakeTheSameNonFiniteOutputsAsFloat64) {
     std::mt19937 rng(dwtest::test_seed());
-    int compared = 0, non_finite_outputs = 0;
-    for (int i = 0; i < 12; ++i) {
-        ConvCase cc = dwtest::random_nhwc_mma_case(&rng);
-        cc.beta = 0.0f;
-        const dwtest::TensorLayout xl = dwtest::make_layout(cc.layout, cc.n, cc.c, cc.h, cc.w);
-        const dwtest::TensorLayout yl = dwtest::make_layout(cc.layout, cc.n, cc.k(), cc.p(), cc.q());
-        HostTensor x(cc.dtype, xl.span), filter(cc.dtype, dwtest::filter_layout(cc).span);
-        dwtest::fill_random(&x, &rng);
-        dwtest::fill_random(&filter, &rng);
-        const double specials[] = {INFINITY, -INFINITY, NAN};
-        for (double special : specials) x.set(std::uniform_int_distribution<int64_t>(0, xl.span - 1)(rng), special);
-        const HostTensor y0 = dwtest::initial_output(cc, yl.span, &rng);
-        CudnnDescriptors d(cc);
-        dwshim::DepthwiseParams params;
-        ASSERT_EQ(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params), 0) << "not routed: tests nothing";
-        const std::vector<double> ours = run(cc, x, filter, y0, true);
-        const std::vector<double> theirs = run(cc, x, filter, y0, false);
-        if (theirs.empty()) continue;
-        ASSERT_EQ(ours.size(), theirs.size()) << cc.describe();
-        ++compared;
-        for (size_t e = 0; e < ours.size(); ++e) {
-            if (std::isfinite(theirs[e])) {
-                ASSERT_NEAR(ours[e], theirs[e], 2e-2 * (1.0 + std::fabs(theirs[e]))) << cc.describe() << " at " << e;
-                continue;
+    int non_finite = 0, finite = 0;
+    for (ConvCase (*generate)(std::mt19937*) :
+         {dwtest::random_nhwc_mma_case, dwtest::random_large_filter_tensor_core_case}) {
+        for (int i = 0; i < 12; ++i) {
+            ConvCase cc = generate(&rng);
+            cc.beta = 0.0f;
+            const dwtest::TensorLayout xl = dwtest::make_layout(cc.layout, cc.n, cc.c, cc.h, cc.w);
+            const dwtest::TensorLayout yl = dwtest::make_layout(cc.layout, cc.n, cc.k(), cc.p(), cc.q());
+            HostTensor x(cc.dtype, xl.span), filter(cc.dtype, dwtest::filter_layout(cc).span);
+            dwtest::fill_random(&x, &rng);
+            dwtest::fill_random(&filter, &rng);
+            const double specials[] = {INFINITY, -INFINITY, NAN};
+            for (double special : specials) {
+                x.set(std::uniform_int_distribution<int64_t>(0, xl.span - 1)(rng), special);
             }
-            ++non_finite_outputs;
-            if (std::isnan(theirs[e])) {
-                ASSERT_TRUE(std::isnan(ours[e])) << cc.describe() << " at " << e << ": " << ours[e];
-            } else {
-                ASSERT_EQ(ours[e], theirs[e]) << cc.describe() << " at " << e;
-            }
+            const HostTensor y0 = dwtest::initial_output(cc, yl.span, &rng);
+            CudnnDescriptors d(cc);
+            dwshim::DepthwiseParams params;
+            ASSERT_EQ(dwshim_route_legacy(d.x, d.w, d.conv, d.y, &params), 0) << "not routed: tests nothing";
+            const std::vector<double> expected = dwtest::reference_conv(cc, xl, x, filter, yl, y0);
+            const std::vector<double> ours = run(cc, x, filter, y0, true);
+            dwtest::expect_same_non_finite(ours, expected, cc.describe(), &non_finite, &finite);
+            if (HasFatalFailure()) return;
         }
     }
-    EXPECT_GE(compared, 8);
-    EXPECT_GT(non_finite_outputs, 0) << "no Inf or NaN reached an output: tests nothing";
-    std::printf("%d non-finite cases compared with the real cuDNN, %d non-finite outputs\n", compared,
-                non_finite_outputs);
+    EXPECT_GT(non_finite, 0) << "no Inf or NaN reached an output: tests nothing";
+    EXPECT_GT(finite, 0);
+    std::printf("24 cases: %d non-finite and %d finite outputs as in float64\n", non_finite, finite);
 }
 
 TEST_F(LegacyForward, RandomLargeFilterConfigsMatchCudnnAndFloat64) {
     check(60, dwtest::random_large_filter_case);
+}
+
+TEST_F(LegacyForward, RandomLargeFilterTensorCoreConfigsMatchCudnnAndFloat64) {
+    check(60, dwtest::random_large_filter_tensor_core_case);
 }
 
 TEST_F(LegacyForward, RandomMisalignedConfigsMatchCudnnAndFloat64) {
