@@ -22,8 +22,8 @@
 //     input column under the band once, feeding every tap of that column from registers (K * (kBandRows - 1) *
 //     S + K loads for K * K * kBandRows products);
 //   large filters (wider or taller than 7, stride 1): output tiles and the input under them staged in shared
-//     memory, a tile of taps per thread (depthwise_filter_grad_large.cu), or on tensor cores, up to 32 x 32, with
-//     the 5x5 to 7x7 filters of row-contiguous data too (depthwise_filter_grad_toeplitz.cu);
+//     memory, a tile of taps per thread (depthwise_filter_grad_large.cu), which hands fp16/bf16 filters of 13 x 13
+//     to 32 x 32 to tensor cores on the same tiles (depthwise_filter_grad_toeplitz.cu);
 //   generic (anything else), in the plane mapping or the channels mapping (32 channels per block, one per lane,
 //     8 lanes of positions): one output position at a time, kGenericTaps taps per block.
 #include "depthwise_backward.h"
@@ -33,7 +33,6 @@
 #include "depthwise_filter_grad_large.h"
 #include "depthwise_filter_grad_nchw.h"
 #include "depthwise_filter_grad_nhwc.h"
-#include "depthwise_filter_grad_toeplitz.h"
 #include "dtype_traits.cuh"
 #include "filter_grad_partials.cuh"
 #include "packed_nchw_copy.h"
@@ -396,7 +395,6 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
         : filter_grad_nhwc_tiles_apply(p)   ? filter_grad_nhwc_tiles(p, partial, &slices, stream)
         : filter_grad_large_applies(p)      ? filter_grad_large(p, partial, &slices, stream)
         : large_on_packed_copies_applies(p) ? large_on_packed_copies(p, partial, &slices, stream)
-        : filter_grad_toeplitz_applies(p)   ? filter_grad_toeplitz(p, partial, &slices, stream)
                                             : launch_partial<D>(p, partial, &slices, stream);
     if (status != cudaSuccess) return status;
     const int64_t outputs = p.k * p.r * p.s;
@@ -420,7 +418,6 @@ size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
     int64_t slices = filter_grad_nhwc_tiles_apply(params) ? filter_grad_nhwc_tiles_slices(params)
                      : filter_grad_large_applies(params)  ? filter_grad_large_slices(params)
                                                           : make_grid(params).slices;
-    if (filter_grad_toeplitz_applies(params)) slices = std::max(slices, filter_grad_toeplitz_slices(params));
     // The tensors' addresses, unknown to a workspace query, decide between the image-tile, ring and tile kernels.
     if (filter_grad_nhwc_ring_applies(params)) slices = std::max(slices, filter_grad_nhwc_ring_max_slices(params));
     if (filter_grad_nhwc_images_applies(params)) slices = std::max(slices, filter_grad_nhwc_images_slices(params));

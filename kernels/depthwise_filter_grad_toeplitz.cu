@@ -222,10 +222,6 @@ bool filter_grad_toeplitz_applies(const DepthwiseParams& p) {
     return false;
 }
 
-int64_t filter_grad_toeplitz_slices(const DepthwiseParams& p) {
-    return large_grad_tiles(p).slices;
-}
-
 cudaError_t filter_grad_toeplitz(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
     const LargeGradTiles grid = large_grad_tiles(p);
     *slices = grid.slices;

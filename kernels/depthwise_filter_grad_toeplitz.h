@@ -12,8 +12,6 @@ namespace dwshim {
 // Whether it takes the problem: fp16/bf16, stride 1, no dilation, rows contiguous in x and dy, a filter from
 // 13 x 13 to 32 x 32, on a GPU whose code has mma.sync.
 bool filter_grad_toeplitz_applies(const DepthwiseParams& params);
-// The slices it writes, those of the large-filter tiles: a function of the sizes alone, for the workspace query.
-int64_t filter_grad_toeplitz_slices(const DepthwiseParams& params);
 // Writes partial[slice][k][tap] for *slices slices; the caller adds them in slice order.
 cudaError_t filter_grad_toeplitz(const DepthwiseParams& params, float* partial, int64_t* slices, cudaStream_t stream);
 
