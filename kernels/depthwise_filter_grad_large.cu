@@ -70,20 +70,41 @@ __global__ void __launch_bounds__(kThreads)
         const T* x = x_channel + n * prm.x_stride[kN];
         const T* dy = dy_channel + n * prm.y_stride[kN];
         __syncthreads();  // the previous tile is no longer read
+        bool non_finite = false;
         for (int e = threadIdx.x; e < layout.rows * layout.pitch; e += kThreads) {
             const int i = e / layout.pitch, j = e % layout.pitch;
             const int64_t ih = oh0 - prm.pad_h + i, iw = ow0 - prm.pad_w + j;
             const bool inside = i < kTileRows + R - 1 && j < kTileCols + S - 1 && ih >= 0 && ih < prm.h && iw >= 0 &&
                                 iw < prm.w;
-            x_tile[e] = inside ? Traits::load(x + ih * prm.x_stride[kH] + iw * prm.x_stride[kW]) : 0.0f;
+            const float v = inside ? Traits::load(x + ih * prm.x_stride[kH] + iw * prm.x_stride[kW]) : 0.0f;
+            non_finite |= !isfinite(v);
+            x_tile[e] = v;
         }
         for (int e = threadIdx.x; e < kTileRows * kTileCols; e += kThreads) {
             const int64_t oh = oh0 + e / kTileCols, ow = ow0 + e % kTileCols;
             dy_tile[e] = oh < prm.p && ow < prm.q ? Traits::load(dy + oh * prm.y_stride[kH] + ow * prm.y_stride[kW])
                                                   : 0.0f;
         }
-        __syncthreads();  // both tiles are complete before any thread reads them
+        // Both tiles are complete before any thread reads them. dy's zeros past the output's edge meet x values no
+        // tap's window reaches: a tile whose x holds an Inf or NaN is summed over its outputs inside dy instead, so
+        // that no NaN appears that the direct sum does not have.
+        const bool exact = __syncthreads_or(non_finite);
         if (!computes) continue;
+        if (exact) {
+            const int rows = static_cast<int>(min(static_cast<int64_t>(kTileRows), prm.p - oh0));
+            const int cols = static_cast<int>(min(static_cast<int64_t>(kTileCols), prm.q - ow0));
+            for (int row = row_group; row < rows; row += layout.groups)
+                for (int q = 0; q < cols; ++q) {
+                    const float d = dy_tile[row * kTileCols + q];
+#pragma unroll
+                    for (int fr = 0; fr < kTapRows; ++fr)
+#pragma unroll
+                        for (int s = 0; s < kTapCols; ++s) {
+                            acc[fr][s] += d * x_tile[(row + fr0 + fr) * layout.pitch + q + fs0 + s];
+                        }
+                }
+            continue;
+        }
         for (int row = row_group; row < kTileRows; row += layout.groups) {
             for (int q = 0; q < kTileCols; q += kQuad) {
                 const float4 d4 = *reinterpret_cast<const float4*>(dy_tile + row * kTileCols + q);

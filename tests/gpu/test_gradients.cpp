@@ -255,6 +255,12 @@ TEST_F(Gradients, ToeplitzNonFiniteInputsMakeTheSameNonFiniteFilterGradsAsFloat6
     });
 }
 
+// The FMA large-filter filter gradient (fp32, 2-byte filters under 13 or over 32) stages dy's zeros past the
+// output's edge, which meet x values no tap's window reaches: an Inf there would make a NaN.
+TEST_F(Gradients, LargeFilterNonFiniteInputsMakeTheSameNonFiniteFilterGradsAsFloat64) {
+    check_non_finite_filter_grads(12, dwtest::random_large_filter_case);
+}
+
 // The NHWC image-tile filter gradient's shapes (small images, stride 1).
 TEST_F(Gradients, NhwcSmallImagesFilterGradMatchesCudnnAndFloat64) {
     check_legacy(40, dwtest::random_gradient_nhwc_small_images_case, Direction::kFilterGrad);
