@@ -240,6 +240,11 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
         {{"bench/suite.csv"},
          {"bench/results/2026-12-04ss-h200-suite-convnext7-mma-cudnn.csv"},
          {"bench/results/2026-12-03r-h200-suite-torch.csv"}},
+        // The large filters on the tensor-core kernels (fp16/bf16 from 13 x 13, fp32 from 25 x 25): k9 and k11 in
+        // run yy, k13 in run za, against PyTorch's plans from run yy (same session).
+        {{"bench/classes.csv"},
+         {"bench/results/2026-12-04yy-h200-large-k9-k11-cudnn.csv", "bench/results/2026-12-04za-h200-k13-cudnn.csv"},
+         {"bench/results/2026-12-04yy-h200-large-torch.csv"}},
     };
     std::map<std::string, Measured> latest;
     for (const MeasuredRun& run : runs) collect_run(run, &latest);
