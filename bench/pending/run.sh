@@ -1,48 +1,41 @@
 #!/usr/bin/env bash
-# The next GPU session's calls (carry third_party and variants, prepared as in README.md):
-#   STAGE=fix    (about 250 s) the FMA large-filter filter gradient's non-finite fix: its tests with memcheck on
-#                their first case, then main and fix timed twice on the large-filter classes' filter gradients;
-#   STAGE=route  (about 300 s) main's large filters against the real cuDNN (both APIs, same process) and PyTorch's
-#                plans (every dtype and layout, three directions) for the routing rules;
-#   STAGE=train  (about 260 s after the build) the bf16 channels-last training step, plain vs dwshim-run.
-# Prints a summary last; logs in $OUT (at most 8 files come back).
+# The next GPU session's calls (carry third_party and variants, prepared as in bench/pending/README.md):
+#   STAGE=occupancy  (about 330 s) the NHWC strip kernel's 2-byte stride-1 instantiations held to four blocks an SM
+#                    (variants/occ4) against main (variants/main): occ4's forward tests and NHWC gradient tests
+#                    routed everywhere, then both timed twice (dwshim only) on the models' NHWC stride-1 layers and
+#                    the suite's NHWC cases, forward (which the data gradient at stride 1 runs on), fp16 and bf16;
+#   STAGE=train      (about 280 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
+# Prints a summary last; logs in $OUT (at most 8 files come back). The gradient tests are slow (the NHWC filter
+# gradients' random configs take about 90 s per API): filter them to the directions a patch touches.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/gpu-logs}
 mkdir -p "$OUT"
 export PATH="$PATH:/usr/local/cuda/bin"
-STAGE=${STAGE:-fix}
+STAGE=${STAGE:-occupancy}
 start=$SECONDS
-{ grep -E "^#|^(k9|k11|k13|k15|k19|k25)," bench/classes.csv; grep -E "^(replk31)," bench/suite.csv; } >/tmp/large.csv
 
 case "$STAGE" in
-  fix)
-    cmake -S variants/fix -B build-fix-tests -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-      -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-fix.txt 2>&1 &&
-      cmake --build build-fix-tests -j"$(nproc)" --target dwshim_gpu_tests >>/tmp/build-fix.txt 2>&1 &
-    STEPS=build VARIANTS="main fix" OUT=/tmp/build-logs bash scripts/compare_variants.sh >"$OUT/builds.txt" 2>&1 &
+  occupancy)
+    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1' bench/models.csv; } >/tmp/s1.csv
+    (cmake -S variants/occ4 -B build-occ4 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-occ4.txt 2>&1 &&
+     cmake --build build-occ4 -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-occ4.txt 2>&1 ||
+     tail -20 /tmp/build-occ4.txt) &
+    STEPS=build VARIANTS="main" OUT=/tmp/build-logs bash scripts/compare_variants.sh >"$OUT/builds.txt" 2>&1 &
     wait
-    echo "fix: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    filter='Gradients.LargeFilter*:Gradients.*NonFinite*'
-    DWSHIM_ROUTE=all build-fix-tests/tests/dwshim_gpu_tests --gtest_filter="$filter" >"$OUT/fix-tests.log" 2>&1
-    echo "fix tests rc $?: $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/fix-tests.log" | tr '\n' ' ')" >>"$OUT/summary.txt"
-    DWSHIM_ROUTE=all DWSHIM_TEST_CASE=0 timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 \
-      build-fix-tests/tests/dwshim_gpu_tests --gtest_filter="$filter" >"$OUT/fix-memcheck.log" 2>&1
-    echo "fix memcheck rc $?" >>"$OUT/summary.txt"
+    echo "occupancy: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    DWSHIM_ROUTE=all build-occ4/tests/dwshim_gpu_tests \
+      --gtest_filter='*Forward.*NhwcVec*:LegacyForward.NonFinite*:Gradients.LegacyNhwcGradients*' \
+      >"$OUT/occ4-tests.log" 2>&1
+    echo "occ4 tests rc $?: $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/occ4-tests.log" | tr '\n' ' ')" >>"$OUT/summary.txt"
     for round in 1 2; do
-      STEPS=time CASES=/tmp/large.csv OPS=wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw,nhwc VARIANTS="main fix" \
-        OUT=/tmp/variants-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-      cp /tmp/variants-$round/variants.txt "$OUT/variants-$round.txt"
+      for cases in /tmp/s1.csv bench/suite.csv; do
+        STEPS=time CASES=$cases OPS=fwd DTYPES=f16,bf16 LAYOUTS=nhwc VARIANTS="main occ4" \
+          OUT=/tmp/variants-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+        cat /tmp/variants-$round/variants.txt >>"$OUT/variants-$round.txt"
+      done
     done
-    ;;
-  route)
-    OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
-    build/bench/dwshim_bench_cudnn /tmp/large.csv --op fwd,dgrad,wgrad --csv "$OUT/large-cudnn.csv" \
-      >"$OUT/large-cudnn.log" 2>&1
-    python3 bench/bench_torch.py --cases /tmp/large.csv --case all --op fwd,dgrad,wgrad --dtype f32,f16,bf16 \
-      --layout nchw,nhwc --csv "$OUT/large-torch.csv" \
-      >"$OUT/large-torch.log" 2>&1
-    echo "route: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     ;;
   train)
     OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
@@ -53,6 +46,6 @@ case "$STAGE" in
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
 cat "$OUT/summary.txt"
-[ "$STAGE" = fix ] && python3 bench/variant_table.py "$OUT"/variants-[12].txt
-[ "$STAGE" = route ] && tail -5 "$OUT/large-cudnn.log" "$OUT/large-torch.log"
+[ "$STAGE" != occupancy ] || python3 bench/variant_table.py "$OUT"/variants-[12].txt
+[ "$STAGE" != train ] || head -12 "$OUT/train.log"
 exit 0
