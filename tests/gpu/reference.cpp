@@ -76,77 +76,79 @@ std::vector<int64_t> logical_offsets(const TensorLayout& l) {
     return offsets;
 }
 
-std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
-                                   const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0,
-                                   const HostTensor* bias) {
-    std::vector<double> out;
-    out.reserve(logical_offsets(yl).size());
-    for (int n = 0; n < cc.n; ++n)
-        for (int k = 0; k < cc.k(); ++k)
-            for (int oh = 0; oh < cc.p(); ++oh)
-                for (int ow = 0; ow < cc.q(); ++ow) {
-                    const int c = k / cc.multiplier;
-                    double acc = 0.0;
-                    for (int r = 0; r < cc.kh; ++r)
-                        for (int s = 0; s < cc.kw; ++s) {
-                            const int ih = oh * cc.stride_h - cc.pad_h + r * cc.dil_h;
-                            const int iw = ow * cc.stride_w - cc.pad_w + s * cc.dil_w;
-                            if (ih < 0 || ih >= cc.h || iw < 0 || iw >= cc.w) continue;
-                            const bool flip = cc.mode == CUDNN_CONVOLUTION;
-                            const int tr = flip ? cc.kh - 1 - r : r;
-                            const int ts = flip ? cc.kw - 1 - s : s;
-                            acc += x.get(int64_t{n} * xl.strides[0] + int64_t{c} * xl.strides[1] +
-                                         int64_t{ih} * xl.strides[2] + int64_t{iw} * xl.strides[3]) *
-                                   filter.get((int64_t{k} * cc.kh + tr) * cc.kw + ts);
-                        }
-                    const int64_t y_at = int64_t{n} * yl.strides[0] + int64_t{k} * yl.strides[1] +
-                                         int64_t{oh} * yl.strides[2] + int64_t{ow} * yl.strides[3];
-                    double value = cc.alpha * acc;
-                    if (cc.beta != 0.0f) value += cc.beta * y0.get(y_at);
-                    if (cc.bias) value += bias->get(k);
-                    if (cc.activation != 0) value = std::max(value, 0.0);
-                    if (cc.activation == 2) value = std::min(value, static_cast<double>(cc.clip));
-                    out.push_back(value);
-                }
-    return out;
-}
-
 namespace {
 
-// Calls visit(n, k, c, oh, ow, ih, iw, tap) for every product of the convolution: output (n, k, oh, ow), input
-// (n, c, ih, iw) and the packed filter index of the tap that multiplies them.
+// The tensor's logical elements in float64, in (n, c, h, w) order whatever its layout, decoded once: get() per
+// product (a type switch and a conversion) made the references most of the GPU tests' time.
+std::vector<double> logical_values(const HostTensor& t, const TensorLayout& layout) {
+    const std::vector<int64_t> offsets = logical_offsets(layout);
+    std::vector<double> values(offsets.size());
+    for (size_t i = 0; i < offsets.size(); ++i) values[i] = t.get(offsets[i]);
+    return values;
+}
+
+// The packed filter [k][kh][kw] in float64.
+std::vector<double> filter_values(const ConvCase& cc, const HostTensor& filter) {
+    std::vector<double> values(static_cast<size_t>(cc.k()) * cc.kh * cc.kw);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = filter.get(static_cast<int64_t>(i));
+    return values;
+}
+
+// Calls visit(x_at, y_at, tap) for every product of the convolution, with the indices in logical_values' order of
+// its input element (n, c, ih, iw) and output element (n, k, oh, ow) and the packed filter index of its tap. The
+// order is n, k, r, s, oh, ow: each output's products arrive in tap order, each tap's in (n, oh, ow) order, and
+// the innermost loop walks a row.
 template <typename Visit>
 void for_each_product(const ConvCase& cc, Visit&& visit) {
     const bool flip = cc.mode == CUDNN_CONVOLUTION;
-    for (int n = 0; n < cc.n; ++n)
-        for (int k = 0; k < cc.k(); ++k)
-            for (int oh = 0; oh < cc.p(); ++oh)
-                for (int ow = 0; ow < cc.q(); ++ow)
-                    for (int r = 0; r < cc.kh; ++r)
-                        for (int s = 0; s < cc.kw; ++s) {
-                            const int ih = oh * cc.stride_h - cc.pad_h + r * cc.dil_h;
-                            const int iw = ow * cc.stride_w - cc.pad_w + s * cc.dil_w;
-                            if (ih < 0 || ih >= cc.h || iw < 0 || iw >= cc.w) continue;
-                            const int tr = flip ? cc.kh - 1 - r : r;
-                            const int ts = flip ? cc.kw - 1 - s : s;
-                            visit(n, k, k / cc.multiplier, oh, ow, ih, iw, (int64_t{k} * cc.kh + tr) * cc.kw + ts);
+    const int64_t p = cc.p(), q = cc.q();
+    for (int64_t n = 0; n < cc.n; ++n)
+        for (int64_t k = 0; k < cc.k(); ++k) {
+            const int64_t x_plane = (n * cc.c + k / cc.multiplier) * cc.h, y_plane = (n * cc.k() + k) * p;
+            for (int r = 0; r < cc.kh; ++r)
+                for (int s = 0; s < cc.kw; ++s) {
+                    const int tr = flip ? cc.kh - 1 - r : r;
+                    const int ts = flip ? cc.kw - 1 - s : s;
+                    const int64_t tap = (k * cc.kh + tr) * cc.kw + ts;
+                    for (int64_t oh = 0; oh < p; ++oh) {
+                        const int64_t ih = oh * cc.stride_h - cc.pad_h + int64_t{r} * cc.dil_h;
+                        if (ih < 0 || ih >= cc.h) continue;
+                        const int64_t x_row = (x_plane + ih) * cc.w, y_row = (y_plane + oh) * q;
+                        for (int64_t ow = 0; ow < q; ++ow) {
+                            const int64_t iw = ow * cc.stride_w - cc.pad_w + int64_t{s} * cc.dil_w;
+                            if (iw >= 0 && iw < cc.w) visit(static_cast<size_t>(x_row + iw), y_row + ow, tap);
                         }
-}
-
-int64_t offset_of(const TensorLayout& l, int n, int c, int h, int w) {
-    return int64_t{n} * l.strides[0] + int64_t{c} * l.strides[1] + int64_t{h} * l.strides[2] +
-           int64_t{w} * l.strides[3];
+                    }
+                }
+        }
 }
 
 }  // namespace
 
+std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
+                                   const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0,
+                                   const HostTensor* bias) {
+    const std::vector<double> xv = logical_values(x, xl), fv = filter_values(cc, filter);
+    std::vector<double> acc(static_cast<size_t>(cc.n) * cc.k() * cc.p() * cc.q(), 0.0);
+    for_each_product(cc, [&](size_t x_at, int64_t y_at, int64_t tap) { acc[y_at] += xv[x_at] * fv[tap]; });
+    const std::vector<int64_t> offsets = logical_offsets(yl);
+    const int64_t plane = cc.p() * cc.q();
+    for (size_t i = 0; i < acc.size(); ++i) {
+        double value = cc.alpha * acc[i];
+        if (cc.beta != 0.0f) value += cc.beta * y0.get(offsets[i]);
+        if (cc.bias) value += bias->get(static_cast<int64_t>(i) / plane % cc.k());
+        if (cc.activation != 0) value = std::max(value, 0.0);
+        if (cc.activation == 2) value = std::min(value, static_cast<double>(cc.clip));
+        acc[i] = value;
+    }
+    return acc;
+}
+
 std::vector<double> reference_data_grad(const ConvCase& cc, const TensorLayout& xl, const HostTensor& dx0,
                                         const HostTensor& filter, const TensorLayout& yl, const HostTensor& dy) {
+    const std::vector<double> dyv = logical_values(dy, yl), fv = filter_values(cc, filter);
     std::vector<double> acc(static_cast<size_t>(cc.n) * cc.c * cc.h * cc.w, 0.0);
-    for_each_product(cc, [&](int n, int k, int c, int oh, int ow, int ih, int iw, int64_t tap) {
-        acc[((static_cast<size_t>(n) * cc.c + c) * cc.h + ih) * cc.w + iw] +=
-            dy.get(offset_of(yl, n, k, oh, ow)) * filter.get(tap);
-    });
+    for_each_product(cc, [&](size_t x_at, int64_t y_at, int64_t tap) { acc[x_at] += dyv[y_at] * fv[tap]; });
     const std::vector<int64_t> offsets = logical_offsets(xl);
     for (size_t i = 0; i < acc.size(); ++i) {
         acc[i] = cc.alpha * acc[i] + (cc.beta != 0.0f ? cc.beta * dx0.get(offsets[i]) : 0.0);
@@ -156,10 +158,9 @@ std::vector<double> reference_data_grad(const ConvCase& cc, const TensorLayout& 
 
 std::vector<double> reference_filter_grad(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
                                           const HostTensor& dw0, const TensorLayout& yl, const HostTensor& dy) {
+    const std::vector<double> dyv = logical_values(dy, yl), xv = logical_values(x, xl);
     std::vector<double> acc(static_cast<size_t>(cc.k()) * cc.kh * cc.kw, 0.0);
-    for_each_product(cc, [&](int n, int k, int c, int oh, int ow, int ih, int iw, int64_t tap) {
-        acc[tap] += dy.get(offset_of(yl, n, k, oh, ow)) * x.get(offset_of(xl, n, c, ih, iw));
-    });
+    for_each_product(cc, [&](size_t x_at, int64_t y_at, int64_t tap) { acc[tap] += dyv[y_at] * xv[x_at]; });
     for (size_t i = 0; i < acc.size(); ++i) {
         acc[i] = cc.alpha * acc[i] + (cc.beta != 0.0f ? cc.beta * dw0.get(static_cast<int64_t>(i)) : 0.0);
     }
