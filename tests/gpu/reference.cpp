@@ -94,12 +94,16 @@ std::vector<double> filter_values(const ConvCase& cc, const HostTensor& filter) 
     return values;
 }
 
-// Calls visit(x_at, y_at, tap) for every product of the convolution, with the indices in logical_values' order of
-// its input element (n, c, ih, iw) and output element (n, k, oh, ow) and the packed filter index of its tap. The
-// order is n, k, r, s, oh, ow: each output's products arrive in tap order, each tap's in (n, oh, ow) order, and
-// the innermost loop walks a row.
+// The products of one output row with one tap: y's elements y_row + ow for ow in [begin, end) times x's elements
+// x_row + ow * x_step (indices in logical_values' order), weighted by the packed filter's element `tap`.
+struct RowProducts {
+    int64_t x_row, x_step, y_row, begin, end, tap;
+};
+
+// Calls visit(RowProducts) for every output row and tap, in the order n, k, r, s, oh: each output's products arrive
+// in tap order and each tap's in (n, oh, ow) order.
 template <typename Visit>
-void for_each_product(const ConvCase& cc, Visit&& visit) {
+void for_each_row(const ConvCase& cc, Visit&& visit) {
     const bool flip = cc.mode == CUDNN_CONVOLUTION;
     const int64_t p = cc.p(), q = cc.q();
     for (int64_t n = 0; n < cc.n; ++n)
@@ -109,15 +113,15 @@ void for_each_product(const ConvCase& cc, Visit&& visit) {
                 for (int s = 0; s < cc.kw; ++s) {
                     const int tr = flip ? cc.kh - 1 - r : r;
                     const int ts = flip ? cc.kw - 1 - s : s;
-                    const int64_t tap = (k * cc.kh + tr) * cc.kw + ts;
+                    // Output column ow reads input column ow * stride_w + shift: inside [0, w) for ow in [begin, end).
+                    const int64_t shift = int64_t{s} * cc.dil_w - cc.pad_w;
+                    const int64_t begin = shift >= 0 ? 0 : (-shift + cc.stride_w - 1) / cc.stride_w;
+                    const int64_t end = cc.w - 1 - shift < 0 ? 0 : std::min(q, (cc.w - 1 - shift) / cc.stride_w + 1);
                     for (int64_t oh = 0; oh < p; ++oh) {
                         const int64_t ih = oh * cc.stride_h - cc.pad_h + int64_t{r} * cc.dil_h;
                         if (ih < 0 || ih >= cc.h) continue;
-                        const int64_t x_row = (x_plane + ih) * cc.w, y_row = (y_plane + oh) * q;
-                        for (int64_t ow = 0; ow < q; ++ow) {
-                            const int64_t iw = ow * cc.stride_w - cc.pad_w + int64_t{s} * cc.dil_w;
-                            if (iw >= 0 && iw < cc.w) visit(static_cast<size_t>(x_row + iw), y_row + ow, tap);
-                        }
+                        visit(RowProducts{(x_plane + ih) * cc.w + shift, cc.stride_w, (y_plane + oh) * q, begin, end,
+                                          (k * cc.kh + tr) * cc.kw + ts});
                     }
                 }
         }
@@ -130,7 +134,11 @@ std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, c
                                    const HostTensor* bias) {
     const std::vector<double> xv = logical_values(x, xl), fv = filter_values(cc, filter);
     std::vector<double> acc(static_cast<size_t>(cc.n) * cc.k() * cc.p() * cc.q(), 0.0);
-    for_each_product(cc, [&](size_t x_at, int64_t y_at, int64_t tap) { acc[y_at] += xv[x_at] * fv[tap]; });
+    for_each_row(cc, [&](const RowProducts& row) {
+        for (int64_t ow = row.begin; ow < row.end; ++ow) {
+            acc[row.y_row + ow] += xv[row.x_row + ow * row.x_step] * fv[row.tap];
+        }
+    });
     const std::vector<int64_t> offsets = logical_offsets(yl);
     const int64_t plane = cc.p() * cc.q();
     for (size_t i = 0; i < acc.size(); ++i) {
@@ -148,7 +156,11 @@ std::vector<double> reference_data_grad(const ConvCase& cc, const TensorLayout& 
                                         const HostTensor& filter, const TensorLayout& yl, const HostTensor& dy) {
     const std::vector<double> dyv = logical_values(dy, yl), fv = filter_values(cc, filter);
     std::vector<double> acc(static_cast<size_t>(cc.n) * cc.c * cc.h * cc.w, 0.0);
-    for_each_product(cc, [&](size_t x_at, int64_t y_at, int64_t tap) { acc[x_at] += dyv[y_at] * fv[tap]; });
+    for_each_row(cc, [&](const RowProducts& row) {
+        for (int64_t ow = row.begin; ow < row.end; ++ow) {
+            acc[row.x_row + ow * row.x_step] += dyv[row.y_row + ow] * fv[row.tap];
+        }
+    });
     const std::vector<int64_t> offsets = logical_offsets(xl);
     for (size_t i = 0; i < acc.size(); ++i) {
         acc[i] = cc.alpha * acc[i] + (cc.beta != 0.0f ? cc.beta * dx0.get(offsets[i]) : 0.0);
@@ -160,7 +172,11 @@ std::vector<double> reference_filter_grad(const ConvCase& cc, const TensorLayout
                                           const HostTensor& dw0, const TensorLayout& yl, const HostTensor& dy) {
     const std::vector<double> dyv = logical_values(dy, yl), xv = logical_values(x, xl);
     std::vector<double> acc(static_cast<size_t>(cc.k()) * cc.kh * cc.kw, 0.0);
-    for_each_product(cc, [&](size_t x_at, int64_t y_at, int64_t tap) { acc[tap] += dyv[y_at] * xv[x_at]; });
+    for_each_row(cc, [&](const RowProducts& row) {
+        double sum = acc[row.tap];
+        for (int64_t ow = row.begin; ow < row.end; ++ow) sum += dyv[row.y_row + ow] * xv[row.x_row + ow * row.x_step];
+        acc[row.tap] = sum;
+    });
     for (size_t i = 0; i < acc.size(); ++i) {
         acc[i] = cc.alpha * acc[i] + (cc.beta != 0.0f ? cc.beta * dw0.get(static_cast<int64_t>(i)) : 0.0);
     }
