@@ -87,17 +87,10 @@ std::vector<double> logical_values(const HostTensor& t, const TensorLayout& layo
     return values;
 }
 
-// The packed filter [k][kh][kw] in float64.
-std::vector<double> filter_values(const ConvCase& cc, const HostTensor& filter) {
-    std::vector<double> values(static_cast<size_t>(cc.k()) * cc.kh * cc.kw);
-    for (size_t i = 0; i < values.size(); ++i) values[i] = filter.get(static_cast<int64_t>(i));
-    return values;
-}
-
 // The products of one output row with one tap: y's elements y_row + ow for ow in [begin, end) times x's elements
-// x_row + ow * x_step (indices in logical_values' order), weighted by the packed filter's element `tap`.
+// x_row + ow * stride_w (indices in logical_values' order), weighted by the packed filter's element `tap`.
 struct RowProducts {
-    int64_t x_row, x_step, y_row, begin, end, tap;
+    int64_t x_row, y_row, begin, end, tap;
 };
 
 // Calls visit(RowProducts) for every output row and tap, in the order n, k, r, s, oh: each output's products arrive
@@ -120,7 +113,7 @@ void for_each_row(const ConvCase& cc, Visit&& visit) {
                     for (int64_t oh = 0; oh < p; ++oh) {
                         const int64_t ih = oh * cc.stride_h - cc.pad_h + int64_t{r} * cc.dil_h;
                         if (ih < 0 || ih >= cc.h) continue;
-                        visit(RowProducts{(x_plane + ih) * cc.w + shift, cc.stride_w, (y_plane + oh) * q, begin, end,
+                        visit(RowProducts{(x_plane + ih) * cc.w + shift, (y_plane + oh) * q, begin, end,
                                           (k * cc.kh + tr) * cc.kw + ts});
                     }
                 }
@@ -132,11 +125,11 @@ void for_each_row(const ConvCase& cc, Visit&& visit) {
 std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, const HostTensor& x,
                                    const HostTensor& filter, const TensorLayout& yl, const HostTensor& y0,
                                    const HostTensor* bias) {
-    const std::vector<double> xv = logical_values(x, xl), fv = filter_values(cc, filter);
+    const std::vector<double> xv = logical_values(x, xl), fv = logical_values(filter, filter_layout(cc));
     std::vector<double> acc(static_cast<size_t>(cc.n) * cc.k() * cc.p() * cc.q(), 0.0);
     for_each_row(cc, [&](const RowProducts& row) {
         for (int64_t ow = row.begin; ow < row.end; ++ow) {
-            acc[row.y_row + ow] += xv[row.x_row + ow * row.x_step] * fv[row.tap];
+            acc[row.y_row + ow] += xv[row.x_row + ow * cc.stride_w] * fv[row.tap];
         }
     });
     const std::vector<int64_t> offsets = logical_offsets(yl);
@@ -154,11 +147,11 @@ std::vector<double> reference_conv(const ConvCase& cc, const TensorLayout& xl, c
 
 std::vector<double> reference_data_grad(const ConvCase& cc, const TensorLayout& xl, const HostTensor& dx0,
                                         const HostTensor& filter, const TensorLayout& yl, const HostTensor& dy) {
-    const std::vector<double> dyv = logical_values(dy, yl), fv = filter_values(cc, filter);
+    const std::vector<double> dyv = logical_values(dy, yl), fv = logical_values(filter, filter_layout(cc));
     std::vector<double> acc(static_cast<size_t>(cc.n) * cc.c * cc.h * cc.w, 0.0);
     for_each_row(cc, [&](const RowProducts& row) {
         for (int64_t ow = row.begin; ow < row.end; ++ow) {
-            acc[row.x_row + ow * row.x_step] += dyv[row.y_row + ow] * fv[row.tap];
+            acc[row.x_row + ow * cc.stride_w] += dyv[row.y_row + ow] * fv[row.tap];
         }
     });
     const std::vector<int64_t> offsets = logical_offsets(xl);
@@ -174,7 +167,7 @@ std::vector<double> reference_filter_grad(const ConvCase& cc, const TensorLayout
     std::vector<double> acc(static_cast<size_t>(cc.k()) * cc.kh * cc.kw, 0.0);
     for_each_row(cc, [&](const RowProducts& row) {
         double sum = acc[row.tap];
-        for (int64_t ow = row.begin; ow < row.end; ++ow) sum += dyv[row.y_row + ow] * xv[row.x_row + ow * row.x_step];
+        for (int64_t ow = row.begin; ow < row.end; ++ow) sum += dyv[row.y_row + ow] * xv[row.x_row + ow * cc.stride_w];
         acc[row.tap] = sum;
     });
     for (size_t i = 0; i < acc.size(); ++i) {
