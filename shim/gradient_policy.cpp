@@ -48,8 +48,6 @@ constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
 // backend plan (its 3x3 rows of 128 were not measured against it; its narrow planes tie, mbv2_56 f16 0.0488 vs
 // 0.0493 ms in run 2026-12-04jj).
 constexpr int64_t kWideQuadRow = 256;
-// The smallest input the large filters' gradients were measured on (bench/classes.csv's k13, 32 x 256 x 28 x 28).
-constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
 
 
 // PyTorch's own NCHW depthwise gradients (fp32 and bf16), run 2026-12-03a, dwshim / PyTorch in ms.

@@ -15,6 +15,10 @@ constexpr int64_t kLargeInput = int64_t{1} << 28;
 // 32 x 160 x 28 x 28).
 constexpr int64_t kSmallestAsymmetric = int64_t{32} * 160 * 28 * 28;
 
+// The smallest input the large filters' gradients, and the 13x13 forward on 28-wide NCHW planes, were measured on
+// (bench/classes.csv's k13, 32 x 256 x 28 x 28).
+constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
+
 // The large-filter kernels' square filters measured in every direction (route_policy.cpp).
 bool measured_large_filter(const DepthwiseParams& p);
 // The forward's large-filter kernel (filters over 7) against cuDNN's and PyTorch's forwards.

@@ -159,9 +159,11 @@ bool measured_large_filter(const DepthwiseParams& p) {
 // 56 wide (replk31 2.36 vs 10.9 / 10.9 / 6.79; k9 f16 0.195 vs 0.666 / 0.666; k15 bf16 0.337 vs 1.64 / 1.64 / 1.24);
 // on k13's 28-wide planes the FMA kernel loses in fp32 (0.567 vs 0.554 / 0.554 / 0.496) and to PyTorch in bf16
 // (0.566 vs 0.545), but the fp16/bf16 tensor-core forward wins there (run 2026-12-04za: 0.191 vs 0.608 / 0.610 /
-// 0.550 in fp16, 0.191 vs 0.615 / 0.615 / 0.544 in bf16). Other narrow planes stay with what they call.
+// 0.550 in fp16, 0.191 vs 0.615 / 0.615 / 0.544 in bf16), from that class's size on. Other narrow planes stay with
+// what they call.
 bool large_filter_faster(const DepthwiseParams& forward) {
-    const bool tensor_cores_on_k13 = forward.r == 13 && forward.w >= 28 && toeplitz_2byte_applies(forward);
+    const bool tensor_cores_on_k13 = forward.r == 13 && forward.w >= 28 &&
+                                     x_elements(forward) >= kSmallestLargeFilter && toeplitz_2byte_applies(forward);
     return measured_large_filter(forward) &&
            (forward.x_stride[kC] < forward.x_stride[kW] || forward.w >= 56 || tensor_cores_on_k13);
 }
