@@ -55,12 +55,21 @@ GradLayout grad_layout(const DepthwiseParams& p, int shift) {
     return l;
 }
 
-// The tap of element e of tap tile (it, js)'s accumulator fragment in lane (g, t).
-__device__ __forceinline__ int tap_row(int it, int g, int e) {
-    return 16 * it + g + 8 * (e >> 1);
-}
-__device__ __forceinline__ int tap_col(int js, int t, int e) {
-    return 8 * js + 2 * t + (e & 1);
+// acc[it][js]: tap tile (it, js) of 16 x 8 taps, as an mma's accumulator fragment.
+using TapSums = float[kITiles][kJStrips][4];
+
+// Calls visit(i, j, sum) for each tap (i, j) of the R x S filter whose sum lane (g, t) holds in acc.
+template <typename Visit>
+__device__ __forceinline__ void for_each_owned_tap(TapSums& acc, int g, int t, int R, int S, Visit visit) {
+#pragma unroll
+    for (int it = 0; it < kITiles; ++it)
+#pragma unroll
+        for (int js = 0; js < kJStrips; ++js)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int i = 16 * it + g + 8 * (e >> 1), j = 8 * js + 2 * t + (e & 1);
+                if (i < R && j < S) visit(i, j, acc[it][js][e]);
+            }
 }
 
 template <typename Atom>
@@ -85,8 +94,7 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;
 
-    // acc[it][js]: tap tile (it, js) of 16 x 8 taps, as an mma's accumulator fragment (tap_row, tap_col).
-    float acc[kITiles][kJStrips][4] = {};
+    TapSums acc = {};
     const auto* x_channel = static_cast<const Value*>(prm.x) + k / prm.multiplier * prm.x_stride[kC];
     const auto* dy_channel = static_cast<const Value*>(prm.y) + k * prm.y_stride[kC];
     const int64_t first = blockIdx.y * grid.tiles_per_slice;
@@ -124,22 +132,15 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
         for (int p = warp; p < rows; p += kWarps) {
             const Value* dy_row = dy_tile + p * layout.dy_pitch + layout.dy_lead;
             if (exact) {
-#pragma unroll
-                for (int it = 0; it < kITiles; ++it)
-#pragma unroll
-                    for (int js = 0; js < kJStrips; ++js)
-#pragma unroll
-                        for (int e = 0; e < 4; ++e) {
-                            const int i = tap_row(it, g, e), j = tap_col(js, t, e);
-                            if (i >= R || j >= S) continue;
-                            const Value* x_row = x_tile + (p + i) * layout.x_pitch + layout.shift + j;
-                            float sum = 0.0f;
+                for_each_owned_tap(acc, g, t, R, S, [&](int i, int j, float& tap_sum) {
+                    const Value* x_row = x_tile + (p + i) * layout.x_pitch + layout.shift + j;
+                    float sum = 0.0f;
 #pragma unroll 1
-                            for (int q = 0; q < cols; ++q) {
-                                sum += Atom::widen(dy_row[q]) * Atom::widen(x_row[q]);
-                            }
-                            acc[it][js][e] += sum;
-                        }
+                    for (int q = 0; q < cols; ++q) {
+                        sum += Atom::widen(dy_row[q]) * Atom::widen(x_row[q]);
+                    }
+                    tap_sum += sum;
+                });
                 continue;
             }
             const Value* a_rows = x_tile + (p + (lane & 15)) * layout.x_pitch + (lane >> 4) * kUnit;
@@ -171,15 +172,7 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     for (int w = 0; w < kWarps; ++w) {
         __syncthreads();
         if (warp != w) continue;
-#pragma unroll
-        for (int it = 0; it < kITiles; ++it)
-#pragma unroll
-            for (int js = 0; js < kJStrips; ++js)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const int i = tap_row(it, g, e), j = tap_col(js, t, e);
-                    if (i < R && j < S) sums[i * S + j] += acc[it][js][e];
-                }
+        for_each_owned_tap(acc, g, t, R, S, [&](int i, int j, float& tap_sum) { sums[i * S + j] += tap_sum; });
     }
     __syncthreads();
     for (int e = threadIdx.x; e < taps; e += 32 * kWarps) {
