@@ -10,6 +10,7 @@
 #include "depthwise_nchw_rows.h"
 #include "depthwise_nchw_vec.h"
 #include "depthwise_nhwc_mma.h"
+#include "depthwise_nhwc_planes.h"
 #include "depthwise_nhwc_vec.h"
 
 namespace dwshim {
@@ -58,6 +59,7 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
             if constexpr (D != DType::kFloat) {
                 if (nhwc_mma_applies(params)) return launch_depthwise_nhwc_mma(params, stream);
             }
+            if (nhwc_planes_applies(params)) return launch_depthwise_nhwc_planes<D>(params, stream);
             switch (params.r) {
                 case 3:
                     return launch_depthwise_nhwc_vec<D, 3>(params, stream);

@@ -20,6 +20,7 @@
 #include "kernels/depthwise_filter_grad_nhwc.h"
 #include "kernels/depthwise_forward.h"
 #include "kernels/depthwise_nchw_quads.h"
+#include "kernels/depthwise_nhwc_planes.h"
 
 namespace dwshim {
 namespace {
@@ -161,6 +162,11 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
         if (path == KernelPath::kNchwRows && forward.r != forward.s) return x_elements(p) >= kSmallestAsymmetric;
     }
     if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
+    // The NHWC small-plane forward (7 x 7), every layer it takes in every dtype through both APIs (run 2026-12-04zd,
+    // dwshim vs cuDNN legacy / backend / PyTorch's plan: c384_14x14_k7s1 f16 0.0369 vs 0.809 / 0.809 / 0.0845,
+    // c768_7x7_k7s1 bf16 0.0276 vs 0.302 / 0.302 / 0.054, the closest; c192_28x28_k7s1 f32 0.0745 vs 1.81 / 1.81 /
+    // 0.19), from the smallest layer measured.
+    if (forward_shaped && nhwc_planes_shape_applies(forward) && x_elements(p) >= kSmallestNhwcPlanes) return true;
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.
     const bool layer_kernel =

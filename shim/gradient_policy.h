@@ -19,6 +19,10 @@ constexpr int64_t kSmallestAsymmetric = int64_t{32} * 160 * 28 * 28;
 // (bench/classes.csv's k13, 32 x 256 x 28 x 28).
 constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
 
+// The smallest input the NHWC small-plane kernel (7 x 7, depthwise_nhwc_planes.cu) was measured on, forward and
+// data gradient (bench/models.csv's c768_7x7_k7s1, 64 x 768 x 7 x 7).
+constexpr int64_t kSmallestNhwcPlanes = int64_t{64} * 768 * 7 * 7;
+
 // The large-filter kernels' square filters measured in every direction (route_policy.cpp).
 bool measured_large_filter(const DepthwiseParams& p);
 // The forward's large-filter kernel (filters over 7) against cuDNN's and PyTorch's forwards.

@@ -3,6 +3,7 @@
 #include "gradient_policy.h"
 #include "kernels/depthwise_forward.h"
 #include "kernels/depthwise_nhwc_mma.h"
+#include "kernels/depthwise_nhwc_planes.h"
 #include "kernels/depthwise_toeplitz_2byte.h"
 #include "settings.h"
 #include "tuned_routes.h"
@@ -87,8 +88,14 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // 0.233 vs 0.343), routed on output rows of 28 to 56 columns, the widths measured and those between them.
     // Its fp16 build was timed only in its first version (run rr: c96_56x56 f16 0.138 vs 0.139, c192_28x28 0.053
     // vs 0.084): fp16 on its shapes, rows of 28 included, stays with PyTorch until measured.
+    // The small-plane kernel (depthwise_nhwc_planes.cu: fp32 rows of 7 to 28, 2-byte rows of 7 to 14) wins every
+    // layer it takes in every dtype (run 2026-12-04zd, dwshim vs cuDNN legacy / backend / PyTorch's plan:
+    // c384_14x14_k7s1 bf16 0.0375 vs 0.843 / 0.807 / 0.0457, f32 0.0376 vs 0.832 / 0.797 / 0.100; c768_7x7_k7s1
+    // f16 0.0274 vs 0.319 / 0.301 / 0.0289, the closest; c192_28x28_k7s1 f32 0.074 vs 1.89 / 1.81 / 0.187), from
+    // the smallest layer measured.
     if (p.r == 7) {
         if (nhwc_mma_shape_applies(p)) return p.dtype == DType::kBFloat16 && p.q <= 56;
+        if (nhwc_planes_shape_applies(p) && x_elements(p) >= kSmallestNhwcPlanes) return true;
         return p.dtype == DType::kFloat || p.stride_h == 2 || (p.w >= 14 && p.w <= 28);
     }
     // 2-byte 5x5 at stride 2 wins every case (run 2026-12-04mm: c72_56x56_k5s2 bf16 0.022 vs 0.032, c672_14x14_k5s2

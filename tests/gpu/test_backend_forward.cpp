@@ -98,6 +98,13 @@ TEST_F(BackendForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
                                       bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
 }
 
+TEST_F(BackendForward, RandomNhwcSmallPlanesMatchCudnnAndFloat64) {
+    dwtest::check_random_cases(60, dwtest::random_nhwc_small_planes_case, layouts,
+                               [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,
+                                      const HostTensor* bias, const HostTensor& y0,
+                                      bool ours) { return run(cc, x, filter, bias, y0, ours, 0); });
+}
+
 TEST_F(BackendForward, RandomNhwcMmaConfigsMatchCudnnAndFloat64) {
     dwtest::check_random_cases(60, dwtest::random_nhwc_mma_case, layouts,
                                [this](const ConvCase& cc, const HostTensor& x, const HostTensor& filter,

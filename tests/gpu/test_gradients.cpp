@@ -231,6 +231,18 @@ TEST_F(Gradients, NhwcMmaDataGradMatchesCudnnAndFloat64) {
     check_backend(40, dwtest::random_nhwc_mma_case, Direction::kDataGrad);
 }
 
+// The NHWC small-plane forward's shapes, which the data gradient at stride 1 runs on.
+TEST_F(Gradients, NhwcSmallPlanesDataGradMatchesCudnnAndFloat64) {
+    const auto unfused = [](std::mt19937* rng) {
+        ConvCase cc = dwtest::random_nhwc_small_planes_case(rng);
+        cc.bias = false;
+        cc.activation = 0;
+        return cc;
+    };
+    check_legacy(40, unfused, Direction::kDataGrad);
+    check_backend(40, unfused, Direction::kDataGrad);
+}
+
 // The tensor-core forwards' shapes (large filters), which the data gradient at stride 1 runs on.
 TEST_F(Gradients, LargeFilterTensorCoreDataGradMatchesCudnnAndFloat64) {
     check_legacy(30, dwtest::random_large_filter_tensor_core_case, Direction::kDataGrad);

@@ -149,6 +149,10 @@ TEST_F(LegacyForward, RandomNhwcVecConfigsMatchCudnnAndFloat64) {
     check(120, dwtest::random_nhwc_vec_case);
 }
 
+TEST_F(LegacyForward, RandomNhwcSmallPlanesMatchCudnnAndFloat64) {
+    check(80, dwtest::random_nhwc_small_planes_case);
+}
+
 TEST_F(LegacyForward, RandomNhwcMmaConfigsMatchCudnnAndFloat64) {
     check(60, dwtest::random_nhwc_mma_case);
 }

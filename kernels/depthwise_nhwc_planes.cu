@@ -1,0 +1,189 @@
+// NHWC 7 x 7 at stride 1 on small planes (output rows of at most 28 columns: the late layers of convnext and
+// mobile nets). A block stages a band of whole input rows of one image, 16 channels a pixel, into shared memory as
+// fp32: all of its loads are in flight at once and each value is converted once. Each thread then sums one output
+// row's 7-column segment for 2 channels from there: per filter row, 13 window values and 7 weights from shared
+// memory feed 49 fused multiply-adds a channel. The strip kernel (depthwise_nhwc_vec.cu) walks rows through a
+// per-thread ring instead, which on such planes is a launch of less than one wave, each thread a chain of
+// dependent row steps. H200 run 2026-12-04zd, ms, strip kernel -> this one (forward; the data gradient alike):
+// c384_14x14 bf16 0.044 -> 0.0375, fp32 0.056 -> 0.038; c768_7x7 bf16 0.0284 -> 0.0277, fp32 0.041 -> 0.032;
+// c192_28x28 fp32 0.091 -> 0.074 but bf16 0.062 -> 0.071 (the tensor-core kernel takes 2-byte rows of 28: 0.062).
+// 3 x 3 and 5 x 5 lost on most layers there (c384_14x14_k3s1 bf16 0.0142 -> 0.0180, c480_14x14_k5s1 0.0287 ->
+// 0.0331), so they are not built.
+#include "depthwise_nhwc_planes.h"
+
+#include <cstdint>
+
+#include "channel_vector_strips.cuh"
+#include "depthwise_nhwc_vec.h"
+#include "epilogue.cuh"
+
+namespace dwshim {
+namespace {
+
+constexpr int kPlaneChannels = 16;               // a block's channels: a 2-byte pixel's 32 bytes are one sector
+constexpr int kPlanePairs = kPlaneChannels / 2;  // a thread's 2 channels are one 8-byte shared-memory read
+constexpr int kPlaneFilter = 7;                  // the one filter size built
+constexpr int kPlaneSegCols = 7;                 // a thread's output columns
+constexpr int kPlaneThreads = 256;
+constexpr int kPlaneLoadsInFlight = 8;  // 16-byte loads a thread issues before it stores any
+constexpr size_t kPlaneTileBytes = 40 * 1024;
+
+using PlaneTapSlice = TapSlice<float, 2, kPlanePairs>;  // [tap][channel] in fp32: a pair's weights are one 8-byte read
+
+struct PlaneTiles {
+    int segs = 0;       // segments across an output row
+    int band_rows = 0;  // output rows a block computes, one a thread
+    int64_t bands = 0;
+    int tile_cols = 0;  // staged input columns: segs * kPlaneSegCols + kPlaneFilter - 1 (those past x are zeros)
+    int tile_rows = 0;  // band_rows + kPlaneFilter - 1
+    // Pixels between staged rows: odd, so that the two 64-byte groups of a half-warp's reads (neighbouring
+    // segments or rows) fall in different banks.
+    int pitch = 0;
+    int threads = 0;  // kPlanePairs * segs * band_rows
+};
+
+size_t plane_tile_bytes(const PlaneTiles& t) {
+    return static_cast<size_t>(t.tile_rows) * t.pitch * kPlaneChannels * sizeof(float);
+}
+
+// The widths measured faster than the strip kernel: rows of 7 to 28 columns in fp32, 7 to 14 in fp16/bf16.
+int64_t max_output_cols(const DepthwiseParams& p) {
+    return p.dtype == DType::kFloat ? 4 * kPlaneSegCols : 2 * kPlaneSegCols;
+}
+
+// Bands as tall as kPlaneThreads threads allow, split evenly; shorter while the tile does not fit.
+bool make_plane_tiles(const DepthwiseParams& p, PlaneTiles* t) {
+    t->segs = static_cast<int>((p.q + kPlaneSegCols - 1) / kPlaneSegCols);
+    if (p.q < 1 || p.p < 1 || p.q > max_output_cols(p)) return false;
+    const int max_rows = kPlaneThreads / (kPlanePairs * t->segs);
+    for (t->bands = (p.p + max_rows - 1) / max_rows; t->bands <= p.p; ++t->bands) {
+        t->band_rows = static_cast<int>((p.p + t->bands - 1) / t->bands);
+        t->tile_rows = t->band_rows + kPlaneFilter - 1;
+        t->tile_cols = t->segs * kPlaneSegCols + kPlaneFilter - 1;
+        t->pitch = t->tile_cols | 1;
+        t->threads = kPlanePairs * t->segs * t->band_rows;
+        if (plane_tile_bytes(*t) <= kPlaneTileBytes) break;
+    }
+    const int64_t channel_groups = (p.c + kPlaneChannels - 1) / kPlaneChannels;
+    return t->bands <= p.p && p.n * t->bands <= 65535 && channel_groups <= 0x7fffffff;
+}
+
+template <DType D, bool kFused>
+__global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(DepthwiseParams prm, PlaneTiles tiles) {
+    using Traits = DTypeTraits<D>;
+    using T = typename Traits::Storage;
+    constexpr int kChunk = 16 / static_cast<int>(sizeof(T));  // channels in one 16-byte load
+    constexpr int kChunks = kPlaneChannels / kChunk;
+    constexpr int kWindow = kPlaneSegCols + kPlaneFilter - 1;
+    __shared__ __align__(16) float taps[kPlaneFilter * kPlaneFilter][PlaneTapSlice::kValues];
+    extern __shared__ float4 tile_storage[];
+    float* tile = reinterpret_cast<float*>(tile_storage);  // [tile_rows][pitch][kPlaneChannels]
+
+    const int64_t c0 = static_cast<int64_t>(blockIdx.x) * kPlaneChannels;
+    const int64_t n = blockIdx.y / tiles.bands;
+    const int64_t oh0 = blockIdx.y % tiles.bands * tiles.band_rows;
+    const T* x = static_cast<const T*>(prm.x) + n * prm.x_stride[kN];
+
+    // The band's input rows: every load of a batch is issued before any value is stored.
+    const int items = tiles.tile_rows * tiles.tile_cols * kChunks;
+    for (int first = 0; first < items; first += kPlaneLoadsInFlight * tiles.threads) {
+        uint4 raw[kPlaneLoadsInFlight];
+#pragma unroll
+        for (int j = 0; j < kPlaneLoadsInFlight; ++j) {
+            const int item = first + j * tiles.threads + static_cast<int>(threadIdx.x);
+            const int pixel = item / kChunks, chunk = item % kChunks;
+            const int row = pixel / tiles.tile_cols, col = pixel % tiles.tile_cols;
+            const int64_t ih = oh0 - prm.pad_h + row, iw = col - prm.pad_w, c = c0 + chunk * kChunk;
+            const bool inside = item < items && ih >= 0 && ih < prm.h && iw >= 0 && iw < prm.w && c < prm.c;
+            raw[j] = inside
+                         ? __ldg(reinterpret_cast<const uint4*>(x + ih * prm.x_stride[kH] + iw * prm.x_stride[kW] + c))
+                         : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int j = 0; j < kPlaneLoadsInFlight; ++j) {
+            const int item = first + j * tiles.threads + static_cast<int>(threadIdx.x);
+            if (item >= items) break;
+            const int pixel = item / kChunks, chunk = item % kChunks;
+            const int row = pixel / tiles.tile_cols, col = pixel % tiles.tile_cols;
+            float values[kChunk];
+            widen_vector<D>(raw[j], values);
+            float4* target =
+                reinterpret_cast<float4*>(tile + (row * tiles.pitch + col) * kPlaneChannels + chunk * kChunk);
+#pragma unroll
+            for (int v = 0; v < kChunk / 4; ++v) {
+                target[v] = make_float4(values[4 * v], values[4 * v + 1], values[4 * v + 2], values[4 * v + 3]);
+            }
+        }
+    }
+    stage_filter_taps<D, kPlaneFilter, PlaneTapSlice>(prm, c0, kPlaneChannels,
+                                                      taps);  // ends with the barrier the tile needs too
+
+    const int pair = static_cast<int>(threadIdx.x) % kPlanePairs;
+    const int seg = static_cast<int>(threadIdx.x) / kPlanePairs % tiles.segs;
+    const int row = static_cast<int>(threadIdx.x) / (kPlanePairs * tiles.segs);
+    const int64_t oh = oh0 + row, c = c0 + 2 * pair;
+    if (oh >= prm.p || c >= prm.c) return;
+    const float2* window_rows =
+        reinterpret_cast<const float2*>(tile) + (row * tiles.pitch + seg * kPlaneSegCols) * kPlanePairs + pair;
+    float acc[kPlaneSegCols][2] = {};
+#pragma unroll
+    for (int i = 0; i < kPlaneFilter; ++i) {
+        float2 window[kWindow];
+#pragma unroll
+        for (int j = 0; j < kWindow; ++j) window[j] = window_rows[(i * tiles.pitch + j) * kPlanePairs];
+#pragma unroll
+        for (int s = 0; s < kPlaneFilter; ++s) {
+            float w[2];
+            load_tap<D, PlaneTapSlice>(taps[i * kPlaneFilter + s], pair, w);
+#pragma unroll
+            for (int t = 0; t < kPlaneSegCols; ++t) {
+                acc[t][0] = fmaf(window[t + s].x, w[0], acc[t][0]);
+                acc[t][1] = fmaf(window[t + s].y, w[1], acc[t][1]);
+            }
+        }
+    }
+
+    using Pair = typename VectorOf<2 * sizeof(T)>::Type;
+    const float bias[2] = {kFused ? bias_of<D>(prm, c) : 0.0f, kFused ? bias_of<D>(prm, c + 1) : 0.0f};
+    T* y = static_cast<T*>(prm.y);
+    const int64_t ow0 = static_cast<int64_t>(seg) * kPlaneSegCols;
+    int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow0 * prm.y_stride[kW] + c;
+#pragma unroll
+    for (int t = 0; t < kPlaneSegCols; ++t) {
+        if (ow0 + t >= prm.q) break;
+        Pair raw;
+        T* values = reinterpret_cast<T*>(&raw);
+#pragma unroll
+        for (int e = 0; e < 2; ++e)
+            values[e] = Traits::from_float(epilogue<D, kFused>(prm, acc[t][e], bias[e], offset + e));
+        __stcs(reinterpret_cast<Pair*>(y + offset), raw);
+        offset += prm.y_stride[kW];
+    }
+}
+
+}  // namespace
+
+bool nhwc_planes_shape_applies(const DepthwiseParams& p) {
+    PlaneTiles tiles;
+    return nhwc_vec_applies(p) && p.r == kPlaneFilter && p.stride_h == 1 && make_plane_tiles(p, &tiles);
+}
+
+bool nhwc_planes_applies(const DepthwiseParams& p) { return nhwc_planes_shape_applies(p) && nhwc_vec_aligned(p); }
+
+template <DType D>
+cudaError_t launch_depthwise_nhwc_planes(const DepthwiseParams& params, cudaStream_t stream) {
+    PlaneTiles tiles;
+    if (!make_plane_tiles(params, &tiles)) return cudaErrorInvalidConfiguration;
+    const dim3 grid(static_cast<unsigned>((params.c + kPlaneChannels - 1) / kPlaneChannels),
+                    static_cast<unsigned>(params.n * tiles.bands));
+    const auto kernel =
+        needs_fused_epilogue(params) ? depthwise_nhwc_planes_kernel<D, true> : depthwise_nhwc_planes_kernel<D, false>;
+    kernel<<<grid, tiles.threads, plane_tile_bytes(tiles), stream>>>(params, tiles);
+    return cudaGetLastError();
+}
+
+template cudaError_t launch_depthwise_nhwc_planes<DType::kFloat>(const DepthwiseParams&, cudaStream_t);
+template cudaError_t launch_depthwise_nhwc_planes<DType::kHalf>(const DepthwiseParams&, cudaStream_t);
+template cudaError_t launch_depthwise_nhwc_planes<DType::kBFloat16>(const DepthwiseParams&, cudaStream_t);
+
+}  // namespace dwshim

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "depthwise_params.h"
+
+namespace dwshim {
+
+// The small-plane NHWC path: the channel-vector path's shapes (nhwc_vec_applies) at 7 x 7, stride 1, with output
+// rows of 7 to 28 columns in fp32 and to 14 in fp16/bf16. Data gradients at stride 1 reach it as forwards of dy.
+bool nhwc_planes_shape_applies(const DepthwiseParams& params);
+// The same, plus what only the pointers can tell: 16-byte alignment.
+bool nhwc_planes_applies(const DepthwiseParams& params);
+
+template <DType D>
+cudaError_t launch_depthwise_nhwc_planes(const DepthwiseParams& params, cudaStream_t stream);
+
+}  // namespace dwshim
