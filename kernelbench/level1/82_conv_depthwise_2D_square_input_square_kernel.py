@@ -1993,14 +1993,15 @@ DWSHIM_INSTANTIATE_NCHW_VEC(DType::kFloat)
 // NHWC 7 x 7 at stride 1 on small planes (output rows of at most 28 columns: the late layers of convnext and
 // mobile nets). A block stages a band of whole input rows of one image, 16 channels a pixel, into shared memory as
 // fp32: all of its loads are in flight at once and each value is converted once. Each thread then sums one output
-// row's 7-column segment for 2 channels from there: per filter row, 13 window values and 7 weights from shared
-// memory feed 49 fused multiply-adds a channel. The strip kernel (depthwise_nhwc_vec.cu) walks rows through a
-// per-thread ring instead, which on such planes is a launch of less than one wave, each thread a chain of
-// dependent row steps. H200 run 2026-12-04zd, ms, strip kernel -> this one (forward; the data gradient alike):
-// c384_14x14 bf16 0.044 -> 0.0375, fp32 0.056 -> 0.038; c768_7x7 bf16 0.0284 -> 0.0277, fp32 0.041 -> 0.032;
-// c192_28x28 fp32 0.091 -> 0.074 but bf16 0.062 -> 0.071 (the tensor-core kernel takes 2-byte rows of 28: 0.062).
-// 3 x 3 and 5 x 5 lost on most layers there (c384_14x14_k3s1 bf16 0.0142 -> 0.0180, c480_14x14_k5s1 0.0287 ->
-// 0.0331), so they are not built.
+// row's segment of 7 or 14 columns for 2 channels from there: per filter row, 6 more window values than columns
+// and 7 weights from shared memory feed 7 fused multiply-adds a column and channel. The strip kernel
+// (depthwise_nhwc_vec.cu) walks rows through a per-thread ring instead, which on such planes is a launch of less
+// than one wave, each thread a chain of dependent row steps. H200 runs 2026-12-04zd and ze, ms, strip kernel ->
+// this one (forward; the data gradient runs the same): c384_14x14 bf16 0.044 -> 0.028, fp32 0.056 -> 0.031;
+// c768_7x7 bf16 0.0284 -> 0.0237, fp32 0.041 -> 0.027; c192_28x28 fp32 0.091 -> 0.062. On 2-byte rows of 28 it
+// lost (bf16 0.062 -> 0.071 in its first form), where the tensor-core kernel runs them. 3 x 3 and 5 x 5 lost on
+// most layers in its first form (c384_14x14_k3s1 bf16 0.0142 -> 0.0180, c480_14x14_k5s1 0.0287 -> 0.0331), so
+// they are not built.
 
 #include <cstdint>
 
@@ -2089,7 +2090,10 @@ namespace {
 constexpr int kPlaneChannels = 16;               // a block's channels: a 2-byte pixel's 32 bytes are one sector
 constexpr int kPlanePairs = kPlaneChannels / 2;  // a thread's 2 channels are one 8-byte shared-memory read
 constexpr int kPlaneFilter = 7;                  // the one filter size built
-constexpr int kPlaneSegCols = 7;                 // a thread's output columns
+// A thread's output columns: 7 on rows of 7 or fewer, 14 on rows of 8 to 14 (fewer window and weight reads an
+// output: c384_14x14 bf16 0.031 -> 0.028 ms, H200 run 2026-12-04ze; c768_7x7 would compute half its columns for
+// nothing, 0.024 -> 0.036), 7 on wider fp32 rows (c192_28x28 0.062 vs 0.067 at 14).
+constexpr int kNarrowSegCols = 7, kWideSegCols = 14;
 constexpr int kPlaneThreads = 256;
 constexpr int kPlaneLoadsInFlight = 8;  // 16-byte loads a thread issues before it stores any
 constexpr size_t kPlaneTileBytes = 40 * 1024;
@@ -2097,10 +2101,11 @@ constexpr size_t kPlaneTileBytes = 40 * 1024;
 using PlaneTapSlice = TapSlice<float, 2, kPlanePairs>;  // [tap][channel] in fp32: a pair's weights are one 8-byte read
 
 struct PlaneTiles {
+    int seg_cols = 0;   // kNarrowSegCols or kWideSegCols
     int segs = 0;       // segments across an output row
     int band_rows = 0;  // output rows a block computes, one a thread
     int64_t bands = 0;
-    int tile_cols = 0;  // staged input columns: segs * kPlaneSegCols + kPlaneFilter - 1 (those past x are zeros)
+    int tile_cols = 0;  // staged input columns: segs * seg_cols + kPlaneFilter - 1 (those past x are zeros)
     int tile_rows = 0;  // band_rows + kPlaneFilter - 1
     // Pixels between staged rows: odd, so that the two 64-byte groups of a half-warp's reads (neighbouring
     // segments or rows) fall in different banks.
@@ -2114,18 +2119,19 @@ size_t plane_tile_bytes(const PlaneTiles& t) {
 
 // The widths measured faster than the strip kernel: rows of 7 to 28 columns in fp32, 7 to 14 in fp16/bf16.
 int64_t max_output_cols(const DepthwiseParams& p) {
-    return p.dtype == DType::kFloat ? 4 * kPlaneSegCols : 2 * kPlaneSegCols;
+    return p.dtype == DType::kFloat ? 28 : 14;
 }
 
 // Bands as tall as kPlaneThreads threads allow, split evenly; shorter while the tile does not fit.
 bool make_plane_tiles(const DepthwiseParams& p, PlaneTiles* t) {
-    t->segs = static_cast<int>((p.q + kPlaneSegCols - 1) / kPlaneSegCols);
+    t->seg_cols = p.q > kNarrowSegCols && p.q <= kWideSegCols ? kWideSegCols : kNarrowSegCols;
+    t->segs = static_cast<int>((p.q + t->seg_cols - 1) / t->seg_cols);
     if (p.q < 1 || p.p < 1 || p.q > max_output_cols(p)) return false;
     const int max_rows = kPlaneThreads / (kPlanePairs * t->segs);
     for (t->bands = (p.p + max_rows - 1) / max_rows; t->bands <= p.p; ++t->bands) {
         t->band_rows = static_cast<int>((p.p + t->bands - 1) / t->bands);
         t->tile_rows = t->band_rows + kPlaneFilter - 1;
-        t->tile_cols = t->segs * kPlaneSegCols + kPlaneFilter - 1;
+        t->tile_cols = t->segs * t->seg_cols + kPlaneFilter - 1;
         t->pitch = t->tile_cols | 1;
         t->threads = kPlanePairs * t->segs * t->band_rows;
         if (plane_tile_bytes(*t) <= kPlaneTileBytes) break;
@@ -2134,13 +2140,13 @@ bool make_plane_tiles(const DepthwiseParams& p, PlaneTiles* t) {
     return t->bands <= p.p && p.n * t->bands <= 65535 && channel_groups <= 0x7fffffff;
 }
 
-template <DType D, bool kFused>
+template <DType D, int kSegCols, bool kFused>
 __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(DepthwiseParams prm, PlaneTiles tiles) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
     constexpr int kChunk = 16 / static_cast<int>(sizeof(T));  // channels in one 16-byte load
     constexpr int kChunks = kPlaneChannels / kChunk;
-    constexpr int kWindow = kPlaneSegCols + kPlaneFilter - 1;
+    constexpr int kWindow = kSegCols + kPlaneFilter - 1;
     __shared__ __align__(16) float taps[kPlaneFilter * kPlaneFilter][PlaneTapSlice::kValues];
     extern __shared__ float4 tile_storage[];
     float* tile = reinterpret_cast<float*>(tile_storage);  // [tile_rows][pitch][kPlaneChannels]
@@ -2190,9 +2196,11 @@ __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(De
     const int64_t oh = oh0 + row, c = c0 + 2 * pair;
     if (oh >= prm.p || c >= prm.c) return;
     const float2* window_rows =
-        reinterpret_cast<const float2*>(tile) + (row * tiles.pitch + seg * kPlaneSegCols) * kPlanePairs + pair;
-    float acc[kPlaneSegCols][2] = {};
-#pragma unroll
+        reinterpret_cast<const float2*>(tile) + (row * tiles.pitch + seg * kSegCols) * kPlanePairs + pair;
+    float acc[kSegCols][2] = {};
+    // Filter rows one at a time: unrolled, ptxas overlapped them at 118 registers, two blocks an SM; rolled, 80 and
+    // three, which hides the tiles' loads better (1.16-1.22x on every layer and dtype, H200 run 2026-12-04ze).
+#pragma unroll 1
     for (int i = 0; i < kPlaneFilter; ++i) {
         float2 window[kWindow];
 #pragma unroll
@@ -2202,7 +2210,7 @@ __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(De
             float w[2];
             load_tap<D, PlaneTapSlice>(taps[i * kPlaneFilter + s], pair, w);
 #pragma unroll
-            for (int t = 0; t < kPlaneSegCols; ++t) {
+            for (int t = 0; t < kSegCols; ++t) {
                 acc[t][0] = fmaf(window[t + s].x, w[0], acc[t][0]);
                 acc[t][1] = fmaf(window[t + s].y, w[1], acc[t][1]);
             }
@@ -2212,10 +2220,10 @@ __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(De
     using Pair = typename VectorOf<2 * sizeof(T)>::Type;
     const float bias[2] = {kFused ? bias_of<D>(prm, c) : 0.0f, kFused ? bias_of<D>(prm, c + 1) : 0.0f};
     T* y = static_cast<T*>(prm.y);
-    const int64_t ow0 = static_cast<int64_t>(seg) * kPlaneSegCols;
+    const int64_t ow0 = static_cast<int64_t>(seg) * kSegCols;
     int64_t offset = n * prm.y_stride[kN] + oh * prm.y_stride[kH] + ow0 * prm.y_stride[kW] + c;
 #pragma unroll
-    for (int t = 0; t < kPlaneSegCols; ++t) {
+    for (int t = 0; t < kSegCols; ++t) {
         if (ow0 + t >= prm.q) break;
         Pair raw;
         T* values = reinterpret_cast<T*>(&raw);
@@ -2242,8 +2250,12 @@ cudaError_t launch_depthwise_nhwc_planes(const DepthwiseParams& params, cudaStre
     if (!make_plane_tiles(params, &tiles)) return cudaErrorInvalidConfiguration;
     const dim3 grid(static_cast<unsigned>((params.c + kPlaneChannels - 1) / kPlaneChannels),
                     static_cast<unsigned>(params.n * tiles.bands));
-    const auto kernel =
-        needs_fused_epilogue(params) ? depthwise_nhwc_planes_kernel<D, true> : depthwise_nhwc_planes_kernel<D, false>;
+    const bool fused = needs_fused_epilogue(params);
+    const auto kernel = tiles.seg_cols == kWideSegCols
+                            ? (fused ? depthwise_nhwc_planes_kernel<D, kWideSegCols, true>
+                                     : depthwise_nhwc_planes_kernel<D, kWideSegCols, false>)
+                            : (fused ? depthwise_nhwc_planes_kernel<D, kNarrowSegCols, true>
+                                     : depthwise_nhwc_planes_kernel<D, kNarrowSegCols, false>);
     kernel<<<grid, tiles.threads, plane_tile_bytes(tiles), stream>>>(params, tiles);
     return cudaGetLastError();
 }
