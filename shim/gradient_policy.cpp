@@ -162,9 +162,9 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
         if (path == KernelPath::kNchwRows && forward.r != forward.s) return x_elements(p) >= kSmallestAsymmetric;
     }
     if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
-    // The NHWC small-plane forward (7 x 7), every layer it takes in every dtype through both APIs (run 2026-12-04zd,
-    // dwshim vs cuDNN legacy / backend / PyTorch's plan: c384_14x14_k7s1 f16 0.0369 vs 0.809 / 0.809 / 0.0845,
-    // c768_7x7_k7s1 bf16 0.0276 vs 0.302 / 0.302 / 0.054, the closest; c192_28x28_k7s1 f32 0.0745 vs 1.81 / 1.81 /
+    // The NHWC small-plane forward (7 x 7), every layer it takes in every dtype through both APIs (run 2026-12-04zf,
+    // dwshim vs cuDNN legacy / backend / PyTorch's plan: c384_14x14_k7s1 f16 0.0280 vs 0.810 / 0.810 / 0.0845,
+    // c768_7x7_k7s1 f32 0.0271 vs 0.289 / 0.288 / 0.0607, the closest; c192_28x28_k7s1 f32 0.062 vs 1.81 / 1.81 /
     // 0.19), from the smallest layer measured.
     if (forward_shaped && nhwc_planes_shape_applies(forward) && x_elements(p) >= kSmallestNhwcPlanes) return true;
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip

@@ -89,10 +89,10 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // Its fp16 build was timed only in its first version (run rr: c96_56x56 f16 0.138 vs 0.139, c192_28x28 0.053
     // vs 0.084): fp16 on its shapes, rows of 28 included, stays with PyTorch until measured.
     // The small-plane kernel (depthwise_nhwc_planes.cu: fp32 rows of 7 to 28, 2-byte rows of 7 to 14) wins every
-    // layer it takes in every dtype (run 2026-12-04zd, dwshim vs cuDNN legacy / backend / PyTorch's plan:
-    // c384_14x14_k7s1 bf16 0.0375 vs 0.843 / 0.807 / 0.0457, f32 0.0376 vs 0.832 / 0.797 / 0.100; c768_7x7_k7s1
-    // f16 0.0274 vs 0.319 / 0.301 / 0.0289, the closest; c192_28x28_k7s1 f32 0.074 vs 1.89 / 1.81 / 0.187), from
-    // the smallest layer measured.
+    // layer it takes in every dtype (run 2026-12-04zf, dwshim vs cuDNN legacy / backend / PyTorch's plan:
+    // c384_14x14_k7s1 bf16 0.0282 vs 0.845 / 0.809 / 0.0456, f32 0.0313 vs 0.834 / 0.796 / 0.101; c768_7x7_k7s1
+    // f16 0.0239 vs 0.319 / 0.301 / 0.0290, the closest; c192_28x28_k7s1 f32 0.062 vs 1.89 / 1.81 / 0.187; its
+    // first form won them all too, run zd), from the smallest layer measured.
     if (p.r == 7) {
         if (nhwc_mma_shape_applies(p)) return p.dtype == DType::kBFloat16 && p.q <= 56;
         if (nhwc_planes_shape_applies(p) && x_elements(p) >= kSmallestNhwcPlanes) return true;

@@ -245,10 +245,14 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
         {{"bench/classes.csv"},
          {"bench/results/2026-12-04yy-h200-large-k9-k11-cudnn.csv", "bench/results/2026-12-04za-h200-k13-cudnn.csv"},
          {"bench/results/2026-12-04yy-h200-large-torch.csv"}},
-        // The NHWC small-plane kernel (7 x 7; 2-byte rows of 28 stay on the tensor-core kernel of run ss), run zd.
+        // The NHWC small-plane kernel (7 x 7; 2-byte rows of 28 run on the tensor-core kernel): its first form in
+        // run zd, its final one in run zf.
         {{"bench/models.csv"},
          {"bench/results/2026-12-04zd-h200-small-planes-k7-cudnn.csv"},
          {"bench/results/2026-12-04zd-h200-small-planes-k7-torch.csv"}},
+        {{"bench/models.csv"},
+         {"bench/results/2026-12-04zf-h200-small-planes-k7-cudnn.csv"},
+         {"bench/results/2026-12-04zf-h200-small-planes-k7-torch.csv"}},
     };
     std::map<std::string, Measured> latest;
     for (const MeasuredRun& run : runs) collect_run(run, &latest);
