@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The next GPU session's calls (carry third_party and variants, prepared as in bench/pending/README.md):
+#   STAGE=k35        (about 250 s) bench/pending/nhwc-planes-k3-k5.patch against main, cuDNN and PyTorch; its tests;
 #   STAGE=final      (about 400 s) the tuned small-plane kernel: against its first form, cuDNN, PyTorch; tests; convnext;
 #   STAGE=tune       (about 500 s) the landed small-plane kernel against two variants, its tests, the training step;
 #   STAGE=planes     (about 450 s) the small-plane NHWC forward (this tree) against main, cuDNN and PyTorch, its tests;
@@ -119,6 +120,44 @@ case "$STAGE" in
       --mode bf16-channels-last --rounds 2 --csv "$OUT/train.csv" >"$OUT/train.log" 2>&1
     echo "train rc $?" >>"$OUT/summary.txt"
     ;;
+  k35)
+    # bench/pending/nhwc-planes-k3-k5.patch (variants/k35, built with its tests) against main (this tree) on the
+    # models' 3x3 and 5x5 stride-1 layers of rows up to 28, forward and data gradient, every dtype, twice; k35
+    # against cuDNN and PyTorch there; k35's small-plane tests (3x3, 5x5 and 7x7 now) and memcheck on four configs.
+    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1 && $5 <= 28 && $6 != 7' bench/models.csv; } >/tmp/k35.csv
+    (cmake -S variants/k35 -B build-k35 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-k35.txt 2>&1 &&
+     cmake --build build-k35 -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-k35.txt 2>&1 ||
+     tail -20 /tmp/build-k35.txt) >"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS=main OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
+    wait
+    echo "k35: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    for round in 1 2; do
+      STEPS=time CASES=/tmp/k35.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main k35" \
+        OUT=/tmp/variants-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+      cp /tmp/variants-$round/variants.txt "$OUT/variants-$round.txt"
+    done
+    DWSHIM_ROUTE=all timeout 120 build-k35/bench/dwshim_bench_cudnn /tmp/k35.csv --case all --op fwd,dgrad \
+      --dtype f32,f16,bf16 --layout nhwc --csv "$OUT/k35-cudnn.csv" >/tmp/k35-cudnn.log 2>&1
+    timeout 150 python3 bench/bench_torch.py --cases /tmp/k35.csv --case all --op fwd,dgrad --dtype f32,f16,bf16 \
+      --layout nhwc --csv "$OUT/k35-torch.csv" >/tmp/k35-torch.log 2>&1
+    echo "k35: benched at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    filter='*NhwcSmallPlanes*:*Forward.*NhwcVec*:LegacyForward.NonFinite*:Gradients.LegacyNhwcGradients*'
+    for shard in $(seq 0 11); do
+      DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-k35/tests/dwshim_gpu_tests \
+        --gtest_filter="$filter" >"/tmp/tests-$shard.log" 2>&1 &
+    done
+    for i in 0 1 2 3; do
+      DWSHIM_ROUTE=all DWSHIM_TEST_CASE=$i timeout 150 compute-sanitizer --tool memcheck --print-limit 10 \
+        build-k35/tests/dwshim_gpu_tests --gtest_filter='*Forward.RandomNhwcSmallPlanes*:Gradients.NhwcSmallPlanes*' \
+        >"/tmp/memcheck-$i.log" 2>&1 &
+    done
+    wait
+    cat /tmp/tests-*.log /tmp/memcheck-*.log >"$OUT/tests.log"
+    echo "tests at $((SECONDS - start)) s: $(grep -hE '^\[  (PASSED|FAILED) ' /tmp/tests-*.log | sort | uniq -c | tr '\n' ' ')" \
+      >>"$OUT/summary.txt"
+    echo "memcheck: $(grep -hE 'ERROR SUMMARY' /tmp/memcheck-*.log | sort | uniq -c | tr '\n' ' ')" >>"$OUT/summary.txt"
+    ;;
   final)
     # This tree's small-plane kernel (rolled filter rows, 14-column segments on rows of 8-14) against the first
     # landed form (variants/prev), twice; against cuDNN and PyTorch on the 7x7 layers it takes; its tests in 12
@@ -188,7 +227,7 @@ case "$STAGE" in
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
 cat "$OUT/summary.txt"
-[[ "$STAGE" != occupancy && "$STAGE" != first && "$STAGE" != planes && "$STAGE" != tune ]] || python3 bench/variant_table.py "$OUT"/variants-[12].txt
+[[ "$STAGE" != occupancy && "$STAGE" != first && "$STAGE" != planes && "$STAGE" != tune && "$STAGE" != k35 ]] || python3 bench/variant_table.py "$OUT"/variants-[12].txt
 [ "$STAGE" != final ] || python3 bench/variant_table.py --base prev "$OUT"/variants-[12].txt
 [[ "$STAGE" != train && "$STAGE" != tune && "$STAGE" != final ]] || head -6 "$OUT/train.log"
 exit 0
