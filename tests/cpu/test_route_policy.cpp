@@ -412,6 +412,23 @@ std::vector<PolicyCase> gradient_policy_cases() {
     cases.push_back({"wgrad, NHWC bf16 7x7 on 7 x 7 images: slower than PyTorch's plan, below the suite's smallest "
                      "input",
                      gradient(tiles_7x7, filter, nhwc), not_faster, not_faster});
+    const auto forward = dwshim::Direction::kForward;
+    const ConvCase planes_7x7 = model_layer(same_bf16, 7, 768, 7);  // c768_7x7_k7s1: the small-plane kernel
+    cases.push_back({"fwd, NHWC bf16 7x7 on 7 x 7 images (small-plane kernel): faster on both APIs",
+                     gradient(planes_7x7, forward, nhwc), routed, routed});
+    ConvCase planes_7x7_b8 = planes_7x7;
+    planes_7x7_b8.n = 8;
+    cases.push_back({"fwd, NHWC bf16 7x7 on 7 x 7 images at batch 8 (small-plane kernel): below the smallest measured "
+                     "layer, routed only where the strip kernel was measured faster (legacy)",
+                     gradient(planes_7x7_b8, forward, nhwc), routed, not_faster});
+    const ConvCase planes_14_half = model_layer(same, 7, 384, 14);  // c384_14x14_k7s1 in fp16
+    cases.push_back({"dgrad, NHWC fp16 7x7 on rows of 14 (small-plane kernel): faster on both APIs",
+                     gradient(planes_14_half, data, nhwc), routed, routed});
+    ConvCase planes_14_half_b8 = planes_14_half;
+    planes_14_half_b8.n = 8;
+    cases.push_back({"dgrad, NHWC fp16 7x7 on rows of 14 at batch 8 (small-plane kernel): below the smallest measured "
+                     "layer",
+                     gradient(planes_14_half_b8, data, nhwc), not_faster, not_faster});
     const ConvCase s2_layer_half = model_layer(same, 3, 576, 14, 2);  // c576_14x14_k3s2, the smallest stride-2 layer
     cases.push_back({"dgrad, NHWC fp16 3x3 at stride 2 on 64 x 576 x 14 x 14 (strip kernel): faster on both APIs",
                      gradient(s2_layer_half, data, nhwc), routed, routed});
