@@ -2187,8 +2187,8 @@ __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(De
             }
         }
     }
-    stage_filter_taps<D, kPlaneFilter, PlaneTapSlice>(prm, c0, kPlaneChannels,
-                                                      taps);  // ends with the barrier the tile needs too
+    // Ends with the barrier the tile needs too.
+    stage_filter_taps<D, kPlaneFilter, PlaneTapSlice>(prm, c0, kPlaneChannels, taps);
 
     const int pair = static_cast<int>(threadIdx.x) % kPlanePairs;
     const int seg = static_cast<int>(threadIdx.x) / kPlanePairs % tiles.segs;
