@@ -489,10 +489,10 @@ ConvCase random_nhwc_small_planes_case(std::mt19937* rng) {
     auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
     ConvCase cc = random_case(rng);
     cc = with_nhwc_stride1_filter(cc, 7, rng);
-    // 16-channel groups and a last one of one 16-byte vector.
+    // Whole 16-byte vectors of channels: 16-channel groups and a last one that may be partial.
     cc.c = (cc.dtype == CUDNN_DATA_FLOAT ? 4 : 8) * pick(1, 20);
     cc.n = pick(1, 3);
-    // Output rows of 1 to 34 columns (fp16/bf16 past 14 and fp32 past 28 run on the other kernels); planes of one
+    // Output rows of 1 to 35 columns (fp16/bf16 past 14 and fp32 past 28 run on the other kernels); planes of one
     // band and of several.
     cc.h = std::max(1, cc.kh - 2 * cc.pad_h) + pick(0, 60);
     cc.w = std::max(1, cc.kw - 2 * cc.pad_w) + pick(0, 28);
