@@ -2235,14 +2235,21 @@ __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(De
     }
 }
 
+// What this kernel adds to the NHWC vector path's conditions: 7 x 7 at stride 1 on rows it takes.
+bool planes_shape(const DepthwiseParams& p) {
+    PlaneTiles tiles;
+    return p.r == kPlaneFilter && p.stride_h == 1 && make_plane_tiles(p, &tiles);
+}
+
 }  // namespace
 
 bool nhwc_planes_shape_applies(const DepthwiseParams& p) {
-    PlaneTiles tiles;
-    return nhwc_vec_applies(p) && p.r == kPlaneFilter && p.stride_h == 1 && make_plane_tiles(p, &tiles);
+    return nhwc_vec_applies(p) && planes_shape(p);
 }
 
-bool nhwc_planes_applies(const DepthwiseParams& p) { return nhwc_planes_shape_applies(p) && nhwc_vec_aligned(p); }
+bool nhwc_planes_applies(const DepthwiseParams& p) {
+    return nhwc_vec_aligned(p) && planes_shape(p);
+}
 
 template <DType D>
 cudaError_t launch_depthwise_nhwc_planes(const DepthwiseParams& params, cudaStream_t stream) {
