@@ -45,6 +45,8 @@ constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 constexpr int64_t kSmallestModelLayer = int64_t{64} * 184 * 14 * 14;
 // The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
 constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
+// The smallest layer the NHWC small-plane kernel was measured on (c768_7x7_k7s1).
+constexpr int64_t kSmallestNhwcPlanes = int64_t{64} * 768 * 7 * 7;
 // The quads kernel's rows of 256+ columns, where its 2-byte data gradients were measured faster than cuDNN's
 // backend plan (its 3x3 rows of 128 were not measured against it; its narrow planes tie, mbv2_56 f16 0.0488 vs
 // 0.0493 ms in run 2026-12-04jj).
@@ -140,6 +142,11 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
 
 }  // namespace
 
+bool nhwc_planes_measured(const DepthwiseParams& forward, int64_t elements) {
+    const bool measured_width = forward.q == 7 || forward.q == 14 || forward.q == 28;
+    return nhwc_planes_shape_applies(forward) && measured_width && elements >= kSmallestNhwcPlanes;
+}
+
 bool data_grad_faster(Api api, const DepthwiseParams& p) {
     // The NCHW stride-2 window kernel (depthwise_data_grad_nchw.cu), run 2026-12-03e on the stride-2 depthwise
     // layers of four torchvision models (bench/results/2026-12-03e-h200-models-nchw-dgrad-*.csv): every layer in
@@ -165,8 +172,8 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
     // The NHWC small-plane forward (7 x 7), every layer it takes in every dtype through both APIs (run 2026-12-04zf,
     // dwshim vs cuDNN legacy / backend / PyTorch's plan: c384_14x14_k7s1 f16 0.0280 vs 0.810 / 0.810 / 0.0845,
     // c768_7x7_k7s1 f32 0.0271 vs 0.289 / 0.288 / 0.0607, the closest; c192_28x28_k7s1 f32 0.062 vs 1.81 / 1.81 /
-    // 0.19), from the smallest layer measured.
-    if (forward_shaped && nhwc_planes_shape_applies(forward) && x_elements(p) >= kSmallestNhwcPlanes) return true;
+    // 0.19), on the widths and from the smallest layer measured.
+    if (forward_shaped && nhwc_planes_measured(forward, x_elements(p))) return true;
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.
     const bool layer_kernel =

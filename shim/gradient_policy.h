@@ -19,9 +19,11 @@ constexpr int64_t kSmallestAsymmetric = int64_t{32} * 160 * 28 * 28;
 // (bench/classes.csv's k13, 32 x 256 x 28 x 28).
 constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
 
-// The smallest input the NHWC small-plane kernel (7 x 7, depthwise_nhwc_planes.cu) was measured on, forward and
-// data gradient (bench/models.csv's c768_7x7_k7s1, 64 x 768 x 7 x 7).
-constexpr int64_t kSmallestNhwcPlanes = int64_t{64} * 768 * 7 * 7;
+// Whether the NHWC small-plane kernel (7 x 7, depthwise_nhwc_planes.cu) takes `forward` in a measured shape, forward
+// and data gradient alike: output rows of 7, 14 or 28 columns (bench/models.csv's c768_7x7, c384_14x14 and
+// c192_28x28 k7s1; other widths compute partly idle segments and were not timed), an input of `elements` from the
+// smallest it was measured on (64 x 768 x 7 x 7).
+bool nhwc_planes_measured(const DepthwiseParams& forward, int64_t elements);
 
 // The large-filter kernels' square filters measured in every direction (route_policy.cpp).
 bool measured_large_filter(const DepthwiseParams& p);

@@ -3,7 +3,6 @@
 #include "gradient_policy.h"
 #include "kernels/depthwise_forward.h"
 #include "kernels/depthwise_nhwc_mma.h"
-#include "kernels/depthwise_nhwc_planes.h"
 #include "kernels/depthwise_toeplitz_2byte.h"
 #include "settings.h"
 #include "tuned_routes.h"
@@ -92,10 +91,10 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // layer it takes in every dtype (run 2026-12-04zf, dwshim vs cuDNN legacy / backend / PyTorch's plan:
     // c384_14x14_k7s1 bf16 0.0282 vs 0.845 / 0.809 / 0.0456, f32 0.0313 vs 0.834 / 0.796 / 0.101; c768_7x7_k7s1
     // f16 0.0239 vs 0.319 / 0.301 / 0.0290, the closest; c192_28x28_k7s1 f32 0.062 vs 1.89 / 1.81 / 0.187; its
-    // first form won them all too, run zd), from the smallest layer measured.
+    // first form won them all too, run zd), on the widths and from the smallest layer measured.
     if (p.r == 7) {
         if (nhwc_mma_shape_applies(p)) return p.dtype == DType::kBFloat16 && p.q <= 56;
-        if (nhwc_planes_shape_applies(p) && x_elements(p) >= kSmallestNhwcPlanes) return true;
+        if (nhwc_planes_measured(p, x_elements(p))) return true;
         return p.dtype == DType::kFloat || p.stride_h == 2 || (p.w >= 14 && p.w <= 28);
     }
     // 2-byte 5x5 at stride 2 wins every case (run 2026-12-04mm: c72_56x56_k5s2 bf16 0.022 vs 0.032, c672_14x14_k5s2

@@ -424,6 +424,8 @@ std::vector<PolicyCase> gradient_policy_cases() {
     const ConvCase planes_14_half = model_layer(same, 7, 384, 14);  // c384_14x14_k7s1 in fp16
     cases.push_back({"dgrad, NHWC fp16 7x7 on rows of 14 (small-plane kernel): faster on both APIs",
                      gradient(planes_14_half, data, nhwc), routed, routed});
+    cases.push_back({"dgrad, NHWC fp16 7x7 on rows of 10 (small-plane kernel): a width not measured",
+                     gradient(model_layer(same, 7, 384, 10), data, nhwc), not_faster, not_faster});
     ConvCase planes_14_half_b8 = planes_14_half;
     planes_14_half_b8.n = 8;
     cases.push_back({"dgrad, NHWC fp16 7x7 on rows of 14 at batch 8 (small-plane kernel): below the smallest measured "
