@@ -19,13 +19,17 @@ namespace {
 constexpr int kThreads = 128;
 // The filter slice: in the tensor's type, 32 vectors a block, at 3 x 3 (H200 mbv2_s2 bf16 0.087 ms, against 0.117
 // in fp32 at 16 vectors); in fp32, 128 channels a block (25 KiB at 7 x 7), from 5 x 5 on, where converting each
-// tap's weights at every read was a third of the instructions (effnet_k5s2 bf16 0.165 -> 0.102 ms).
+// tap's weights at every read was a third of the instructions (effnet_k5s2 bf16 0.165 -> 0.102 ms). Its loads go
+// one at a time at 3 x 3, where four in flight lost, for a reason not found (H200 run 2026-12-04zh: c64_112x112_k3s2
+// bf16 0.062 -> 0.067 ms, mbv2_s2 0.087 -> 0.098), and four at a time from 5 x 5 on (effnet_k5s2 bf16 0.104 ->
+// 0.095).
 template <DType D, int K>
 struct FilterStaging {
     using T = typename DTypeTraits<D>::Storage;
     static constexpr int V = 16 / static_cast<int>(sizeof(T));
     using TapT = std::conditional_t<K == 3, T, float>;
     static constexpr int kVectors = K == 3 ? 32 : 128 / V;
+    static constexpr int kInFlight = K == 3 ? 1 : 4;
     using Slice = TapSlice<TapT, V, kVectors>;
 };
 constexpr int kPairs = 2;  // column pairs (a) per thread: 4 dx columns
@@ -48,7 +52,8 @@ __global__ void __launch_bounds__(kThreads)
     __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
-    stage_filter_taps<D, K, typename Staging::Slice>(prm, c_begin, grid.vectors_per_block * V, taps);
+    stage_filter_taps<D, K, typename Staging::Slice, Staging::kInFlight>(prm, c_begin, grid.vectors_per_block * V,
+                                                                        taps);
     StripThread place;
     if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
     const int vec = place.vec;

@@ -45,8 +45,9 @@ constexpr int64_t kSmallestBf16ChannelsLastDataGrad = int64_t{64} * 960 * 7 * 7;
 constexpr int64_t kSmallestModelLayer = int64_t{64} * 184 * 14 * 14;
 // The smallest stride-2 model layer the NCHW data-gradient window kernel was measured on (c576_14x14_k3s2).
 constexpr int64_t kSmallestNchwStride2 = int64_t{64} * 576 * 14 * 14;
-// The smallest layer the NHWC small-plane kernel was measured on (c768_7x7_k7s1).
-constexpr int64_t kSmallestNhwcPlanes = int64_t{64} * 768 * 7 * 7;
+// The smallest layers the NHWC small-plane kernel was measured on: c768_7x7_k7s1 at 7 x 7, c960_7x7_k5s1 at 5 x 5.
+constexpr int64_t kSmallestNhwcPlanes7 = int64_t{64} * 768 * 7 * 7;
+constexpr int64_t kSmallestNhwcPlanes5 = int64_t{64} * 960 * 7 * 7;
 // The quads kernel's rows of 256+ columns, where its 2-byte data gradients were measured faster than cuDNN's
 // backend plan (its 3x3 rows of 128 were not measured against it; its narrow planes tie, mbv2_56 f16 0.0488 vs
 // 0.0493 ms in run 2026-12-04jj).
@@ -144,7 +145,8 @@ bool forward_shaped_data_grad_faster(Api api, const DepthwiseParams& forward) {
 
 bool nhwc_planes_measured(const DepthwiseParams& forward, int64_t elements) {
     const bool measured_width = forward.q == 7 || forward.q == 14 || forward.q == 28;
-    return nhwc_planes_shape_applies(forward) && measured_width && elements >= kSmallestNhwcPlanes;
+    const int64_t smallest = forward.r == 7 ? kSmallestNhwcPlanes7 : kSmallestNhwcPlanes5;
+    return nhwc_planes_shape_applies(forward) && measured_width && elements >= smallest;
 }
 
 bool data_grad_faster(Api api, const DepthwiseParams& p) {
@@ -169,11 +171,14 @@ bool data_grad_faster(Api api, const DepthwiseParams& p) {
         if (path == KernelPath::kNchwRows && forward.r != forward.s) return x_elements(p) >= kSmallestAsymmetric;
     }
     if (api == Api::kTorchNative) return torch_native_data_grad_faster(p, forward_shaped, forward);
-    // The NHWC small-plane forward (7 x 7), every layer it takes in every dtype through both APIs (run 2026-12-04zf,
+    // The NHWC small-plane forward at 7 x 7, every layer it takes in every dtype through both APIs (run 2026-12-04zf,
     // dwshim vs cuDNN legacy / backend / PyTorch's plan: c384_14x14_k7s1 f16 0.0280 vs 0.810 / 0.810 / 0.0845,
     // c768_7x7_k7s1 f32 0.0271 vs 0.289 / 0.288 / 0.0607, the closest; c192_28x28_k7s1 f32 0.062 vs 1.81 / 1.81 /
-    // 0.19), on the widths and from the smallest layer measured.
-    if (forward_shaped && nhwc_planes_measured(forward, x_elements(p))) return true;
+    // 0.19), and at 5 x 5 in bf16 (run 2026-12-04zh: c960_7x7_k5s1 0.0198 vs 0.243 / 0.243 / 0.0303, the closest),
+    // on the widths and from the smallest layer measured. Its fp16 5 x 5 ties or loses against cuDNN's fp16
+    // algorithms (c672_14x14 0.0314 vs 0.0315 legacy, c1152_7x7 0.0229 vs 0.0209) and keeps the rules below.
+    const bool planes_win = forward_shaped && (forward.r == 7 || p.dtype == DType::kBFloat16);
+    if (planes_win && nhwc_planes_measured(forward, x_elements(p))) return true;
     // The two kernels the model layers ran on: the NHWC forward path (stride 1) and the NHWC stride-2 strip
     // kernel. Every other kernel keeps the suite's size gate.
     const bool layer_kernel =

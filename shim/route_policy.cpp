@@ -97,6 +97,11 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
         if (nhwc_planes_measured(p, x_elements(p))) return true;
         return p.dtype == DType::kFloat || p.stride_h == 2 || (p.w >= 14 && p.w <= 28);
     }
+    // 2-byte 5x5 at stride 1 on the small-plane kernel (run 2026-12-04zh, against the faster of cuDNN's plan and
+    // PyTorch's): wins on rows of 14 (c480_14x14 f16 0.0236 vs 0.0268, c672_14x14 f16 0.0313 vs 0.0348, the
+    // closest; bf16 0.0318 vs 0.0395) and loses on 7 x 7 images (c960_7x7 bf16 0.0199 vs 0.0185, c1152_7x7 0.0231
+    // vs 0.0218).
+    if (p.r == 5 && nhwc_planes_measured(p, x_elements(p))) return p.q == 14;
     // 2-byte 5x5 at stride 2 wins every case (run 2026-12-04mm: c72_56x56_k5s2 bf16 0.022 vs 0.032, c672_14x14_k5s2
     // f16 0.0193 vs 0.0208, the closest; run 2026-12-03r, effnet_k5s2 f16 0.0458 vs 0.0496).
     if (p.r == 5 && p.stride_h == 2) return reduced_precision(p);

@@ -215,8 +215,8 @@ cudaError_t launch_depthwise_nhwc_mma(const DepthwiseParams& params, cudaStream_
 
 namespace dwshim {
 
-// The small-plane NHWC path: the channel-vector path's shapes (nhwc_vec_applies) at 7 x 7, stride 1, with output
-// rows of 7 to 28 columns in fp32 and to 14 in fp16/bf16. Data gradients at stride 1 reach it as forwards of dy.
+// The small-plane NHWC path: the channel-vector path's shapes (nhwc_vec_applies) at stride 1, 7 x 7 with output
+// rows of 1 to 28 columns in fp32 and to 14 in fp16/bf16, and 5 x 5 in fp16/bf16 on rows of 1 to 14. Data gradients at stride 1 reach it as forwards of dy.
 bool nhwc_planes_shape_applies(const DepthwiseParams& params);
 // The same, plus what only the pointers can tell: 16-byte alignment.
 bool nhwc_planes_applies(const DepthwiseParams& params);
@@ -1990,18 +1990,20 @@ DWSHIM_INSTANTIATE_NCHW_VEC(DType::kFloat)
 
 }  // namespace dwshim
 
-// NHWC 7 x 7 at stride 1 on small planes (output rows of at most 28 columns: the late layers of convnext and
-// mobile nets). A block stages a band of whole input rows of one image, 16 channels a pixel, into shared memory as
+// NHWC 7 x 7 (and 5 x 5 in fp16/bf16) at stride 1 on small planes (output rows of at most 28 columns: the late
+// layers of convnext and mobile nets). A block stages a band of whole input rows of one image, 16 channels a pixel, into shared memory as
 // fp32: all of its loads are in flight at once and each value is converted once. Each thread then sums one output
-// row's segment of 7 or 14 columns for 2 channels from there: per filter row, 6 more window values than columns
-// and 7 weights from shared memory feed 7 fused multiply-adds a column and channel. The strip kernel
+// row's segment of 7 or 14 columns for 2 channels from there: per filter row, K - 1 more window values than columns
+// and K weights from shared memory feed K fused multiply-adds a column and channel. The strip kernel
 // (depthwise_nhwc_vec.cu) walks rows through a per-thread ring instead, which on such planes is a launch of less
 // than one wave, each thread a chain of dependent row steps. H200 runs 2026-12-04zd and ze, ms, strip kernel ->
 // this one (forward; the data gradient runs the same): c384_14x14 bf16 0.044 -> 0.028, fp32 0.056 -> 0.031;
 // c768_7x7 bf16 0.0284 -> 0.0237, fp32 0.041 -> 0.027; c192_28x28 fp32 0.091 -> 0.062. On 2-byte rows of 28 it
-// lost (bf16 0.062 -> 0.071 in its first form), where the tensor-core kernel runs them. 3 x 3 and 5 x 5 lost on
-// most layers in its first form (c384_14x14_k3s1 bf16 0.0142 -> 0.0180, c480_14x14_k5s1 0.0287 -> 0.0331), so
-// they are not built.
+// lost (bf16 0.062 -> 0.071 in its first form), where the tensor-core kernel runs them. In its final form (H200 runs
+// 2026-12-04zg and zh, against the strip kernel) 2-byte 5 x 5 wins on rows of 14 and 7 (c672_14x14 bf16 0.040 ->
+// 0.031, c480_14x14 f16 0.029 -> 0.024, c1152_7x7 bf16 0.028 -> 0.023; c960_7x7 ties, 0.0197-0.0203 -> 0.0199);
+// fp32 5 x 5 loses on three layers of seven (c960_7x7 0.019 -> 0.024, c120_28x28 0.030 -> 0.032) and 3 x 3 on most
+// (c960_7x7 bf16 0.0109 -> 0.0147, c576_14x14 bf16 0.0169 -> 0.0203), so those are not built.
 
 #include <cstdint>
 
@@ -2030,23 +2032,39 @@ struct TapSlice {
 };
 
 // Stages filter[c_begin + c][tap] (rotated for true convolution) into the block's tap slices for its `channels`
-// channels; a channel past the tensor gets filter[0], which no thread reads. Ends with a barrier.
-template <DType D, int K, typename Slice>
+// channels; a channel past the tensor gets zeros, which no thread reads. Each thread issues kInFlight loads before
+// it stores any: with one load and one store a step, each step waited out a load's latency, and a block of the
+// stride-2 data gradient or of a small-plane forward has little else to hide it behind (H200 run 2026-12-04zh, 4
+// in flight: effnet_k5s2 bf16 data gradient 0.104 -> 0.095 ms, c1152_7x7_k5s1 bf16 forward 0.030 -> 0.028,
+// convnext7 f32 0.346 -> 0.317; 8 in flight gained less). Ends with a barrier.
+template <DType D, int K, typename Slice, int kInFlight = 4>
 __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, int64_t c_begin, int channels,
                                                   typename Slice::TapT (*taps)[Slice::kValues]) {
     using T = typename DTypeTraits<D>::Storage;
     const T* filter = static_cast<const T*>(prm.filter);
-    for (int i = threadIdx.x; i < K * K * channels; i += blockDim.x) {
-        const int c = i / (K * K);
-        const int tap = i % (K * K);
-        const int r = tap / K, s = tap % K;
-        const int source_tap = prm.flip ? (K - 1 - r) * K + (K - 1 - s) : tap;
-        T value = filter[0];
-        if (c_begin + c < prm.c) value = filter[(c_begin + c) * K * K + source_tap];
-        if constexpr (sizeof(typename Slice::TapT) == sizeof(T)) {
-            taps[tap][Slice::index(c)] = value;
-        } else {
-            taps[tap][Slice::index(c)] = DTypeTraits<D>::to_float(value);
+    const int count = K * K * channels;
+    for (int first = threadIdx.x; first < count; first += kInFlight * blockDim.x) {
+        T values[kInFlight];
+#pragma unroll
+        for (int b = 0; b < kInFlight; ++b) {
+            const int i = first + b * static_cast<int>(blockDim.x);
+            const int c = i / (K * K);
+            const int tap = i % (K * K);
+            const int r = tap / K, s = tap % K;
+            const int source_tap = prm.flip ? (K - 1 - r) * K + (K - 1 - s) : tap;
+            values[b] = i < count && c_begin + c < prm.c ? __ldg(filter + (c_begin + c) * K * K + source_tap)
+                                                         : DTypeTraits<D>::from_float(0.0f);
+        }
+#pragma unroll
+        for (int b = 0; b < kInFlight; ++b) {
+            const int i = first + b * static_cast<int>(blockDim.x);
+            if (i >= count) break;
+            const int c = i / (K * K);
+            if constexpr (sizeof(typename Slice::TapT) == sizeof(T)) {
+                taps[i % (K * K)][Slice::index(c)] = values[b];
+            } else {
+                taps[i % (K * K)][Slice::index(c)] = DTypeTraits<D>::to_float(values[b]);
+            }
         }
     }
     __syncthreads();  // the filter slice is complete before any thread reads it
@@ -2089,7 +2107,6 @@ namespace {
 
 constexpr int kPlaneChannels = 16;               // a block's channels: a 2-byte pixel's 32 bytes are one sector
 constexpr int kPlanePairs = kPlaneChannels / 2;  // a thread's 2 channels are one 8-byte shared-memory read
-constexpr int kPlaneFilter = 7;                  // the one filter size built
 // A thread's output columns: 7 on rows of 7 or fewer, 14 on rows of 8 to 14 (fewer window and weight reads an
 // output: c384_14x14 bf16 0.031 -> 0.028 ms, H200 run 2026-12-04ze; c768_7x7 would compute half its columns for
 // nothing, 0.024 -> 0.036), 7 on wider fp32 rows (c192_28x28 0.062 vs 0.067 at 14).
@@ -2105,8 +2122,8 @@ struct PlaneTiles {
     int segs = 0;       // segments across an output row
     int band_rows = 0;  // output rows a block computes, one a thread
     int64_t bands = 0;
-    int tile_cols = 0;  // staged input columns: segs * seg_cols + kPlaneFilter - 1 (those past x are zeros)
-    int tile_rows = 0;  // band_rows + kPlaneFilter - 1
+    int tile_cols = 0;  // staged input columns: segs * seg_cols + r - 1 (those past x are zeros)
+    int tile_rows = 0;  // band_rows + r - 1
     // Pixels between staged rows: odd, so that the two 64-byte groups of a half-warp's reads (neighbouring
     // segments or rows) fall in different banks.
     int pitch = 0;
@@ -2130,8 +2147,8 @@ bool make_plane_tiles(const DepthwiseParams& p, PlaneTiles* t) {
     const int max_rows = kPlaneThreads / (kPlanePairs * t->segs);
     for (t->bands = (p.p + max_rows - 1) / max_rows; t->bands <= p.p; ++t->bands) {
         t->band_rows = static_cast<int>((p.p + t->bands - 1) / t->bands);
-        t->tile_rows = t->band_rows + kPlaneFilter - 1;
-        t->tile_cols = t->segs * t->seg_cols + kPlaneFilter - 1;
+        t->tile_rows = t->band_rows + static_cast<int>(p.r) - 1;
+        t->tile_cols = t->segs * t->seg_cols + static_cast<int>(p.r) - 1;
         t->pitch = t->tile_cols | 1;
         t->threads = kPlanePairs * t->segs * t->band_rows;
         if (plane_tile_bytes(*t) <= kPlaneTileBytes) break;
@@ -2140,7 +2157,7 @@ bool make_plane_tiles(const DepthwiseParams& p, PlaneTiles* t) {
     return t->bands <= p.p && p.n * t->bands <= 65535 && channel_groups <= 0x7fffffff;
 }
 
-template <DType D, int kSegCols, bool kFused>
+template <DType D, int kPlaneFilter, int kSegCols, bool kFused>
 __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(DepthwiseParams prm, PlaneTiles tiles) {
     using Traits = DTypeTraits<D>;
     using T = typename Traits::Storage;
@@ -2235,10 +2252,29 @@ __global__ void __launch_bounds__(kPlaneThreads) depthwise_nhwc_planes_kernel(De
     }
 }
 
-// What this kernel adds to the NHWC vector path's conditions: 7 x 7 at stride 1 on rows it takes.
+// The filter sizes built: 7 x 7, and 5 x 5 in fp16/bf16.
+bool filter_built(const DepthwiseParams& p) {
+    return p.r == 7 || (p.r == 5 && p.dtype != DType::kFloat);
+}
+
+// What this kernel adds to the NHWC vector path's conditions: a size built, stride 1, rows it takes.
 bool planes_shape(const DepthwiseParams& p) {
     PlaneTiles tiles;
-    return p.r == kPlaneFilter && p.stride_h == 1 && make_plane_tiles(p, &tiles);
+    return filter_built(p) && p.stride_h == 1 && make_plane_tiles(p, &tiles);
+}
+
+template <DType D, int K>
+cudaError_t launch_with_filter(const DepthwiseParams& params, const PlaneTiles& tiles, cudaStream_t stream) {
+    const dim3 grid(static_cast<unsigned>((params.c + kPlaneChannels - 1) / kPlaneChannels),
+                    static_cast<unsigned>(params.n * tiles.bands));
+    const bool fused = needs_fused_epilogue(params);
+    const auto kernel = tiles.seg_cols == kWideSegCols
+                            ? (fused ? depthwise_nhwc_planes_kernel<D, K, kWideSegCols, true>
+                                     : depthwise_nhwc_planes_kernel<D, K, kWideSegCols, false>)
+                            : (fused ? depthwise_nhwc_planes_kernel<D, K, kNarrowSegCols, true>
+                                     : depthwise_nhwc_planes_kernel<D, K, kNarrowSegCols, false>);
+    kernel<<<grid, tiles.threads, plane_tile_bytes(tiles), stream>>>(params, tiles);
+    return cudaGetLastError();
 }
 
 }  // namespace
@@ -2254,17 +2290,11 @@ bool nhwc_planes_applies(const DepthwiseParams& p) {
 template <DType D>
 cudaError_t launch_depthwise_nhwc_planes(const DepthwiseParams& params, cudaStream_t stream) {
     PlaneTiles tiles;
-    if (!make_plane_tiles(params, &tiles)) return cudaErrorInvalidConfiguration;
-    const dim3 grid(static_cast<unsigned>((params.c + kPlaneChannels - 1) / kPlaneChannels),
-                    static_cast<unsigned>(params.n * tiles.bands));
-    const bool fused = needs_fused_epilogue(params);
-    const auto kernel = tiles.seg_cols == kWideSegCols
-                            ? (fused ? depthwise_nhwc_planes_kernel<D, kWideSegCols, true>
-                                     : depthwise_nhwc_planes_kernel<D, kWideSegCols, false>)
-                            : (fused ? depthwise_nhwc_planes_kernel<D, kNarrowSegCols, true>
-                                     : depthwise_nhwc_planes_kernel<D, kNarrowSegCols, false>);
-    kernel<<<grid, tiles.threads, plane_tile_bytes(tiles), stream>>>(params, tiles);
-    return cudaGetLastError();
+    if (!filter_built(params) || !make_plane_tiles(params, &tiles)) return cudaErrorInvalidConfiguration;
+    if constexpr (D != DType::kFloat) {
+        if (params.r == 5) return launch_with_filter<D, 5>(params, tiles, stream);
+    }
+    return launch_with_filter<D, 7>(params, tiles, stream);
 }
 
 template cudaError_t launch_depthwise_nhwc_planes<DType::kFloat>(const DepthwiseParams&, cudaStream_t);

@@ -431,6 +431,17 @@ std::vector<PolicyCase> gradient_policy_cases() {
     cases.push_back({"dgrad, NHWC fp16 7x7 on rows of 14 at batch 8 (small-plane kernel): below the smallest measured "
                      "layer",
                      gradient(planes_14_half_b8, data, nhwc), not_faster, not_faster});
+    const ConvCase planes_k5_half = model_layer(same, 5, 672, 14);  // c672_14x14_k5s1 in fp16
+    cases.push_back({"fwd, NHWC fp16 5x5 on rows of 14 (small-plane kernel): ties cuDNN's legacy algorithms, faster "
+                     "than the backend's and PyTorch's plans",
+                     gradient(planes_k5_half, forward, nhwc), not_faster, routed});
+    cases.push_back({"dgrad, NHWC fp16 5x5 on rows of 14 (small-plane kernel): ties cuDNN on both APIs",
+                     gradient(planes_k5_half, data, nhwc), not_faster, not_faster});
+    const ConvCase planes_k5_7x7 = model_layer(same_bf16, 5, 960, 7);  // c960_7x7_k5s1
+    cases.push_back({"fwd, NHWC bf16 5x5 on 7 x 7 images (small-plane kernel): slower than PyTorch's plan",
+                     gradient(planes_k5_7x7, forward, nhwc), routed, not_faster});
+    cases.push_back({"dgrad, NHWC bf16 5x5 on 7 x 7 images (small-plane kernel): faster on both APIs",
+                     gradient(planes_k5_7x7, data, nhwc), routed, routed});
     const ConvCase s2_layer_half = model_layer(same, 3, 576, 14, 2);  // c576_14x14_k3s2, the smallest stride-2 layer
     cases.push_back({"dgrad, NHWC fp16 3x3 at stride 2 on 64 x 576 x 14 x 14 (strip kernel): faster on both APIs",
                      gradient(s2_layer_half, data, nhwc), routed, routed});
