@@ -258,6 +258,11 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
         {{"bench/models.csv"},
          {"bench/results/2026-12-04zh-h200-small-planes-k5-cudnn.csv"},
          {"bench/results/2026-12-04zh-h200-small-planes-k5-torch.csv"}},
+        // The tree as landed (run zi): the models' stride-2 layers and 5x5 layers on rows of 28 or fewer, and the
+        // suite's stride-2 cases mbv2_s2 and effnet_k5s2.
+        {{"bench/models.csv", "bench/suite.csv"},
+         {"bench/results/2026-12-04zi-h200-models-nhwc-s2-k5-cudnn.csv"},
+         {"bench/results/2026-12-04zi-h200-models-nhwc-s2-k5-torch.csv"}},
     };
     std::map<std::string, Measured> latest;
     for (const MeasuredRun& run : runs) collect_run(run, &latest);
