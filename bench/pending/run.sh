@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The next GPU session's calls (carry third_party and variants, prepared as in bench/pending/README.md):
-#   STAGE=k35    (about 250 s) bench/pending/nhwc-planes-k3-k5.patch (variants/k35) against main (variants/main) on
-#                the models' 3x3 and 5x5 stride-1 layers of rows up to 28, forward and data gradient, every dtype,
-#                twice; k35 against cuDNN and PyTorch there; k35's tests in 12 processes and memcheck on 4 configs;
+# The next session's calls (carry third_party and variants, prepared as in bench/pending/README.md):
+#   STAGE=pad    (about 250 s) bench/pending/tap-row-pad.patch (variants/pad, built with its tests) against main
+#                (variants/main) on the models' stride-2 layers and layers of rows up to 28 and four suite cases,
+#                forward and data gradient, every dtype, twice; ncu's bank-conflict and wavefront counts of the
+#                stride-2 data gradient in both trees; pad's NHWC tests in 12 processes, memcheck on 4 configs;
 #   STAGE=train  (about 280 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -10,16 +11,8 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/gpu-logs}
 mkdir -p "$OUT"
 export PATH="$PATH:/usr/local/cuda/bin"
-STAGE=${STAGE:-k35}
+STAGE=${STAGE:-pad}
 start=$SECONDS
-
-# build_with_tests NAME: variants/NAME into build-NAME, GPU tests and bench_cudnn.
-build_with_tests() {
-  (cmake -S "variants/$1" -B "build-$1" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-     -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >"/tmp/build-$1.txt" 2>&1 &&
-   cmake --build "build-$1" -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn >>"/tmp/build-$1.txt" 2>&1 ||
-   tail -20 "/tmp/build-$1.txt")
-}
 
 # run_tests BUILD FILTER MEMCHECK_FILTER: FILTER's tests in 12 processes beside memcheck on 4 configs of
 # MEMCHECK_FILTER, all routed everywhere; logs to $OUT/tests.log, counts to the summary.
@@ -40,24 +33,34 @@ run_tests() {
 }
 
 case "$STAGE" in
-  k35)
-    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1 && $5 <= 28 && $6 != 7' bench/models.csv; } >/tmp/k35.csv
-    build_with_tests k35 >"$OUT/builds.txt" 2>&1 &
+  pad)
+    { grep "^#" bench/models.csv; awk -F, '!/^#/ && ($8 == 2 || $5 <= 28)' bench/models.csv;
+      grep -E "^(mbv2_s2|effnet_k5s2|mbv2_56|convnext7)," bench/suite.csv; } >/tmp/pad.csv
+    (cmake -S variants/pad -B build-pad -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-pad.txt 2>&1 &&
+     cmake --build build-pad -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-pad.txt 2>&1 ||
+     tail -20 /tmp/build-pad.txt) >"$OUT/builds.txt" 2>&1 &
     STEPS=build VARIANTS=main OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
     wait
-    echo "k35: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    echo "pad: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
-      STEPS=time CASES=/tmp/k35.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main k35" \
+      STEPS=time CASES=/tmp/pad.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main pad" \
         OUT=/tmp/variants-$round bash scripts/compare_variants.sh >/dev/null 2>&1
       cp /tmp/variants-$round/variants.txt "$OUT/variants-$round.txt"
     done
-    DWSHIM_ROUTE=all timeout 120 build-k35/bench/dwshim_bench_cudnn /tmp/k35.csv --case all --op fwd,dgrad \
-      --dtype f32,f16,bf16 --layout nhwc --csv "$OUT/k35-cudnn.csv" >/tmp/k35-cudnn.log 2>&1
-    timeout 150 python3 bench/bench_torch.py --cases /tmp/k35.csv --case all --op fwd,dgrad --dtype f32,f16,bf16 \
-      --layout nhwc --csv "$OUT/k35-torch.csv" >/tmp/k35-torch.log 2>&1
-    echo "k35: benched at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    run_tests build-k35 '*NhwcSmallPlanes*:*Forward.*NhwcVec*:LegacyForward.NonFinite*:Gradients.LegacyNhwcGradients*' \
-      '*Forward.RandomNhwcSmallPlanes*:Gradients.NhwcSmallPlanes*'
+    echo "pad: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    # Where the stride-2 data gradient's L1 wavefronts go (run zk: L1/TEX 92% busy, DRAM 18%), in both trees.
+    for tree in main pad; do
+      DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name regex:data_grad_nhwc_s2 --launch-skip 2 \
+        --launch-count 1 --metrics l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_st.sum,\
+l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared.sum,\
+l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum,l1tex__t_requests_pipe_lsu_mem_global_op_ld.sum,\
+l1tex__data_pipe_lsu_wavefronts_mem_lg.sum,smsp__inst_executed.sum,gpu__time_duration.sum \
+        "build-$tree/bench/dwshim_bench_cudnn" /tmp/pad.csv --case c144_56x56_k5s2 --op dgrad --dtype bf16 \
+        --layout nhwc --dwshim-only 1 >>"$OUT/ncu.txt" 2>&1
+    done
+    run_tests build-pad 'Gradients.*NhwcGradients*:*NhwcSmallPlanes*:*Forward.*NhwcVec*' \
+      '*Forward.RandomNhwcSmallPlanes*:Gradients.LegacyNhwcGradients*'
     ;;
   train)
     OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
@@ -68,6 +71,5 @@ case "$STAGE" in
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
 cat "$OUT/summary.txt"
-[ "$STAGE" != k35 ] || python3 bench/variant_table.py "$OUT"/variants-[12].txt
 [ "$STAGE" != train ] || head -12 "$OUT/train.log"
 exit 0
