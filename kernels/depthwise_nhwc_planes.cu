@@ -1,17 +1,17 @@
-// NHWC 7 x 7 (and 5 x 5 in fp16/bf16) at stride 1 on small planes (output rows of at most 28 columns: the late
-// layers of convnext and mobile nets). A block stages a band of whole input rows of one image, 16 channels a pixel, into shared memory as
-// fp32: all of its loads are in flight at once and each value is converted once. Each thread then sums one output
-// row's segment of 7 or 14 columns for 2 channels from there: per filter row, K - 1 more window values than columns
-// and K weights from shared memory feed K fused multiply-adds a column and channel. The strip kernel
-// (depthwise_nhwc_vec.cu) walks rows through a per-thread ring instead, which on such planes is a launch of less
-// than one wave, each thread a chain of dependent row steps. H200 runs 2026-12-04zd and ze, ms, strip kernel ->
-// this one (forward; the data gradient runs the same): c384_14x14 bf16 0.044 -> 0.028, fp32 0.056 -> 0.031;
-// c768_7x7 bf16 0.0284 -> 0.0237, fp32 0.041 -> 0.027; c192_28x28 fp32 0.091 -> 0.062. On 2-byte rows of 28 it
-// lost (bf16 0.062 -> 0.071 in its first form), where the tensor-core kernel runs them. In its final form (H200 runs
-// 2026-12-04zg and zh, against the strip kernel) 2-byte 5 x 5 wins on rows of 14 and 7 (c672_14x14 bf16 0.040 ->
-// 0.031, c480_14x14 f16 0.029 -> 0.024, c1152_7x7 bf16 0.028 -> 0.023; c960_7x7 ties, 0.0197-0.0203 -> 0.0199);
-// fp32 5 x 5 loses on three layers of seven (c960_7x7 0.019 -> 0.024, c120_28x28 0.030 -> 0.032) and 3 x 3 on most
-// (c960_7x7 bf16 0.0109 -> 0.0147, c576_14x14 bf16 0.0169 -> 0.0203), so those are not built.
+// NHWC 7 x 7 (and 5 x 5 in fp16/bf16) at stride 1 on small planes (output rows of at most 28 columns: the late layers
+// of convnext and mobile nets). A block stages a band of whole input rows of one image, 16 channels a pixel, into
+// shared memory as fp32: all of its loads are in flight at once and each value is converted once. Each thread then sums
+// one output row's segment of 7 or 14 columns for 2 channels from there: per filter row, K - 1 more window values than
+// columns and K weights from shared memory feed K fused multiply-adds a column and channel. The strip kernel
+// (depthwise_nhwc_vec.cu) walks rows through a per-thread ring instead, which on such planes is a launch of less than
+// one wave, each thread a chain of dependent row steps. H200 runs 2026-12-04zd and ze, ms, strip kernel -> this one
+// (forward; the data gradient runs the same): c384_14x14 bf16 0.044 -> 0.028, fp32 0.056 -> 0.031; c768_7x7 bf16 0.0284
+// -> 0.0237, fp32 0.041 -> 0.027; c192_28x28 fp32 0.091 -> 0.062. On 2-byte rows of 28 it lost (bf16 0.062 -> 0.071 in
+// its first form), where the tensor-core kernel runs them. In its final form (H200 runs 2026-12-04zg and zh, against
+// the strip kernel) 2-byte 5 x 5 wins on rows of 14 and 7 (c672_14x14 bf16 0.040 -> 0.031, c480_14x14 f16 0.029 ->
+// 0.024, c1152_7x7 bf16 0.028 -> 0.023; c960_7x7 ties, 0.0197-0.0203 -> 0.0199); fp32 5 x 5 loses on three layers of
+// seven (c960_7x7 0.019 -> 0.024, c120_28x28 0.030 -> 0.032) and 3 x 3 on most (c960_7x7 bf16 0.0109 -> 0.0147,
+// c576_14x14 bf16 0.0169 -> 0.0203), so those are not built.
 #include "depthwise_nhwc_planes.h"
 
 #include <cstdint>
