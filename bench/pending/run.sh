@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The next session's calls (carry third_party and variants, prepared as in bench/pending/README.md):
-#   STAGE=pad    (about 250 s) bench/pending/tap-row-pad.patch (variants/pad, built with its tests) against main
-#                (variants/main) on the models' stride-2 layers and layers of rows up to 28 and four suite cases,
-#                forward and data gradient, every dtype, twice; ncu's bank-conflict and wavefront counts of the
-#                stride-2 data gradient in both trees; pad's NHWC tests in 12 processes, memcheck on 4 configs;
+#   STAGE=pad    (about 350 s) bench/pending/tap-row-pad.patch (variants/pad) and it with s2-grid-stride.patch
+#                (variants/padstride, built with its tests) against main (variants/main) on the models' stride-2
+#                layers and layers of rows up to 28 and four suite cases, forward and data gradient, every dtype,
+#                twice; ncu's bank-conflict and wavefront counts of the stride-2 data gradient in the three trees;
+#                padstride's NHWC tests, gradient fuzzers and capture in 12 processes, memcheck on 4 configs;
 #   STAGE=train  (about 280 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -36,21 +37,21 @@ case "$STAGE" in
   pad)
     { grep "^#" bench/models.csv; awk -F, '!/^#/ && ($8 == 2 || $5 <= 28)' bench/models.csv;
       grep -E "^(mbv2_s2|effnet_k5s2|mbv2_56|convnext7)," bench/suite.csv; } >/tmp/pad.csv
-    (cmake -S variants/pad -B build-pad -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-pad.txt 2>&1 &&
-     cmake --build build-pad -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-pad.txt 2>&1 ||
-     tail -20 /tmp/build-pad.txt) >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS=main OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
+    (cmake -S variants/padstride -B build-padstride -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-padstride.txt 2>&1 &&
+     cmake --build build-padstride -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn \
+       >>/tmp/build-padstride.txt 2>&1 || tail -20 /tmp/build-padstride.txt) >"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main pad" OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "pad: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
-      STEPS=time CASES=/tmp/pad.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main pad" \
+      STEPS=time CASES=/tmp/pad.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main pad padstride" \
         OUT=/tmp/variants-$round bash scripts/compare_variants.sh >/dev/null 2>&1
       cp /tmp/variants-$round/variants.txt "$OUT/variants-$round.txt"
     done
     echo "pad: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    # Where the stride-2 data gradient's L1 wavefronts go (run zk: L1/TEX 92% busy, DRAM 18%), in both trees.
-    for tree in main pad; do
+    # Where the stride-2 data gradient's L1 wavefronts go (run zk: L1/TEX 92% busy, DRAM 18%), in each tree.
+    for tree in main pad padstride; do
       DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name regex:data_grad_nhwc_s2 --launch-skip 2 \
         --launch-count 1 --metrics l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_st.sum,\
 l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared.sum,\
@@ -59,7 +60,7 @@ l1tex__data_pipe_lsu_wavefronts_mem_lg.sum,smsp__inst_executed.sum,gpu__time_dur
         "build-$tree/bench/dwshim_bench_cudnn" /tmp/pad.csv --case c144_56x56_k5s2 --op dgrad --dtype bf16 \
         --layout nhwc --dwshim-only 1 >>"$OUT/ncu.txt" 2>&1
     done
-    run_tests build-pad 'Gradients.*NhwcGradients*:*NhwcSmallPlanes*:*Forward.*NhwcVec*' \
+    run_tests build-padstride 'Gradients.*Nhwc*:*NhwcSmallPlanes*:*Forward.*NhwcVec*:Gradients.Fuzz*:Capture.*' \
       '*Forward.RandomNhwcSmallPlanes*:Gradients.LegacyNhwcGradients*'
     ;;
   train)
