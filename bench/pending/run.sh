@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The next session's calls (carry third_party and variants, prepared as in bench/pending/README.md):
-#   STAGE=pad    (about 350 s) bench/pending/tap-row-pad.patch (variants/pad) and it with s2-grid-stride.patch
+#   STAGE=pad    (about 380 s) bench/pending/tap-row-pad.patch (variants/pad) and it with s2-grid-stride.patch
 #                (variants/padstride, built with its tests) against main (variants/main) on the models' stride-2
 #                layers and layers of rows up to 28 and four suite cases, forward and data gradient, every dtype,
 #                twice; ncu's bank-conflict and wavefront counts of the stride-2 data gradient in the three trees;
 #                padstride's NHWC tests, gradient fuzzers and capture in 12 processes, memcheck on 4 configs;
+#                planes-k5-rows28.patch (variants/rows28) timed beside them;
 #   STAGE=train  (about 280 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -41,11 +42,11 @@ case "$STAGE" in
        -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-padstride.txt 2>&1 &&
      cmake --build build-padstride -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn \
        >>/tmp/build-padstride.txt 2>&1 || tail -20 /tmp/build-padstride.txt) >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main pad" OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main pad rows28" OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "pad: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
-      STEPS=time CASES=/tmp/pad.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main pad padstride" \
+      STEPS=time CASES=/tmp/pad.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main pad padstride rows28" \
         OUT=/tmp/variants-$round bash scripts/compare_variants.sh >/dev/null 2>&1
       cp /tmp/variants-$round/variants.txt "$OUT/variants-$round.txt"
     done
