@@ -2053,8 +2053,9 @@ __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, in
             const int tap = i % (K * K);
             const int r = tap / K, s = tap % K;
             const int source_tap = prm.flip ? (K - 1 - r) * K + (K - 1 - s) : tap;
-            values[b] = i < count && c_begin + c < prm.c ? __ldg(filter + (c_begin + c) * K * K + source_tap)
-                                                         : DTypeTraits<D>::from_float(0.0f);
+            values[b] = i < count && c_begin + c < prm.c
+                            ? DTypeTraits<D>::load_raw(filter + (c_begin + c) * K * K + source_tap)
+                            : DTypeTraits<D>::from_float(0.0f);
         }
 #pragma unroll
         for (int b = 0; b < kInFlight; ++b) {
