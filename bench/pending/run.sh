@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The next session's calls (carry third_party and variants, prepared as in bench/pending/README.md):
-#   STAGE=pad    (about 380 s) bench/pending/tap-row-pad.patch (variants/pad) and it with s2-grid-stride.patch
+#   STAGE=pad    (about 420 s) bench/pending/tap-row-pad.patch (variants/pad) and it with s2-grid-stride.patch
 #                (variants/padstride, built with its tests) against main (variants/main) on the models' stride-2
 #                layers and layers of rows up to 28 and four suite cases, forward and data gradient, every dtype,
 #                twice; ncu's bank-conflict and wavefront counts of the stride-2 data gradient in the three trees;
 #                padstride's NHWC tests, gradient fuzzers and capture in 12 processes, memcheck on 4 configs;
-#                planes-k5-rows28.patch (variants/rows28) timed beside them;
+#                planes-k5-rows28.patch (variants/rows28) timed beside them; ncu on main's KB84 fp16 NCHW gradients;
 #   STAGE=train  (about 280 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -60,6 +60,14 @@ l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum,l1tex__t_requests_pipe_lsu_mem_gl
 l1tex__data_pipe_lsu_wavefronts_mem_lg.sum,smsp__inst_executed.sum,gpu__time_duration.sum \
         "build-$tree/bench/dwshim_bench_cudnn" /tmp/pad.csv --case c144_56x56_k5s2 --op dgrad --dtype bf16 \
         --layout nhwc --dwshim-only 1 >>"$OUT/ncu.txt" 2>&1
+    done
+    # What limits KB84's 2-byte NCHW gradients (data gradient 66%, filter gradient 51% of the floor; fewer load
+    # instructions and more registers both lost): stall reasons, occupancy, memory throughput, on main.
+    for op_kernel in wgrad:filter_grad_nchw_rows dgrad:depthwise_nchw_quads; do
+      DWSHIM_ROUTE=all timeout 90 ncu --clock-control none --kernel-name "regex:${op_kernel#*:}" --launch-skip 2 \
+        --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+        --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn bench/suite.csv \
+        --case kb84 --op "${op_kernel%%:*}" --dtype f16 --layout nchw --dwshim-only 1 >>"$OUT/ncu-kb84.txt" 2>&1
     done
     run_tests build-padstride 'Gradients.*Nhwc*:*NhwcSmallPlanes*:*Forward.*NhwcVec*:Gradients.Fuzz*:Capture.*' \
       '*Forward.RandomNhwcSmallPlanes*:Gradients.LegacyNhwcGradients*'
