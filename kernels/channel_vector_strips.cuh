@@ -14,13 +14,16 @@ namespace dwshim {
 // (fp32, or the tensor's own type), laid out as [V / kPerRead][kVectors][kPerRead] so that lanes reading the same
 // 16-byte part of consecutive vectors read consecutive 16 bytes: conflict-free, where [kVectors][V] in fp32 put
 // the vectors of a 2-byte type 32 bytes apart (4-way conflicts: KB84 bf16 NHWC 1.79 ms against 1.25 without).
-template <typename Tap, int kV, int kVectorCount>
+// A tap's row holds its values and kPadValues more: staging walks consecutive taps across a warp, and rows a
+// multiple of 32 words long put those stores in one bank.
+template <typename Tap, int kV, int kVectorCount, int kPadValues = 0>
 struct TapSlice {
     using TapT = Tap;
     static constexpr int V = kV, kVectors = kVectorCount;
     static constexpr int kPerVector = 16 / static_cast<int>(sizeof(TapT));  // values in one 16-byte read
     static constexpr int kPerRead = kPerVector < V ? kPerVector : V;
     static constexpr int kValues = V * kVectors;
+    static constexpr int kRow = kValues + kPadValues;
     static __device__ __forceinline__ int index(int c) {
         return ((c % V) / kPerRead * kVectors + c / V) * kPerRead + c % kPerRead;
     }
@@ -34,7 +37,7 @@ struct TapSlice {
 // convnext7 f32 0.346 -> 0.317; 8 in flight gained less). Ends with a barrier.
 template <DType D, int K, typename Slice, int kInFlight = 4>
 __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, int64_t c_begin, int channels,
-                                                  typename Slice::TapT (*taps)[Slice::kValues]) {
+                                                  typename Slice::TapT (*taps)[Slice::kRow]) {
     using T = typename DTypeTraits<D>::Storage;
     const T* filter = static_cast<const T*>(prm.filter);
     const int count = K * K * channels;
@@ -85,13 +88,14 @@ struct StripThread {
     int64_t c = 0;       // first channel
 };
 
-// This thread's place when lanes take consecutive channel vectors of grid.vectors_per_block and rows of lanes
-// take consecutive strips; false for a thread with no strip or no channels.
+// This thread's place in the block's `strip_block`-th group of strips, when lanes take consecutive channel vectors
+// of grid.vectors_per_block and rows of lanes take consecutive strips; false for a thread with no strip or no
+// channels.
 template <int V, typename Grid>
-__device__ __forceinline__ bool place_strip_thread(const Grid& grid, int64_t c_begin, int64_t channels,
-                                                   StripThread* t) {
+__device__ __forceinline__ bool place_strip_thread(const Grid& grid, int64_t strip_block, int64_t c_begin,
+                                                   int64_t channels, StripThread* t) {
     t->vec = threadIdx.x % grid.vectors_per_block;
-    t->strip = static_cast<int64_t>(blockIdx.x) * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
+    t->strip = strip_block * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
     t->c = c_begin + static_cast<int64_t>(t->vec) * V;
     return threadIdx.x < grid.strips_per_block * grid.vectors_per_block && t->strip < grid.strips && t->c < channels;
 }

@@ -6,12 +6,14 @@
 // tap and output element and ran at 2-8% of the floor (bench/NOTES.md, 2026-12-02).
 #include "depthwise_data_grad_nhwc.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
 #include "channel_vector_strips.cuh"
 #include "depthwise_nhwc_vec.h"
 #include "dtype_traits.cuh"
+#include "resident_blocks.h"
 
 namespace dwshim {
 namespace {
@@ -19,10 +21,13 @@ namespace {
 constexpr int kThreads = 128;
 // The filter slice: in the tensor's type, 32 vectors a block, at 3 x 3 (H200 mbv2_s2 bf16 0.087 ms, against 0.117
 // in fp32 at 16 vectors); in fp32, 128 channels a block (25 KiB at 7 x 7), from 5 x 5 on, where converting each
-// tap's weights at every read was a third of the instructions (effnet_k5s2 bf16 0.165 -> 0.102 ms). Its loads go
-// one at a time at 3 x 3, where four in flight lost, for a reason not found (H200 run 2026-12-04zh: c64_112x112_k3s2
-// bf16 0.062 -> 0.067 ms, mbv2_s2 0.087 -> 0.098), and four at a time from 5 x 5 on (effnet_k5s2 bf16 0.104 ->
-// 0.095).
+// tap's weights at every read was a third of the instructions (effnet_k5s2 bf16 0.165 -> 0.102 ms). A block stages
+// its slice once and then walks groups of strips until the grid has covered them: staged once per group instead, the
+// slice was 25-40% of the kernel's time (H200 run 2026-12-04zk, staged twice: c144_56x56_k5s2 bf16 0.094 -> 0.130
+// ms, c96_112x112_k3s2 0.107 -> 0.137); walking, with padded tap rows, it gained 1.07-2.7x (run 2026-12-04zl:
+// effnet_k5s2 bf16 0.095 -> 0.047 ms, c96_112x112_k3s2 bf16 0.107 -> 0.079). Its loads go one at a time at 3 x 3,
+// where four in flight lost, for a reason not found (H200 run 2026-12-04zh: c64_112x112_k3s2 bf16 0.062 -> 0.067
+// ms, mbv2_s2 0.087 -> 0.098), and four at a time from 5 x 5 on (effnet_k5s2 bf16 0.104 -> 0.095).
 template <DType D, int K>
 struct FilterStaging {
     using T = typename DTypeTraits<D>::Storage;
@@ -30,7 +35,10 @@ struct FilterStaging {
     using TapT = std::conditional_t<K == 3, T, float>;
     static constexpr int kVectors = K == 3 ? 32 : 128 / V;
     static constexpr int kInFlight = K == 3 ? 1 : 4;
-    using Slice = TapSlice<TapT, V, kVectors>;
+    // Tap rows padded by 16 bytes: unpadded, a warp's staging stores, which walk consecutive taps, met up to 32-way
+    // bank conflicts (H200 run 2026-12-04zl, c144_56x56_k5s2 bf16: 9.0M store conflicts, 1.0M padded; 1.10-1.19x
+    // from 5 x 5 on). The forward keeps unpadded rows: padded, its strip kernel lost up to 0.81x.
+    using Slice = TapSlice<TapT, V, kVectors, 16 / static_cast<int>(sizeof(TapT))>;
 };
 constexpr int kPairs = 2;  // column pairs (a) per thread: 4 dx columns
 
@@ -39,23 +47,17 @@ struct StridedGrid {
     int strips_per_block = 1;
     int64_t col_strips = 1;  // strips of 2 * kPairs dx columns (counted from u = 0) across a row
     int64_t strips = 0;      // images x rows x col_strips
+    int64_t strip_blocks = 0;  // groups of strips_per_block strips
 };
 
-template <DType D, int K>
-__global__ void __launch_bounds__(kThreads)
-    data_grad_nhwc_s2_kernel(DepthwiseParams prm, StridedGrid grid) {
+// One thread's strip: 2 * kPairs dx columns of one dx row, one channel vector.
+template <DType D, int K, typename Slice = typename FilterStaging<D, K>::Slice>
+__device__ __forceinline__ void sum_strip(const DepthwiseParams& prm, const StridedGrid& grid,
+                                          const typename Slice::TapT (*taps)[Slice::kRow], const StripThread& place) {
     using T = typename DTypeTraits<D>::Storage;
     constexpr int V = 16 / static_cast<int>(sizeof(T));
     constexpr int J = (K + 1) / 2;            // filter taps of one parity at most
     constexpr int kWindow = kPairs + J - 1;  // dy columns under a strip
-    using Staging = FilterStaging<D, K>;
-    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
-
-    const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
-    stage_filter_taps<D, K, typename Staging::Slice, Staging::kInFlight>(prm, c_begin, grid.vectors_per_block * V,
-                                                                        taps);
-    StripThread place;
-    if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
     const int vec = place.vec;
     const int64_t c = place.c;
     const int a0 = static_cast<int>(place.strip % grid.col_strips) * kPairs;
@@ -91,7 +93,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int fs = 0; fs < K; ++fs) {
             float w[V];
-            load_tap<D, typename Staging::Slice>(taps[fr * K + fs], vec, w);
+            load_tap<D, Slice>(taps[fr * K + fs], vec, w);
             const int b = fs & 1, j = fs >> 1;
 #pragma unroll
             for (int qa = 0; qa < kPairs; ++qa)
@@ -121,6 +123,24 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <DType D, int K>
+__global__ void __launch_bounds__(kThreads)
+    data_grad_nhwc_s2_kernel(DepthwiseParams prm, StridedGrid grid) {
+    using Staging = FilterStaging<D, K>;
+    constexpr int V = Staging::V;
+    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kRow];
+
+    const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
+    stage_filter_taps<D, K, typename Staging::Slice, Staging::kInFlight>(prm, c_begin, grid.vectors_per_block * V,
+                                                                        taps);
+    for (int64_t strip_block = blockIdx.x; strip_block < grid.strip_blocks; strip_block += gridDim.x) {
+        StripThread place;
+        if (place_strip_thread<V>(grid, strip_block, c_begin, prm.c, &place)) {
+            sum_strip<D, K>(prm, grid, taps, place);
+        }
+    }
+}
+
+template <DType D, int K>
 cudaError_t launch_size(const DepthwiseParams& p, cudaStream_t stream) {
     constexpr int V = 16 / static_cast<int>(sizeof(typename DTypeTraits<D>::Storage));
     StridedGrid grid;
@@ -131,8 +151,12 @@ cudaError_t launch_size(const DepthwiseParams& p, cudaStream_t stream) {
     grid.strips_per_block = kThreads / grid.vectors_per_block;
     grid.col_strips = (p.w + p.pad_w + 2 * kPairs - 1) / (2 * kPairs);
     grid.strips = p.n * p.h * grid.col_strips;
-    const int64_t blocks = (grid.strips + grid.strips_per_block - 1) / grid.strips_per_block;
-    if (blocks > 0x7fffffff || channel_blocks > 65535) return cudaErrorInvalidConfiguration;
+    grid.strip_blocks = (grid.strips + grid.strips_per_block - 1) / grid.strips_per_block;
+    if (channel_blocks > 65535) return cudaErrorInvalidConfiguration;
+    // As many blocks as the GPU holds at once, each walking groups of strips: the filter slice is staged once a block.
+    const int64_t resident = resident_blocks<data_grad_nhwc_s2_kernel<D, K>, kThreads>();
+    const int64_t walkers = resident > 0 ? std::max<int64_t>(1, resident / channel_blocks) : grid.strip_blocks;
+    const int64_t blocks = std::min<int64_t>({grid.strip_blocks, walkers, 0x7fffffff});
     data_grad_nhwc_s2_kernel<D, K>
         <<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(channel_blocks)), kThreads, 0, stream>>>(p,
                                                                                                                grid);

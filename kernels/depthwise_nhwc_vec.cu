@@ -85,7 +85,7 @@ struct StripShape {
     static constexpr int V = Staging::V;
     static constexpr int kSharedBytes = 48 * 1024;
     static constexpr int kTapBytes =
-        K * K * Staging::Slice::kValues * static_cast<int>(sizeof(typename Staging::TapT));
+        K * K * Staging::Slice::kRow * static_cast<int>(sizeof(typename Staging::TapT));
     static constexpr int kWindowRowBytes = kNhwcVecThreads * kVectorBytes<D, K>;  // a window vector of every thread
     static constexpr int M = (K + S - 1) / S;
     static constexpr int kByAccumulators = 64 / (M * V);
@@ -124,14 +124,14 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
     constexpr int kCols = Shape::kCols;
     constexpr int kWindow = Shape::kWindow;
     constexpr int kRingRows = Shape::kRingRows;
-    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
+    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kRow];
     // ring[t % kRingRows][j][thread]: window vector j of the thread's input row t, copied by the thread itself.
     __shared__ typename Io::Vec ring[kRingRows][kWindow][kNhwcVecThreads];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
     stage_filter_taps<D, K, typename Staging::Slice>(prm, c_begin, grid.vectors_per_block * V, taps);
     StripThread place;
-    if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
+    if (!place_strip_thread<V>(grid, blockIdx.x, c_begin, prm.c, &place)) return;
     const int vec = place.vec;
     const int64_t strip = place.strip, c = place.c;
     const int64_t ow0 = (strip % grid.col_strips) * kCols;

@@ -2020,13 +2020,16 @@ namespace dwshim {
 // (fp32, or the tensor's own type), laid out as [V / kPerRead][kVectors][kPerRead] so that lanes reading the same
 // 16-byte part of consecutive vectors read consecutive 16 bytes: conflict-free, where [kVectors][V] in fp32 put
 // the vectors of a 2-byte type 32 bytes apart (4-way conflicts: KB84 bf16 NHWC 1.79 ms against 1.25 without).
-template <typename Tap, int kV, int kVectorCount>
+// A tap's row holds its values and kPadValues more: staging walks consecutive taps across a warp, and rows a
+// multiple of 32 words long put those stores in one bank.
+template <typename Tap, int kV, int kVectorCount, int kPadValues = 0>
 struct TapSlice {
     using TapT = Tap;
     static constexpr int V = kV, kVectors = kVectorCount;
     static constexpr int kPerVector = 16 / static_cast<int>(sizeof(TapT));  // values in one 16-byte read
     static constexpr int kPerRead = kPerVector < V ? kPerVector : V;
     static constexpr int kValues = V * kVectors;
+    static constexpr int kRow = kValues + kPadValues;
     static __device__ __forceinline__ int index(int c) {
         return ((c % V) / kPerRead * kVectors + c / V) * kPerRead + c % kPerRead;
     }
@@ -2040,7 +2043,7 @@ struct TapSlice {
 // convnext7 f32 0.346 -> 0.317; 8 in flight gained less). Ends with a barrier.
 template <DType D, int K, typename Slice, int kInFlight = 4>
 __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, int64_t c_begin, int channels,
-                                                  typename Slice::TapT (*taps)[Slice::kValues]) {
+                                                  typename Slice::TapT (*taps)[Slice::kRow]) {
     using T = typename DTypeTraits<D>::Storage;
     const T* filter = static_cast<const T*>(prm.filter);
     const int count = K * K * channels;
@@ -2091,13 +2094,14 @@ struct StripThread {
     int64_t c = 0;       // first channel
 };
 
-// This thread's place when lanes take consecutive channel vectors of grid.vectors_per_block and rows of lanes
-// take consecutive strips; false for a thread with no strip or no channels.
+// This thread's place in the block's `strip_block`-th group of strips, when lanes take consecutive channel vectors
+// of grid.vectors_per_block and rows of lanes take consecutive strips; false for a thread with no strip or no
+// channels.
 template <int V, typename Grid>
-__device__ __forceinline__ bool place_strip_thread(const Grid& grid, int64_t c_begin, int64_t channels,
-                                                   StripThread* t) {
+__device__ __forceinline__ bool place_strip_thread(const Grid& grid, int64_t strip_block, int64_t c_begin,
+                                                   int64_t channels, StripThread* t) {
     t->vec = threadIdx.x % grid.vectors_per_block;
-    t->strip = static_cast<int64_t>(blockIdx.x) * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
+    t->strip = strip_block * grid.strips_per_block + threadIdx.x / grid.vectors_per_block;
     t->c = c_begin + static_cast<int64_t>(t->vec) * V;
     return threadIdx.x < grid.strips_per_block * grid.vectors_per_block && t->strip < grid.strips && t->c < channels;
 }
@@ -2385,7 +2389,7 @@ struct StripShape {
     static constexpr int V = Staging::V;
     static constexpr int kSharedBytes = 48 * 1024;
     static constexpr int kTapBytes =
-        K * K * Staging::Slice::kValues * static_cast<int>(sizeof(typename Staging::TapT));
+        K * K * Staging::Slice::kRow * static_cast<int>(sizeof(typename Staging::TapT));
     static constexpr int kWindowRowBytes = kNhwcVecThreads * kVectorBytes<D, K>;  // a window vector of every thread
     static constexpr int M = (K + S - 1) / S;
     static constexpr int kByAccumulators = 64 / (M * V);
@@ -2424,14 +2428,14 @@ __global__ void __launch_bounds__(kNhwcVecThreads) depthwise_nhwc_vec_kernel(Dep
     constexpr int kCols = Shape::kCols;
     constexpr int kWindow = Shape::kWindow;
     constexpr int kRingRows = Shape::kRingRows;
-    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kValues];
+    __shared__ __align__(16) typename Staging::TapT taps[K * K][Staging::Slice::kRow];
     // ring[t % kRingRows][j][thread]: window vector j of the thread's input row t, copied by the thread itself.
     __shared__ typename Io::Vec ring[kRingRows][kWindow][kNhwcVecThreads];
 
     const int64_t c_begin = static_cast<int64_t>(blockIdx.y) * grid.vectors_per_block * V;
     stage_filter_taps<D, K, typename Staging::Slice>(prm, c_begin, grid.vectors_per_block * V, taps);
     StripThread place;
-    if (!place_strip_thread<V>(grid, c_begin, prm.c, &place)) return;
+    if (!place_strip_thread<V>(grid, blockIdx.x, c_begin, prm.c, &place)) return;
     const int vec = place.vec;
     const int64_t strip = place.strip, c = place.c;
     const int64_t ow0 = (strip % grid.col_strips) * kCols;

@@ -263,6 +263,11 @@ TEST(EnvPolicy, RoutedCallsWereMeasuredFasterOnTheH200) {
         {{"bench/models.csv", "bench/suite.csv"},
          {"bench/results/2026-12-04zi-h200-models-nhwc-s2-k5-cudnn.csv"},
          {"bench/results/2026-12-04zi-h200-models-nhwc-s2-k5-torch.csv"}},
+        // The stride-2 data gradient with padded tap rows and walking blocks (run zm): the models' stride-2 layers,
+        // mbv2_s2 and effnet_k5s2.
+        {{"bench/models.csv", "bench/suite.csv"},
+         {"bench/results/2026-12-04zm-h200-models-nhwc-s2-dgrad-cudnn.csv"},
+         {"bench/results/2026-12-04zm-h200-models-nhwc-s2-dgrad-torch.csv"}},
     };
     std::map<std::string, Measured> latest;
     for (const MeasuredRun& run : runs) collect_run(run, &latest);

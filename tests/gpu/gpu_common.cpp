@@ -468,6 +468,20 @@ ConvCase random_gradient_nhwc_case(std::mt19937* rng) {
     return cc;
 }
 
+ConvCase random_gradient_nhwc_s2_many_strips_case(std::mt19937* rng) {
+    auto pick = [rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(*rng); };
+    ConvCase cc = random_nhwc_vec_case(rng);
+    cc.stride_h = cc.stride_w = 2;
+    // Several groups of strips a block (a block walks about 10 strips of 4 dx columns a group, and the GPU holds
+    // a few hundred blocks): thousands of strips, few channel vectors.
+    cc.c = 8 * pick(1, 6);
+    cc.n = pick(4, 8);
+    cc.h = 100 + pick(0, 20);
+    cc.w = 100 + pick(0, 20);
+    cc.beta = random_beta(rng);
+    return cc;
+}
+
 namespace {
 
 // cc on channels-innermost data with one k x k filter per channel at stride 1, no dilation, and any padding below

@@ -130,6 +130,9 @@ ConvCase random_gradient_backend_case(std::mt19937* rng);
 // Channels-innermost 3x3 / 5x5 / 7x7 at stride 1 or 2 (the NHWC gradient kernels), some with channel counts or
 // addresses that rule out the wide channel vectors.
 ConvCase random_gradient_nhwc_case(std::mt19937* rng);
+// Channels-innermost 3x3 / 5x5 / 7x7 at stride 2 with few channels on large images: the stride-2 data gradient's
+// blocks each walk several groups of strips.
+ConvCase random_gradient_nhwc_s2_many_strips_case(std::mt19937* rng);
 // Channels-innermost, 7x7 in any dtype or 5x5 in fp16/bf16, at stride 1 with any padding below the filter size,
 // channel counts in 16-byte vectors, output rows mostly of 28 columns or fewer (the NHWC small-plane forward, which
 // the data gradient at stride 1 runs on too), beta 0, 1 or 0.5, a fused bias and activation a quarter of the time.

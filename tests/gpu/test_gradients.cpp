@@ -225,6 +225,12 @@ TEST_F(Gradients, BackendNhwcGradientsMatchCudnnAndFloat64) {
     check_backend(120, dwtest::random_gradient_nhwc_case, Direction::kDataGrad);
 }
 
+// The stride-2 data gradient on more strips than the GPU holds blocks at once.
+TEST_F(Gradients, NhwcStride2DataGradOnManyStripsMatchesCudnnAndFloat64) {
+    check_legacy(8, dwtest::random_gradient_nhwc_s2_many_strips_case, Direction::kDataGrad);
+    check_backend(8, dwtest::random_gradient_nhwc_s2_many_strips_case, Direction::kDataGrad);
+}
+
 // The NHWC tensor-core forward's shapes, which the data gradient at stride 1 runs on.
 TEST_F(Gradients, NhwcMmaDataGradMatchesCudnnAndFloat64) {
     check_legacy(40, dwtest::random_nhwc_mma_case, Direction::kDataGrad);
