@@ -4,9 +4,9 @@
 
 #include <cuda_runtime.h>
 
-#include <array>
 #include <cstdint>
-#include <mutex>
+
+#include "per_device_cache.h"
 
 namespace dwshim {
 
@@ -14,18 +14,12 @@ namespace dwshim {
 // once per device, 0 where the device cannot tell.
 template <auto* kKernel, int kThreads>
 int64_t resident_blocks() {
-    constexpr int kMaxDevices = 64;
-    int device = -1;
-    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return 0;
-    static std::array<std::once_flag, kMaxDevices> once;
-    static std::array<int64_t, kMaxDevices> blocks{};
-    std::call_once(once[device], [device] {
+    return per_device_cached<int64_t>(0, [](int device) -> int64_t {
         int sms = 0, per_sm = 0;
         const bool read = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess &&
                           cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, kThreads, 0) == cudaSuccess;
-        blocks[device] = read ? int64_t{sms} * per_sm : 0;
+        return read ? int64_t{sms} * per_sm : 0;
     });
-    return blocks[device];
 }
 
 }  // namespace dwshim

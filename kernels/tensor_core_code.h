@@ -3,8 +3,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include <array>
-#include <mutex>
+#include "per_device_cache.h"
 
 namespace dwshim {
 
@@ -13,17 +12,11 @@ namespace dwshim {
 // kernel signature: the library builds every kernel for the same architectures, so one answers for the others.
 template <typename Kernel>
 bool has_mma_code(Kernel kernel) {
-    constexpr int kMaxDevices = 64;
-    int device = -1;
-    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return false;
-    static std::array<std::once_flag, kMaxDevices> once;
-    static std::array<bool, kMaxDevices> usable{};
-    std::call_once(once[device], [device, kernel] {
+    return per_device_cached<bool>(false, [kernel](int) {
         cudaFuncAttributes attributes{};
         const bool read = cudaFuncGetAttributes(&attributes, kernel) == cudaSuccess;
-        usable[device] = read && attributes.binaryVersion >= 80 && attributes.ptxVersion >= 80;
+        return read && attributes.binaryVersion >= 80 && attributes.ptxVersion >= 80;
     });
-    return usable[device];
 }
 
 }  // namespace dwshim

@@ -744,8 +744,31 @@ template cudaError_t launch_depthwise_large_filter<DType::kFloat>(const Depthwis
 
 #include <cuda_runtime_api.h>
 
+// A host-side answer about the current device (what a kernel's code supports, how many of its blocks fit) that a
+// launch asks for on every call but that only changes with the device: computed once per device, then read.
+
+#include <cuda_runtime_api.h>
+
 #include <array>
 #include <mutex>
+
+namespace dwshim {
+
+// query(device)'s answer for the current device, computed on the first call for that device; `unknown` where the
+// current device cannot be read. One cache per Query type: a lambda written inside a function template is a new
+// type in each instantiation, so each instantiation keeps its own answers.
+template <typename T, typename Query>
+T per_device_cached(T unknown, Query query) {
+    constexpr int kMaxDevices = 64;
+    int device = -1;
+    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return unknown;
+    static std::array<std::once_flag, kMaxDevices> once;
+    static std::array<T, kMaxDevices> answers{};
+    std::call_once(once[device], [&] { answers[device] = query(device); });
+    return answers[device];
+}
+
+}  // namespace dwshim
 
 namespace dwshim {
 
@@ -754,17 +777,11 @@ namespace dwshim {
 // kernel signature: the library builds every kernel for the same architectures, so one answers for the others.
 template <typename Kernel>
 bool has_mma_code(Kernel kernel) {
-    constexpr int kMaxDevices = 64;
-    int device = -1;
-    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return false;
-    static std::array<std::once_flag, kMaxDevices> once;
-    static std::array<bool, kMaxDevices> usable{};
-    std::call_once(once[device], [device, kernel] {
+    return per_device_cached<bool>(false, [kernel](int) {
         cudaFuncAttributes attributes{};
         const bool read = cudaFuncGetAttributes(&attributes, kernel) == cudaSuccess;
-        usable[device] = read && attributes.binaryVersion >= 80 && attributes.ptxVersion >= 80;
+        return read && attributes.binaryVersion >= 80 && attributes.ptxVersion >= 80;
     });
-    return usable[device];
 }
 
 }  // namespace dwshim
