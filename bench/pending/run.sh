@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The next session's device calls (carry third_party and variants, prepared as in bench/pending/README.md; the
 # stages that ran in the seventeenth session, runs zl-zo, are in git history):
-#   STAGE=probe  (about 150 s) forward-walk.patch walking only where a block gets 4+ strip groups (variants/fwalk4)
-#                against main (variants/main), forward, NHWC, every dtype, once; ncu's sections on main's stride-2
+#   STAGE=probe  (about 360 s) forward-walk.patch walking only where a block gets 4+ strip groups (variants/fwalk4)
+#                against main (variants/main), forward, NHWC, every dtype; image-tiles-double-buffer.patch
+#                (variants/tiles2, built with its tests) against main, 2-byte NHWC filter gradient of the 5x5 / 7x7
+#                layers on rows of 28 or fewer; both twice; tiles2 against cuDNN and PyTorch on those layers;
+#                tiles2's image-tile tests in 12 processes, memcheck on 4 configs; ncu's sections on main's stride-2
 #                data gradient (c144_56x56_k5s2 bf16).
 #   STAGE=train  (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
@@ -17,16 +20,47 @@ start=$SECONDS
 case "$STAGE" in
   probe)
     { cat bench/models.csv; grep -v "^#" bench/suite.csv | grep -v "^replk31,"; } >/tmp/land.csv
-    STEPS=build VARIANTS="main fwalk4" OUT=/tmp/build-logs bash scripts/compare_variants.sh >"$OUT/builds.txt" 2>&1
+    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $5 <= 28 && ($6 == 5 || $6 == 7) && $8 == 1' bench/models.csv;
+      grep -E "^convnext7," bench/suite.csv; } >/tmp/images.csv
+    (cmake -S variants/tiles2 -B build-tiles2 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-tiles2.txt 2>&1 &&
+     cmake --build build-tiles2 -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn \
+       >>/tmp/build-tiles2.txt 2>&1 || tail -20 /tmp/build-tiles2.txt) >"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main fwalk4" OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
+    wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    STEPS=time CASES=/tmp/land.csv OPS=fwd DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main fwalk4" \
-      OUT=/tmp/variants-1 bash scripts/compare_variants.sh >/dev/null 2>&1
-    cp /tmp/variants-1/variants.txt "$OUT/variants-1.txt"
+    for round in 1 2; do
+      { STEPS=time CASES=/tmp/land.csv OPS=fwd DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main fwalk4" \
+          OUT=/tmp/fwalk-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+        STEPS=time CASES=/tmp/images.csv OPS=wgrad DTYPES=f16,bf16 LAYOUTS=nhwc VARIANTS="main tiles2" \
+          OUT=/tmp/tiles-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+        cat /tmp/fwalk-$round/variants.txt /tmp/tiles-$round/variants.txt; } >"$OUT/variants-$round.txt"
+    done
     echo "probe: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    # tiles2 against cuDNN and PyTorch on the same layers: the columns a route needs.
+    DWSHIM_ROUTE=all timeout 90 build-tiles2/bench/dwshim_bench_cudnn /tmp/images.csv --case all --op wgrad \
+      --dtype f16,bf16 --layout nhwc --csv "$OUT/images-cudnn.csv" >/tmp/images-cudnn.log 2>&1
+    DWSHIM_LIBRARY="$PWD/build-tiles2/libdwshim.so" timeout 120 python3 bench/bench_torch.py --cases /tmp/images.csv \
+      --case all --op wgrad --dtype f16,bf16 --layout nhwc --csv "$OUT/images-torch.csv" >/tmp/images-torch.log 2>&1
+    echo "probe: benched at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name regex:data_grad_nhwc_s2 --launch-skip 2 \
       --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
       --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn bench/models.csv \
       --case c144_56x56_k5s2 --op dgrad --dtype bf16 --layout nhwc --dwshim-only 1 >"$OUT/ncu-s2.txt" 2>&1
+    for shard in $(seq 0 11); do
+      DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-tiles2/tests/dwshim_gpu_tests \
+        --gtest_filter='Gradients.NhwcSmallImages*:Gradients.NhwcTinyImages*:Gradients.FuzzBackend*:Gradients.Repeat*' \
+        >"/tmp/tests-$shard.log" 2>&1 &
+    done
+    for i in 0 1 2 3; do
+      DWSHIM_ROUTE=all DWSHIM_TEST_CASE=$i timeout 150 compute-sanitizer --tool memcheck --print-limit 10 \
+        build-tiles2/tests/dwshim_gpu_tests --gtest_filter='Gradients.NhwcTinyImages*' >"/tmp/memcheck-$i.log" 2>&1 &
+    done
+    wait
+    cat /tmp/tests-*.log /tmp/memcheck-*.log >"$OUT/tests-tiles2.log"
+    echo "tests at $((SECONDS - start)) s: $(grep -hE '^\[  (PASSED|FAILED) ' /tmp/tests-*.log | sort | uniq -c | tr '\n' ' ')" \
+      >>"$OUT/summary.txt"
+    echo "memcheck: $(grep -hE 'ERROR SUMMARY' /tmp/memcheck-*.log | sort | uniq -c | tr '\n' ' ')" >>"$OUT/summary.txt"
     ;;
   train)
     [ -x build/bench/dwshim_bench_cudnn ] || OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
