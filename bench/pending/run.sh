@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The next session's device calls (carry third_party and variants, prepared as in bench/pending/README.md; the
 # stages that ran in the seventeenth session, runs zl-zo, are in git history):
-#   STAGE=probe  (about 360 s) forward-walk.patch walking only where a block gets 4+ strip groups (variants/fwalk4)
-#                against main (variants/main), forward, NHWC, every dtype; image-tiles-double-buffer.patch
+#   STAGE=probe  (about 380 s) forward-walk.patch walking only where a block gets 4+ strip groups (variants/fwalk4)
+#                and vector-filter-staging.patch (variants/vstage) against main (variants/main), forward and data
+#                gradient, NHWC, every dtype; image-tiles-double-buffer.patch
 #                (variants/tiles2, built with its tests) against main, 2-byte NHWC filter gradient of the 5x5 / 7x7
 #                layers on rows of 28 or fewer; both twice; tiles2 against cuDNN and PyTorch on those layers;
 #                tiles2's image-tile tests in 12 processes, memcheck on 4 configs; ncu's sections on main's stride-2
@@ -26,11 +27,11 @@ case "$STAGE" in
        -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-tiles2.txt 2>&1 &&
      cmake --build build-tiles2 -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn \
        >>/tmp/build-tiles2.txt 2>&1 || tail -20 /tmp/build-tiles2.txt) >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main fwalk4" OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main fwalk4 vstage" OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
-      { STEPS=time CASES=/tmp/land.csv OPS=fwd DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main fwalk4" \
+      { STEPS=time CASES=/tmp/land.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main fwalk4 vstage" \
           OUT=/tmp/fwalk-$round bash scripts/compare_variants.sh >/dev/null 2>&1
         STEPS=time CASES=/tmp/images.csv OPS=wgrad DTYPES=f16,bf16 LAYOUTS=nhwc VARIANTS="main tiles2" \
           OUT=/tmp/tiles-$round bash scripts/compare_variants.sh >/dev/null 2>&1
