@@ -1,5 +1,5 @@
 // PyTorch entry point of a generated KernelBench file: fills dwshim's params struct from the tensors and runs the
-// forward dispatch (kernels/depthwise_forward.cu) on PyTorch's current stream. fp32 only: the problems are fp32,
+// forward dispatch (kernels/forward/forward.cu) on PyTorch's current stream. fp32 only: the problems are fp32,
 // and the generated source leaves the 2-byte types out.
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>

@@ -14,8 +14,8 @@
 
 #include <cstdint>
 
-#include "async_copy.cuh"
-#include "tf32_mma.cuh"
+#include "kernels/common/async_copy.cuh"
+#include "kernels/common/tf32_mma.cuh"
 
 namespace dwshim {
 

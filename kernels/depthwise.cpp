@@ -1,9 +1,10 @@
-#include "depthwise.h"
+#include "kernels/depthwise.h"
 
 #include <algorithm>
 
-#include "depthwise_backward.h"
-#include "depthwise_forward.h"
+#include "kernels/data_grad/data_grad.h"
+#include "kernels/filter_grad/filter_grad.h"
+#include "kernels/forward/forward.h"
 
 namespace dwshim {
 namespace {

@@ -1,13 +1,13 @@
 // The kernels' one entry point for all three directions: what can be computed, how much workspace it needs, and
-// the launch. Each direction's dispatch lives in its own file: depthwise_forward.cu, depthwise_data_grad.cu,
-// depthwise_filter_grad.cu.
+// the launch. Each direction's dispatch lives in its own file: forward/forward.cu, data_grad/data_grad.cu,
+// filter_grad/filter_grad.cu.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
 
-#include "depthwise_params.h"
+#include "kernels/depthwise_params.h"
 
 namespace dwshim {
 

@@ -7,7 +7,7 @@ sources so that every kernel has one source of truth.
     python3 scripts/make_kernelbench.py --check    # fail if a file is out of date or breaks KernelBench's rules
     python3 scripts/make_kernelbench.py --kernels-only OUT.cu   # the kernel source alone (compile check)
 
-The CUDA source is the forward dispatch (kernels/depthwise_forward.cu) and every kernel file it includes (but the
+The CUDA source is the forward dispatch (kernels/forward/forward.cu) and every kernel file it includes (but the
 2-byte-only tensor-core ones), each header once, in fp32 only: lines and blocks of the 2-byte types are left out
 (KernelBench reads any fp32 -> fp16 conversion in an fp32 problem as a precision downgrade), then
 kernelbench/binding.cu; for 86 (depthwise, then a 1x1 conv) also kernelbench/pointwise_conv.cu,
@@ -19,7 +19,6 @@ import re
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-KERNELS = os.path.join(ROOT, "kernels")
 OUT_DIR = os.path.join(ROOT, "kernelbench", "level1")
 sys.path.insert(0, os.path.join(ROOT, "kernelbench"))
 
@@ -29,7 +28,7 @@ _INCLUDE = re.compile(r'#include "([^"]+)"')
 _TWO_BYTE = re.compile(r"DType::k(Half|BFloat16)\b")
 # Kernel files with no fp32 path: the dispatch reaches them only from its 2-byte instantiations (in branches of an
 # "if constexpr" on D), which an fp32-only source never instantiates, so only their headers go in.
-_TWO_BYTE_ONLY = {"depthwise_toeplitz_2byte.cu", "depthwise_nhwc_mma.cu"}
+_TWO_BYTE_ONLY = {"kernels/forward/toeplitz_2byte.cu", "kernels/forward/nhwc_mma.cu"}
 
 
 def _without_two_byte_types(lines):
@@ -70,17 +69,17 @@ def kernel_source(extra=()):
             for line in f.read().split("\n"):
                 match = _INCLUDE.match(line)
                 if match:
-                    emit(os.path.join(KERNELS, match.group(1)))
+                    emit(os.path.join(ROOT, match.group(1)))
                 elif not line.startswith("#pragma once"):
                     lines.append(line)
 
-    forward = os.path.join(KERNELS, "depthwise_forward.cu")
+    forward = os.path.join(ROOT, "kernels", "forward", "forward.cu")
     emit(forward)
     with open(forward) as f:
         for header in _INCLUDE.findall(f.read()):
-            source = os.path.join(KERNELS, header[: -len(".h")] + ".cu")
-            if header.endswith(".h") and os.path.exists(source) and os.path.basename(source) not in _TWO_BYTE_ONLY:
-                emit(source)
+            source = header[: -len(".h")] + ".cu"
+            if header.endswith(".h") and os.path.exists(os.path.join(ROOT, source)) and source not in _TWO_BYTE_ONLY:
+                emit(os.path.join(ROOT, source))
     for path in extra:
         emit(path)
     text = "\n".join(_without_two_byte_types(lines))

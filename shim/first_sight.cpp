@@ -8,8 +8,8 @@
 #include <mutex>
 
 #include "interpose/real_cudnn.h"
+#include "kernels/common/packed_nchw_copy.h"
 #include "kernels/depthwise.h"
-#include "kernels/packed_nchw_copy.h"
 #include "report.h"
 #include "route_policy.h"
 #include "settings.h"

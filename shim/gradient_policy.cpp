@@ -12,15 +12,16 @@
 // four torchvision models (bench/results/2026-12-03a-h200-models-nchw-grads-*.csv, fp32 and bf16).
 #include "gradient_policy.h"
 
-#include "kernels/depthwise_backward.h"
-#include "kernels/depthwise_data_grad_nchw.h"
-#include "kernels/depthwise_data_grad_nhwc.h"
-#include "kernels/depthwise_filter_grad_large.h"
-#include "kernels/depthwise_filter_grad_nchw.h"
-#include "kernels/depthwise_filter_grad_nhwc.h"
-#include "kernels/depthwise_forward.h"
-#include "kernels/depthwise_nchw_quads.h"
-#include "kernels/depthwise_nhwc_planes.h"
+#include "kernels/data_grad/data_grad.h"
+#include "kernels/data_grad/nchw_stride2.h"
+#include "kernels/data_grad/nhwc_stride2.h"
+#include "kernels/filter_grad/filter_grad.h"
+#include "kernels/filter_grad/large_filter.h"
+#include "kernels/filter_grad/nchw.h"
+#include "kernels/filter_grad/nhwc.h"
+#include "kernels/forward/forward.h"
+#include "kernels/forward/nchw_quads.h"
+#include "kernels/forward/nhwc_planes.h"
 
 namespace dwshim {
 namespace {
@@ -150,7 +151,7 @@ bool nhwc_planes_measured(const DepthwiseParams& forward, int64_t elements) {
 }
 
 bool data_grad_faster(Api api, const DepthwiseParams& p) {
-    // The NCHW stride-2 window kernel (depthwise_data_grad_nchw.cu), run 2026-12-03e on the stride-2 depthwise
+    // The NCHW stride-2 window kernel (data_grad/nchw_stride2.cu), run 2026-12-03e on the stride-2 depthwise
     // layers of four torchvision models (bench/results/2026-12-03e-h200-models-nchw-dgrad-*.csv): every layer in
     // fp32 and bf16 wins against cuDNN legacy, cuDNN backend and PyTorch's own kernel alike (dwshim vs legacy /
     // backend / PyTorch: c64_112x112_k3s2 f32 0.074 vs 0.659 / 0.659 / 0.795, c72_56x56_k5s2 bf16 0.037 vs 0.537 /

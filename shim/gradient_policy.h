@@ -19,7 +19,7 @@ constexpr int64_t kSmallestAsymmetric = int64_t{32} * 160 * 28 * 28;
 // (bench/classes.csv's k13, 32 x 256 x 28 x 28).
 constexpr int64_t kSmallestLargeFilter = int64_t{32} * 256 * 28 * 28;
 
-// Whether the NHWC small-plane kernel (7 x 7, and 5 x 5 in fp16/bf16: depthwise_nhwc_planes.cu) takes `forward` in a
+// Whether the NHWC small-plane kernel (7 x 7, and 5 x 5 in fp16/bf16: forward/nhwc_planes.cu) takes `forward` in a
 // measured shape, forward and data gradient alike: output rows of 7, 14 or 28 columns (bench/models.csv's c768_7x7,
 // c384_14x14 and c192_28x28 k7s1, c960_7x7 to c672_14x14 k5s1; other widths compute partly idle segments and were
 // not timed), an input of `elements` from the smallest it was measured on at that filter size (64 x 768 x 7 x 7 at

@@ -1,9 +1,9 @@
 #include "route_policy.h"
 
 #include "gradient_policy.h"
-#include "kernels/depthwise_forward.h"
-#include "kernels/depthwise_nhwc_mma.h"
-#include "kernels/depthwise_toeplitz_2byte.h"
+#include "kernels/forward/forward.h"
+#include "kernels/forward/nhwc_mma.h"
+#include "kernels/forward/toeplitz_2byte.h"
 #include "settings.h"
 #include "tuned_routes.h"
 
@@ -82,12 +82,12 @@ bool nhwc_vec_faster(Api api, const DepthwiseParams& p) {
     // rows of 28 and 14 (c192_28x28_k7s1 bf16 0.073 vs 0.086, f16 0.069 vs 0.084; c384_14x14_k7s1 bf16 0.0437 vs
     // 0.0454, f16 0.0424 vs 0.0441), ties on 7 x 7 images (c768_7x7 f16 0.0285 vs 0.0288) and loses on rows of 56
     // (c96_56x56 bf16 0.146 vs 0.142; run 2026-12-03r, convnext7 bf16 0.351 vs 0.343). The tensor-core kernel
-    // (depthwise_nhwc_mma.cu, output rows of 28 or more, 16-channel groups) wins there in bf16 (run 2026-12-04ss
+    // (forward/nhwc_mma.cu, output rows of 28 or more, 16-channel groups) wins there in bf16 (run 2026-12-04ss
     // against run rr's and run r's PyTorch plans: c96_56x56 0.093 vs 0.142, c192_28x28 0.065 vs 0.086, convnext7
     // 0.233 vs 0.343), routed on output rows of 28 to 56 columns, the widths measured and those between them.
     // Its fp16 build was timed only in its first version (run rr: c96_56x56 f16 0.138 vs 0.139, c192_28x28 0.053
     // vs 0.084): fp16 on its shapes, rows of 28 included, stays with PyTorch until measured.
-    // The small-plane kernel (depthwise_nhwc_planes.cu: fp32 rows of 7 to 28, 2-byte rows of 7 to 14) wins every
+    // The small-plane kernel (forward/nhwc_planes.cu: fp32 rows of 7 to 28, 2-byte rows of 7 to 14) wins every
     // layer it takes in every dtype (run 2026-12-04zf, dwshim vs cuDNN legacy / backend / PyTorch's plan:
     // c384_14x14_k7s1 bf16 0.0282 vs 0.845 / 0.809 / 0.0456, f32 0.0313 vs 0.834 / 0.796 / 0.101; c768_7x7_k7s1
     // f16 0.0239 vs 0.319 / 0.301 / 0.0290, the closest; c192_28x28_k7s1 f32 0.062 vs 1.89 / 1.81 / 0.187; its

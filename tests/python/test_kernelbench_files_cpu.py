@@ -109,10 +109,10 @@ def test_kernel_source_compiles(tmp_path, which):
         assert make_kernelbench.main(["--kernels-only", str(source)]) == 0
     else:
         source = os.path.join(ROOT, "kernelbench", "%s_conv.cu" % which)
-    # 86's kernels include kernels/async_copy.cuh and tf32_mma.cuh, which the generator inlines like the kernels'
-    # includes.
+    # 86's kernels include kernels/common/async_copy.cuh and kernels/common/tf32_mma.cuh, which the generator inlines
+    # like the kernels' includes.
     command = [nvcc, "-std=c++17", "-arch=sm_%s" % (os.environ.get("DWSHIM_CUDA_ARCH") or "90"), "-c", str(source),
-               "-I", os.path.join(ROOT, "kernels"), "-o", str(tmp_path / "kernels.o")] + shlex.split(
+               "-I", ROOT, "-o", str(tmp_path / "kernels.o")] + shlex.split(
                    os.environ.get("DWSHIM_NVCC_FLAGS", ""))
     if os.environ.get("DWSHIM_NVCC_HOST"):
         command += ["-ccbin", os.environ["DWSHIM_NVCC_HOST"]]
