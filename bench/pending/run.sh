@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The next session's device calls (carry third_party and variants, prepared as in bench/pending/README.md; the
 # stages that ran in the seventeenth session, runs zl-zo, are in git history):
-#   STAGE=probe  (about 380 s) forward-walk.patch walking only where a block gets 4+ strip groups (variants/fwalk4)
+#   STAGE=probe  (about 420 s) forward-walk.patch walking only where a block gets 4+ strip groups (variants/fwalk4)
 #                and vector-filter-staging.patch (variants/vstage) against main (variants/main), forward and data
-#                gradient, NHWC, every dtype; image-tiles-double-buffer.patch
-#                (variants/tiles2, built with its tests) against main, 2-byte NHWC filter gradient of the 5x5 / 7x7
-#                layers on rows of 28 or fewer; both twice; tiles2 against cuDNN and PyTorch on those layers;
-#                tiles2's image-tile tests in 12 processes, memcheck on 4 configs; ncu's sections on main's stride-2
-#                data gradient (c144_56x56_k5s2 bf16).
+#                gradient, NHWC, every dtype; the filter gradient of every model layer and KB84 / convnext7, NHWC
+#                fp32 and bf16, against main: variants/checks (image-tiles-double-buffer.patch and
+#                finalize-narrow.patch, built with its tests; each changes other layers: rows of 28 or fewer at
+#                5x5 / 7x7, and under 4,224 taps over 256+ slices) and variants/nofinal (main without the finalize
+#                pass: wrong results, its time says what the pass costs); all twice; checks against cuDNN and
+#                PyTorch on the image-tile layers; checks' new tests and the image-tile ones in 12 processes,
+#                memcheck on 4 configs; ncu's sections on main's stride-2 data gradient (c144_56x56_k5s2 bf16).
 #   STAGE=train  (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -21,27 +23,29 @@ start=$SECONDS
 case "$STAGE" in
   probe)
     { cat bench/models.csv; grep -v "^#" bench/suite.csv | grep -v "^replk31,"; } >/tmp/land.csv
+    { cat bench/models.csv; grep -E "^(kb84|convnext7)," bench/suite.csv; } >/tmp/wgrad.csv
     { grep "^#" bench/models.csv; awk -F, '!/^#/ && $5 <= 28 && ($6 == 5 || $6 == 7) && $8 == 1' bench/models.csv;
       grep -E "^convnext7," bench/suite.csv; } >/tmp/images.csv
-    (cmake -S variants/tiles2 -B build-tiles2 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-tiles2.txt 2>&1 &&
-     cmake --build build-tiles2 -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn \
-       >>/tmp/build-tiles2.txt 2>&1 || tail -20 /tmp/build-tiles2.txt) >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main fwalk4 vstage" OUT=/tmp/build-logs bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
+    (cmake -S variants/checks -B build-checks -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-checks.txt 2>&1 &&
+     cmake --build build-checks -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn \
+       >>/tmp/build-checks.txt 2>&1 || tail -20 /tmp/build-checks.txt) >"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main fwalk4 vstage nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+      >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
       { STEPS=time CASES=/tmp/land.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main fwalk4 vstage" \
           OUT=/tmp/fwalk-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        STEPS=time CASES=/tmp/images.csv OPS=wgrad DTYPES=f16,bf16 LAYOUTS=nhwc VARIANTS="main tiles2" \
-          OUT=/tmp/tiles-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        cat /tmp/fwalk-$round/variants.txt /tmp/tiles-$round/variants.txt; } >"$OUT/variants-$round.txt"
+        STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main checks nofinal" \
+          OUT=/tmp/wgrad-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+        cat /tmp/fwalk-$round/variants.txt /tmp/wgrad-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
     echo "probe: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    # tiles2 against cuDNN and PyTorch on the same layers: the columns a route needs.
-    DWSHIM_ROUTE=all timeout 90 build-tiles2/bench/dwshim_bench_cudnn /tmp/images.csv --case all --op wgrad \
+    # checks against cuDNN and PyTorch on the image-tile layers: the columns a route needs.
+    DWSHIM_ROUTE=all timeout 90 build-checks/bench/dwshim_bench_cudnn /tmp/images.csv --case all --op wgrad \
       --dtype f16,bf16 --layout nhwc --csv "$OUT/images-cudnn.csv" >/tmp/images-cudnn.log 2>&1
-    DWSHIM_LIBRARY="$PWD/build-tiles2/libdwshim.so" timeout 120 python3 bench/bench_torch.py --cases /tmp/images.csv \
+    DWSHIM_LIBRARY="$PWD/build-checks/libdwshim.so" timeout 120 python3 bench/bench_torch.py --cases /tmp/images.csv \
       --case all --op wgrad --dtype f16,bf16 --layout nhwc --csv "$OUT/images-torch.csv" >/tmp/images-torch.log 2>&1
     echo "probe: benched at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name regex:data_grad_nhwc_s2 --launch-skip 2 \
@@ -49,16 +53,16 @@ case "$STAGE" in
       --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn bench/models.csv \
       --case c144_56x56_k5s2 --op dgrad --dtype bf16 --layout nhwc --dwshim-only 1 >"$OUT/ncu-s2.txt" 2>&1
     for shard in $(seq 0 11); do
-      DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-tiles2/tests/dwshim_gpu_tests \
-        --gtest_filter='Gradients.NhwcSmallImages*:Gradients.NhwcTinyImages*:Gradients.FuzzBackend*:Gradients.Repeat*' \
+      DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-checks/tests/dwshim_gpu_tests \
+        --gtest_filter='Gradients.NhwcSmallImages*:Gradients.NhwcTinyImages*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:Gradients.Repeat*:Gradients.*Nhwc*' \
         >"/tmp/tests-$shard.log" 2>&1 &
     done
     for i in 0 1 2 3; do
       DWSHIM_ROUTE=all DWSHIM_TEST_CASE=$i timeout 150 compute-sanitizer --tool memcheck --print-limit 10 \
-        build-tiles2/tests/dwshim_gpu_tests --gtest_filter='Gradients.NhwcTinyImages*' >"/tmp/memcheck-$i.log" 2>&1 &
+        build-checks/tests/dwshim_gpu_tests --gtest_filter='Gradients.NhwcTinyImages*' >"/tmp/memcheck-$i.log" 2>&1 &
     done
     wait
-    cat /tmp/tests-*.log /tmp/memcheck-*.log >"$OUT/tests-tiles2.log"
+    cat /tmp/tests-*.log /tmp/memcheck-*.log >"$OUT/tests-checks.log"
     echo "tests at $((SECONDS - start)) s: $(grep -hE '^\[  (PASSED|FAILED) ' /tmp/tests-*.log | sort | uniq -c | tr '\n' ' ')" \
       >>"$OUT/summary.txt"
     echo "memcheck: $(grep -hE 'ERROR SUMMARY' /tmp/memcheck-*.log | sort | uniq -c | tr '\n' ' ')" >>"$OUT/summary.txt"
