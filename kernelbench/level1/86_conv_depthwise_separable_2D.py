@@ -91,6 +91,30 @@ cudaError_t depthwise_forward(const DepthwiseParams& params, cudaStream_t stream
 
 #include <algorithm>
 
+// The dtype a launch was asked for as a compile-time constant, so that each launch names its instantiations once
+// for the three dtypes.
+
+#include <cuda_runtime_api.h>
+
+#include <type_traits>
+
+namespace dwshim {
+
+template <DType D>
+using DTypeConstant = std::integral_constant<DType, D>;
+
+// f(DTypeConstant<dtype>{}); an unknown dtype gets cudaErrorInvalidValue.
+template <typename F>
+cudaError_t with_dtype(DType dtype, F&& f) {
+    switch (dtype) {
+        case DType::kFloat:
+            return f(DTypeConstant<DType::kFloat>{});
+    }
+    return cudaErrorInvalidValue;
+}
+
+}  // namespace dwshim
+
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -317,11 +341,7 @@ KernelPath select_path(const DepthwiseParams& params) {
 }
 
 cudaError_t depthwise_forward(const DepthwiseParams& params, cudaStream_t stream) {
-    switch (params.dtype) {
-        case DType::kFloat:
-            return dispatch<DType::kFloat>(params, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(params.dtype, [&](auto d) { return dispatch<decltype(d)::value>(params, stream); });
 }
 
 }  // namespace dwshim

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/data_grad/nchw_stride2.h"
 #include "kernels/data_grad/nhwc_stride2.h"
@@ -148,15 +149,7 @@ cudaError_t depthwise_data_grad(const DepthwiseParams& params, cudaStream_t stre
     if (data_grad_as_forward(params, &forward)) return depthwise_forward(forward, stream);
     if (data_grad_nhwc_s2_aligned(params)) return data_grad_nhwc_s2(params, stream);
     if (data_grad_nchw_s2_applies(params)) return data_grad_nchw_s2(params, stream);
-    switch (params.dtype) {
-        case DType::kFloat:
-            return launch_generic<DType::kFloat>(params, stream);
-        case DType::kHalf:
-            return launch_generic<DType::kHalf>(params, stream);
-        case DType::kBFloat16:
-            return launch_generic<DType::kBFloat16>(params, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(params.dtype, [&](auto d) { return launch_generic<decltype(d)::value>(params, stream); });
 }
 
 }  // namespace dwshim

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/epilogue.cuh"
 
@@ -170,15 +171,7 @@ bool data_grad_nchw_s2_applies(const DepthwiseParams& p) {
 }
 
 cudaError_t data_grad_nchw_s2(const DepthwiseParams& p, cudaStream_t stream) {
-    switch (p.dtype) {
-        case DType::kFloat:
-            return launch_dtype<DType::kFloat>(p, stream);
-        case DType::kHalf:
-            return launch_dtype<DType::kHalf>(p, stream);
-        case DType::kBFloat16:
-            return launch_dtype<DType::kBFloat16>(p, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(p.dtype, [&](auto d) { return launch_dtype<decltype(d)::value>(p, stream); });
 }
 
 }  // namespace dwshim

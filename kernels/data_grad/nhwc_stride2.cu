@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "kernels/common/channel_vector_strips.cuh"
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/resident_blocks.h"
 #include "kernels/forward/nhwc_vec.h"
@@ -190,15 +191,7 @@ bool data_grad_nhwc_s2_aligned(const DepthwiseParams& p) {
 }
 
 cudaError_t data_grad_nhwc_s2(const DepthwiseParams& p, cudaStream_t stream) {
-    switch (p.dtype) {
-        case DType::kFloat:
-            return launch_dtype<DType::kFloat>(p, stream);
-        case DType::kHalf:
-            return launch_dtype<DType::kHalf>(p, stream);
-        case DType::kBFloat16:
-            return launch_dtype<DType::kBFloat16>(p, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(p.dtype, [&](auto d) { return launch_dtype<decltype(d)::value>(p, stream); });
 }
 
 }  // namespace dwshim

@@ -30,6 +30,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/packed_nchw_copy.h"
 #include "kernels/filter_grad/large_filter.h"
@@ -427,15 +428,7 @@ size_t filter_grad_workspace_bytes(const DepthwiseParams& params) {
 cudaError_t depthwise_filter_grad(const DepthwiseParams& params, void* workspace, cudaStream_t stream) {
     float* partial = static_cast<float*>(workspace);
     if (partial == nullptr) return cudaErrorInvalidValue;
-    switch (params.dtype) {
-        case DType::kFloat:
-            return launch<DType::kFloat>(params, partial, stream);
-        case DType::kHalf:
-            return launch<DType::kHalf>(params, partial, stream);
-        case DType::kBFloat16:
-            return launch<DType::kBFloat16>(params, partial, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(params.dtype, [&](auto d) { return launch<decltype(d)::value>(params, partial, stream); });
 }
 
 }  // namespace dwshim

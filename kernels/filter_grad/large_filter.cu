@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/filter_grad/large_filter_tiles.h"
 #include "kernels/filter_grad/large_filter_toeplitz.h"
@@ -170,18 +171,10 @@ cudaError_t filter_grad_large(const DepthwiseParams& p, float* partial, int64_t*
     const LargeLayout layout = large_layout(p);
     const dim3 blocks(static_cast<unsigned>(p.k), static_cast<unsigned>(grid.slices));
     const size_t bytes = staged_bytes(layout);
-    switch (p.dtype) {
-        case DType::kFloat:
-            filter_grad_large_kernel<DType::kFloat><<<blocks, kThreads, bytes, stream>>>(p, grid, layout, partial);
-            break;
-        case DType::kHalf:
-            filter_grad_large_kernel<DType::kHalf><<<blocks, kThreads, bytes, stream>>>(p, grid, layout, partial);
-            break;
-        case DType::kBFloat16:
-            filter_grad_large_kernel<DType::kBFloat16><<<blocks, kThreads, bytes, stream>>>(p, grid, layout, partial);
-            break;
-    }
-    return cudaGetLastError();
+    return with_dtype(p.dtype, [&](auto d) {
+        filter_grad_large_kernel<decltype(d)::value><<<blocks, kThreads, bytes, stream>>>(p, grid, layout, partial);
+        return cudaGetLastError();
+    });
 }
 
 }  // namespace dwshim

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/row_quads.cuh"
 #include "kernels/filter_grad/filter_grad.h"
@@ -212,15 +213,7 @@ bool filter_grad_nchw_rows_applies(const DepthwiseParams& p) {
 
 cudaError_t filter_grad_nchw_rows(const DepthwiseParams& p, const FilterGradSlicing& slicing, float* partial,
                                   cudaStream_t stream) {
-    switch (p.dtype) {
-        case DType::kFloat:
-            return launch_shape<DType::kFloat>(p, slicing, partial, stream);
-        case DType::kHalf:
-            return launch_shape<DType::kHalf>(p, slicing, partial, stream);
-        case DType::kBFloat16:
-            return launch_shape<DType::kBFloat16>(p, slicing, partial, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(p.dtype, [&](auto d) { return launch_shape<decltype(d)::value>(p, slicing, partial, stream); });
 }
 
 }  // namespace dwshim

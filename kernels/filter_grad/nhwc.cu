@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/filter_grad/filter_grad.h"
 #include "kernels/filter_grad/partials.cuh"
@@ -190,15 +191,7 @@ int64_t filter_grad_nhwc_tiles_slices(const DepthwiseParams& p) {
 }
 
 cudaError_t filter_grad_nhwc_tiles(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    switch (p.dtype) {
-        case DType::kFloat:
-            return launch_size<DType::kFloat>(p, partial, slices, stream);
-        case DType::kHalf:
-            return launch_size<DType::kHalf>(p, partial, slices, stream);
-        case DType::kBFloat16:
-            return launch_size<DType::kBFloat16>(p, partial, slices, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(p.dtype, [&](auto d) { return launch_size<decltype(d)::value>(p, partial, slices, stream); });
 }
 
 }  // namespace dwshim

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "kernels/common/async_copy.cuh"
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/filter_grad/filter_grad.h"
 #include "kernels/filter_grad/nhwc.h"
@@ -501,8 +502,6 @@ int64_t max_slices(const DepthwiseParams& p) {
     return std::max(grid_for<D, K, S, kWide>(p).slices, grid_for<D, K, S, kNarrow>(p).slices);
 }
 
-template <DType D>
-using DTypeConstant = std::integral_constant<DType, D>;
 template <int N>
 using IntConstant = std::integral_constant<int, N>;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/dtype_dispatch.h"
 #include "kernels/forward/generic.h"
 #include "kernels/forward/large_filter.h"
 #include "kernels/forward/nchw_quads.h"
@@ -87,15 +88,7 @@ KernelPath select_path(const DepthwiseParams& params) {
 }
 
 cudaError_t depthwise_forward(const DepthwiseParams& params, cudaStream_t stream) {
-    switch (params.dtype) {
-        case DType::kFloat:
-            return dispatch<DType::kFloat>(params, stream);
-        case DType::kHalf:
-            return dispatch<DType::kHalf>(params, stream);
-        case DType::kBFloat16:
-            return dispatch<DType::kBFloat16>(params, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_dtype(params.dtype, [&](auto d) { return dispatch<decltype(d)::value>(params, stream); });
 }
 
 }  // namespace dwshim
