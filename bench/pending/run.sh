@@ -9,7 +9,8 @@
 #                5x5 / 7x7, and under 4,224 taps over 256+ slices) and variants/nofinal (main without the finalize
 #                pass: wrong results, its time says what the pass costs); all twice; checks against cuDNN and
 #                PyTorch on the image-tile layers; checks' new tests and the image-tile ones in 12 processes,
-#                memcheck on 4 configs; ncu's sections on main's stride-2 data gradient (c144_56x56_k5s2 bf16).
+#                memcheck on 4 configs; ncu's sections on main's stride-2 data and filter gradients (c144_56x56_k5s2
+#                bf16).
 #   STAGE=train  (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -52,6 +53,11 @@ case "$STAGE" in
       --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
       --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn bench/models.csv \
       --case c144_56x56_k5s2 --op dgrad --dtype bf16 --layout nhwc --dwshim-only 1 >"$OUT/ncu-s2.txt" 2>&1
+    # The stride-2 5x5 filter gradient, which loses to PyTorch's plan (c144_56x56_k5s2 bf16 0.090 vs 0.059 ms).
+    DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name regex:filter_grad_nhwc_ring --launch-skip 2 \
+      --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+      --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn bench/models.csv \
+      --case c144_56x56_k5s2 --op wgrad --dtype bf16 --layout nhwc --dwshim-only 1 >>"$OUT/ncu-s2.txt" 2>&1
     for shard in $(seq 0 11); do
       DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-checks/tests/dwshim_gpu_tests \
         --gtest_filter='Gradients.NhwcSmallImages*:Gradients.NhwcTinyImages*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:Gradients.Repeat*:Gradients.*Nhwc*' \
