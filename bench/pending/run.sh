@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The next session's device calls (carry third_party and variants, prepared as in bench/pending/README.md; the
 # stages that ran in the seventeenth session, runs zl-zo, are in git history):
-#   STAGE=probe  (about 420 s) forward-walk.patch walking only where a block gets 4+ strip groups (variants/fwalk4)
-#                and vector-filter-staging.patch (variants/vstage) against main (variants/main), forward and data
-#                gradient, NHWC, every dtype; the filter gradient of every model layer and KB84 / convnext7, NHWC
-#                fp32 and bf16, against main: variants/checks (image-tiles-double-buffer.patch and
-#                finalize-narrow.patch, built with its tests; each changes other layers: rows of 28 or fewer at
-#                5x5 / 7x7, and under 4,224 taps over 256+ slices) and variants/nofinal (main without the finalize
-#                pass: wrong results, its time says what the pass costs); all twice; checks against cuDNN and
-#                PyTorch on the image-tile layers; checks' new tests and the image-tile ones in 12 processes,
-#                memcheck on 4 configs; ncu's sections on main's stride-2 data and filter gradients (c144_56x56_k5s2
-#                bf16).
-#   STAGE=train  (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
+#   STAGE=probe   (about 480 s) dwshim-only time, best of two rounds, against variants/main:
+#                 - forward and data gradient, NHWC, every dtype, model layers and suite: variants/fwalk4
+#                   (forward-walk.patch walking only where a block gets 4+ strip groups), variants/vstage
+#                   (vector-filter-staging.patch), variants/pimages (planes-image-groups.patch);
+#                 - filter gradient, NHWC fp32 and bf16, model layers, KB84 and convnext7: variants/checks
+#                   (image-tiles-double-buffer.patch, finalize-narrow.patch and planes-image-groups.patch, built
+#                   with its tests; the first two change the filter gradient of different layers: rows of 28 or
+#                   fewer at 5x5 / 7x7, and under 4,224 taps over 256+ slices) and variants/nofinal (main without
+#                   the finalize pass: wrong results, its time says what the pass costs);
+#                 then checks against cuDNN and PyTorch on the small-image layers, all three directions; ncu's
+#                 sections on main's stride-2 data and filter gradients (c144_56x56_k5s2 bf16).
+#   STAGE=checks  (about 220 s, right after probe on the warm machine; builds checks if it is not there) checks'
+#                 new tests and the NHWC gradient and small-plane ones in 12 processes, memcheck on 4 configs.
+#   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,56 +24,65 @@ export PATH="$PATH:/usr/local/cuda/bin"
 STAGE=${STAGE:-probe}
 start=$SECONDS
 
+build_checks() {
+  cmake -S variants/checks -B build-checks -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-checks.txt 2>&1 &&
+  cmake --build build-checks -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-checks.txt 2>&1 ||
+  tail -20 /tmp/build-checks.txt
+}
+
 case "$STAGE" in
   probe)
     { cat bench/models.csv; grep -v "^#" bench/suite.csv | grep -v "^replk31,"; } >/tmp/land.csv
     { cat bench/models.csv; grep -E "^(kb84|convnext7)," bench/suite.csv; } >/tmp/wgrad.csv
     { grep "^#" bench/models.csv; awk -F, '!/^#/ && $5 <= 28 && ($6 == 5 || $6 == 7) && $8 == 1' bench/models.csv;
       grep -E "^convnext7," bench/suite.csv; } >/tmp/images.csv
-    (cmake -S variants/checks -B build-checks -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-checks.txt 2>&1 &&
-     cmake --build build-checks -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn \
-       >>/tmp/build-checks.txt 2>&1 || tail -20 /tmp/build-checks.txt) >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main fwalk4 vstage nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+    build_checks >"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main fwalk4 vstage pimages nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
       >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
-      { STEPS=time CASES=/tmp/land.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main fwalk4 vstage" \
-          OUT=/tmp/fwalk-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+      { STEPS=time CASES=/tmp/land.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc \
+          VARIANTS="main fwalk4 vstage pimages" OUT=/tmp/fwd-$round bash scripts/compare_variants.sh >/dev/null 2>&1
         STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main checks nofinal" \
           OUT=/tmp/wgrad-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        cat /tmp/fwalk-$round/variants.txt /tmp/wgrad-$round/variants.txt; } >"$OUT/variants-$round.txt"
+        cat /tmp/fwd-$round/variants.txt /tmp/wgrad-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
     echo "probe: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    # checks against cuDNN and PyTorch on the image-tile layers: the columns a route needs.
-    DWSHIM_ROUTE=all timeout 90 build-checks/bench/dwshim_bench_cudnn /tmp/images.csv --case all --op wgrad \
-      --dtype f16,bf16 --layout nhwc --csv "$OUT/images-cudnn.csv" >/tmp/images-cudnn.log 2>&1
-    DWSHIM_LIBRARY="$PWD/build-checks/libdwshim.so" timeout 120 python3 bench/bench_torch.py --cases /tmp/images.csv \
-      --case all --op wgrad --dtype f16,bf16 --layout nhwc --csv "$OUT/images-torch.csv" >/tmp/images-torch.log 2>&1
+    # checks against cuDNN and PyTorch on the small-image layers: the columns a route needs.
+    DWSHIM_ROUTE=all timeout 150 build-checks/bench/dwshim_bench_cudnn /tmp/images.csv --case all \
+      --op fwd,dgrad,wgrad --dtype f16,bf16 --layout nhwc --csv "$OUT/images-cudnn.csv" >/tmp/images-cudnn.log 2>&1
+    DWSHIM_LIBRARY="$PWD/build-checks/libdwshim.so" timeout 200 python3 bench/bench_torch.py --cases /tmp/images.csv \
+      --case all --op fwd,dgrad,wgrad --dtype f16,bf16 --layout nhwc --csv "$OUT/images-torch.csv" \
+      >/tmp/images-torch.log 2>&1
     echo "probe: benched at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name regex:data_grad_nhwc_s2 --launch-skip 2 \
-      --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
-      --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn bench/models.csv \
-      --case c144_56x56_k5s2 --op dgrad --dtype bf16 --layout nhwc --dwshim-only 1 >"$OUT/ncu-s2.txt" 2>&1
-    # The stride-2 5x5 filter gradient, which loses to PyTorch's plan (c144_56x56_k5s2 bf16 0.090 vs 0.059 ms).
-    DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name regex:filter_grad_nhwc_ring --launch-skip 2 \
-      --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
-      --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn bench/models.csv \
-      --case c144_56x56_k5s2 --op wgrad --dtype bf16 --layout nhwc --dwshim-only 1 >>"$OUT/ncu-s2.txt" 2>&1
+    for op in dgrad:data_grad_nhwc_s2 wgrad:filter_grad_nhwc_ring; do
+      DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name "regex:${op#*:}" --launch-skip 2 \
+        --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+        --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn \
+        bench/models.csv --case c144_56x56_k5s2 --op "${op%%:*}" --dtype bf16 --layout nhwc --dwshim-only 1 \
+        >>"$OUT/ncu-s2.txt" 2>&1
+    done
+    ;;
+  checks)
+    [ -x build-checks/tests/dwshim_gpu_tests ] || build_checks >"$OUT/builds.txt" 2>&1
     for shard in $(seq 0 11); do
       DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-checks/tests/dwshim_gpu_tests \
-        --gtest_filter='Gradients.NhwcSmallImages*:Gradients.NhwcTinyImages*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:Gradients.Repeat*:Gradients.*Nhwc*' \
+        --gtest_filter='*SmallPlanes*:Gradients.*Nhwc*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:Gradients.Repeat*' \
         >"/tmp/tests-$shard.log" 2>&1 &
     done
     for i in 0 1 2 3; do
       DWSHIM_ROUTE=all DWSHIM_TEST_CASE=$i timeout 150 compute-sanitizer --tool memcheck --print-limit 10 \
-        build-checks/tests/dwshim_gpu_tests --gtest_filter='Gradients.NhwcTinyImages*' >"/tmp/memcheck-$i.log" 2>&1 &
+        build-checks/tests/dwshim_gpu_tests \
+        --gtest_filter='Gradients.NhwcTinyImages*:LegacyForward.RandomNhwcSmallPlanesInImageGroups*' \
+        >"/tmp/memcheck-$i.log" 2>&1 &
     done
     wait
     cat /tmp/tests-*.log /tmp/memcheck-*.log >"$OUT/tests-checks.log"
     echo "tests at $((SECONDS - start)) s: $(grep -hE '^\[  (PASSED|FAILED) ' /tmp/tests-*.log | sort | uniq -c | tr '\n' ' ')" \
       >>"$OUT/summary.txt"
+    echo "failed: $(grep -h '^\[  FAILED  \] [A-Z]' /tmp/tests-*.log | sort -u | tr '\n' ' ')" >>"$OUT/summary.txt"
     echo "memcheck: $(grep -hE 'ERROR SUMMARY' /tmp/memcheck-*.log | sort | uniq -c | tr '\n' ' ')" >>"$OUT/summary.txt"
     ;;
   train)
