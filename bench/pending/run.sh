@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # The next session's device calls (carry third_party and variants, prepared as in bench/pending/README.md; the
 # stages that ran in the seventeenth session, runs zl-zo, are in git history):
-#   STAGE=probe   (about 480 s) dwshim-only time, best of two rounds, against variants/main:
+#   STAGE=probe   (about 450 s) dwshim-only time, best of two rounds, against variants/main:
 #                 - forward and data gradient, NHWC, every dtype, model layers and suite: variants/fwalk4
 #                   (forward-walk.patch walking only where a block gets 4+ strip groups), variants/vstage
 #                   (vector-filter-staging.patch), variants/pimages (planes-image-groups.patch);
-#                 - filter gradient, NHWC fp32 and bf16, model layers, KB84 and convnext7: variants/checks
-#                   (image-tiles-double-buffer.patch, finalize-narrow.patch and planes-image-groups.patch, built
-#                   with its tests; the first two change the filter gradient of different layers: rows of 28 or
-#                   fewer at 5x5 / 7x7, and under 4,224 taps over 256+ slices) and variants/nofinal (main without
-#                   the finalize pass: wrong results, its time says what the pass costs);
-#                 then checks against cuDNN and PyTorch on the small-image layers, all three directions; ncu's
-#                 sections on main's stride-2 data and filter gradients (c144_56x56_k5s2 bf16).
+#                 - filter gradient, NHWC fp32 and bf16, model layers, KB84 and convnext7: variants/tiles2
+#                   (image-tiles-double-buffer.patch), variants/final (finalize-shapes.patch) and variants/nofinal
+#                   (main without the finalize pass: wrong results, its time says what the pass costs);
+#                 then variants/checks (all three patches that change kernels, built with their tests) against cuDNN
+#                 and PyTorch on the small-image layers, all three directions; ncu's sections on main's stride-2
+#                 data and filter gradients (c144_56x56_k5s2 bf16).
 #   STAGE=checks  (about 220 s, right after probe on the warm machine; builds checks if it is not there) checks'
 #                 new tests and the NHWC gradient and small-plane ones in 12 processes, memcheck on 4 configs.
 #   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
@@ -38,14 +37,14 @@ case "$STAGE" in
     { grep "^#" bench/models.csv; awk -F, '!/^#/ && $5 <= 28 && ($6 == 5 || $6 == 7) && $8 == 1' bench/models.csv;
       grep -E "^convnext7," bench/suite.csv; } >/tmp/images.csv
     build_checks >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main fwalk4 vstage pimages nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+    STEPS=build VARIANTS="main fwalk4 vstage pimages tiles2 final nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
       >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
       { STEPS=time CASES=/tmp/land.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc \
           VARIANTS="main fwalk4 vstage pimages" OUT=/tmp/fwd-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main checks nofinal" \
+        STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main tiles2 final nofinal" \
           OUT=/tmp/wgrad-$round bash scripts/compare_variants.sh >/dev/null 2>&1
         cat /tmp/fwd-$round/variants.txt /tmp/wgrad-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
