@@ -6,8 +6,9 @@
 #                   (forward-walk.patch walking only where a block gets 4+ strip groups), variants/vstage
 #                   (vector-filter-staging.patch), variants/pimages (planes-image-groups.patch);
 #                 - filter gradient, NHWC fp32 and bf16, model layers, KB84 and convnext7: variants/tiles2
-#                   (image-tiles-double-buffer.patch), variants/final (finalize-shapes.patch) and variants/nofinal
-#                   (main without the finalize pass: wrong results, its time says what the pass costs);
+#                   (image-tiles-double-buffer.patch), variants/tiles2w (and image-tiles-one-wave.patch),
+#                   variants/final (finalize-shapes.patch) and variants/nofinal (main without the finalize pass:
+#                   wrong results, its time says what the pass costs);
 #                 then variants/checks (all three patches that change kernels, built with their tests) against cuDNN
 #                 and PyTorch on the small-image layers, all three directions; ncu's sections on main's stride-2
 #                 data and filter gradients (c144_56x56_k5s2 bf16).
@@ -37,14 +38,14 @@ case "$STAGE" in
     { grep "^#" bench/models.csv; awk -F, '!/^#/ && $5 <= 28 && ($6 == 5 || $6 == 7) && $8 == 1' bench/models.csv;
       grep -E "^convnext7," bench/suite.csv; } >/tmp/images.csv
     build_checks >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main fwalk4 vstage pimages tiles2 final nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+    STEPS=build VARIANTS="main fwalk4 vstage pimages tiles2 tiles2w final nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
       >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
       { STEPS=time CASES=/tmp/land.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc \
           VARIANTS="main fwalk4 vstage pimages" OUT=/tmp/fwd-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main tiles2 final nofinal" \
+        STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main tiles2 tiles2w final nofinal" \
           OUT=/tmp/wgrad-$round bash scripts/compare_variants.sh >/dev/null 2>&1
         cat /tmp/fwd-$round/variants.txt /tmp/wgrad-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
