@@ -7,7 +7,8 @@
 # Device call (carry third_party and variants): CASES=bench/models.csv OPS=fwd,dgrad,wgrad DTYPES=f16,bf16 \
 #   LAYOUTS=nhwc bash scripts/compare_variants.sh      -> $OUT/variants.txt (every row), $OUT/variants_table.txt
 # STEPS=build or STEPS=time does one half (build the trees while something else uses the GPU, time them later);
-# VARIANTS="main new" takes those trees only.
+# VARIANTS="main new" takes those trees only; JOBS=n compiles n files at a time per tree (default: every core; the
+# trees build at once, so many trees want fewer, or nvcc's memory runs out).
 set -u
 export PATH="$PATH:/usr/local/cuda/bin"
 OUT=${OUT:-$PWD/gpu-logs}
@@ -20,7 +21,7 @@ for name in ${VARIANTS:-$(ls variants)}; do
   [[ $STEPS == *build* ]] || continue
   (cmake -S "$dir" -B "build-$name" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
      -DDWSHIM_BUILD_TESTS=OFF -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >"build-$name.log" 2>&1 &&
-   cmake --build "build-$name" -j"$(nproc)" --target dwshim_bench_cudnn >>"build-$name.log" 2>&1 ||
+   cmake --build "build-$name" -j"${JOBS:-$(nproc)}" --target dwshim_bench_cudnn >>"build-$name.log" 2>&1 ||
    tail -20 "build-$name.log") &
 done
 wait

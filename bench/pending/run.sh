@@ -27,8 +27,8 @@ start=$SECONDS
 build_checks() {
   cmake -S variants/checks -B build-checks -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-checks.txt 2>&1 &&
-  cmake --build build-checks -j"$(nproc)" --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-checks.txt 2>&1 ||
-  tail -20 /tmp/build-checks.txt
+  cmake --build build-checks -j"${JOBS:-$(nproc)}" --target dwshim_gpu_tests dwshim_bench_cudnn \
+    >>/tmp/build-checks.txt 2>&1 || tail -20 /tmp/build-checks.txt
 }
 
 case "$STAGE" in
@@ -37,15 +37,18 @@ case "$STAGE" in
     { cat bench/models.csv; grep -E "^(kb84|convnext7)," bench/suite.csv; } >/tmp/wgrad.csv
     { grep "^#" bench/models.csv; awk -F, '!/^#/ && $5 <= 28 && ($6 == 5 || $6 == 7) && $8 == 1' bench/models.csv;
       grep -E "^convnext7," bench/suite.csv; } >/tmp/images.csv
-    build_checks >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main fwalk4 vstage pimages tiles2 tiles2w final nofinal" OUT=/tmp/build-logs bash scripts/compare_variants.sh \
-      >>"$OUT/builds.txt" 2>&1 &
+    JOBS=8 build_checks >"$OUT/builds.txt" 2>&1 &
+    # Nine trees at once, 4 (8 for checks) files at a time each: at 16 each, 144 nvcc processes would risk the
+    # machine's 128 GiB.
+    STEPS=build VARIANTS="main fwalk4 vstage pimages tiles2 tiles2w final nofinal" JOBS=4 OUT=/tmp/build-logs \
+      bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
       { STEPS=time CASES=/tmp/land.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc \
           VARIANTS="main fwalk4 vstage pimages" OUT=/tmp/fwd-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main tiles2 tiles2w final nofinal" \
+        STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc \
+          VARIANTS="main tiles2 tiles2w final nofinal" \
           OUT=/tmp/wgrad-$round bash scripts/compare_variants.sh >/dev/null 2>&1
         cat /tmp/fwd-$round/variants.txt /tmp/wgrad-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
@@ -69,7 +72,8 @@ case "$STAGE" in
     [ -x build-checks/tests/dwshim_gpu_tests ] || build_checks >"$OUT/builds.txt" 2>&1
     for shard in $(seq 0 11); do
       DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-checks/tests/dwshim_gpu_tests \
-        --gtest_filter='*SmallPlanes*:Gradients.*Nhwc*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:Gradients.Repeat*' \
+        --gtest_filter='*SmallPlanes*:Gradients.*Nhwc*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:'\
+'Gradients.Repeat*' \
         >"/tmp/tests-$shard.log" 2>&1 &
     done
     for i in 0 1 2 3; do
@@ -80,8 +84,8 @@ case "$STAGE" in
     done
     wait
     cat /tmp/tests-*.log /tmp/memcheck-*.log >"$OUT/tests-checks.log"
-    echo "tests at $((SECONDS - start)) s: $(grep -hE '^\[  (PASSED|FAILED) ' /tmp/tests-*.log | sort | uniq -c | tr '\n' ' ')" \
-      >>"$OUT/summary.txt"
+    counts=$(grep -hE '^\[  (PASSED|FAILED) ' /tmp/tests-*.log | sort | uniq -c | tr '\n' ' ')
+    echo "tests at $((SECONDS - start)) s: $counts" >>"$OUT/summary.txt"
     echo "failed: $(grep -h '^\[  FAILED  \] [A-Z]' /tmp/tests-*.log | sort -u | tr '\n' ' ')" >>"$OUT/summary.txt"
     echo "memcheck: $(grep -hE 'ERROR SUMMARY' /tmp/memcheck-*.log | sort | uniq -c | tr '\n' ' ')" >>"$OUT/summary.txt"
     ;;
