@@ -2,11 +2,12 @@
 and layout, the best of the rounds for each tree, each tree's speedup over the base tree (main unless --base says
 otherwise) and, with --torch (bench_torch.py CSVs of the same cases), the faster of PyTorch's plans and each tree's
 speedup over it: what deciding where a pending change lands and where it is routed needs. A speedup under 0.97 is
-marked "slower".
+marked "slower". Last, a line per tree: its geometric-mean speedup over the base, its least, and its slower rows.
 
 Usage: python3 bench/variant_table.py VARIANTS-1.txt [VARIANTS-2.txt ...] [--base main] [--torch CSV ...]
 """
 import argparse
+import math
 
 from report import fastest
 
@@ -67,13 +68,33 @@ def table(times, base, torch=None):
     return lines
 
 
+def summary(times, base):
+    """Lines of text, one per tree other than base: over the keys both ran, the geometric mean of the speedups over
+    base, the fewest (and its key), and how many were slower (< 0.97) and faster (> 1.03)."""
+    trees = sorted({t for per_tree in times.values() for t in per_tree} - {base})
+    lines = []
+    for tree in trees:
+        pairs = [(per_tree[base] / per_tree[tree], key) for key, per_tree in sorted(times.items())
+                 if per_tree.get(base) and per_tree.get(tree)]
+        if not pairs:
+            continue
+        geomean = math.exp(sum(math.log(speedup) for speedup, _ in pairs) / len(pairs))
+        least, least_key = min(pairs)
+        slower = sum(1 for speedup, _ in pairs if speedup < 0.97)
+        faster = sum(1 for speedup, _ in pairs if speedup > 1.03)
+        lines.append(f"{tree} x{base}: {len(pairs)} rows, geomean {geomean:.3f}, least {least:.2f} "
+                     f"({' '.join(least_key)}), {slower} slower, {faster} faster")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rounds", nargs="+")
     parser.add_argument("--base", default="main")
     parser.add_argument("--torch", nargs="*", default=[])
     args = parser.parse_args(argv)
-    for line in table(best_times(args.rounds), args.base, torch_times(args.torch)):
+    times = best_times(args.rounds)
+    for line in table(times, args.base, torch_times(args.torch)) + summary(times, args.base):
         print(line)
     return 0
 

@@ -53,6 +53,7 @@ case "$STAGE" in
         cat /tmp/fwd-$round/variants.txt /tmp/wgrad-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
     echo "probe: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    python3 bench/variant_table.py "$OUT"/variants-*.txt | grep " xmain: " >>"$OUT/summary.txt"
     # checks against cuDNN and PyTorch on the small-image layers: the columns a route needs.
     DWSHIM_ROUTE=all timeout 150 build-checks/bench/dwshim_bench_cudnn /tmp/images.csv --case all \
       --op fwd,dgrad,wgrad --dtype f16,bf16 --layout nhwc --csv "$OUT/images-cudnn.csv" >/tmp/images-cudnn.log 2>&1

@@ -39,3 +39,11 @@ def test_best_of_rounds_speedups_and_torch(tmp_path):
     assert fwd[4:] == ["0.0800", "0.0500 (1.60)", "0.1400", "1.75", "2.80"]
     wgrad = lines[2].split("  ")
     assert wgrad[5] == "0.3000 (0.67 slower)" and wgrad[6:] == ["-", "-", "-"]
+
+
+def test_summary_per_tree(tmp_path):
+    rounds = [write(tmp_path, "r1.txt", ROUND_1), write(tmp_path, "r2.txt", ROUND_2)]
+    lines = variant_table.summary(variant_table.best_times(rounds), "main")
+    # new: 1.60 on fwd, 0.67 on wgrad; geomean sqrt(1.6 * 2 / 3) = 1.033.
+    assert lines == ["new xmain: 2 rows, geomean 1.033, least 0.67 (c96_56x56_k7s1 wgrad bf16 nhwc), 1 slower, "
+                     "1 faster"]
