@@ -5,7 +5,8 @@
 //      takes one slice of one channel (or of a set of channels), each thread accumulating its taps in registers
 //      over its share of the slice, then the block adds its threads' sums in a fixed order into workspace
 //      partial[slice][k][tap];
-//   2. finalize: per (k, tap), groups of slices added in a fixed order, then alpha, beta and the dtype applied.
+//   2. finalize (filter_grad/finalize.cu): per (k, tap), groups of slices added in a fixed order, then alpha, beta
+//      and the dtype applied.
 // Partial-sum kernels, chosen by filter and dy's layout so that a warp's loads are contiguous:
 //   NHWC image tiles (2-byte, channels innermost in 16-byte vectors, 5x5 and 7x7 at stride 1, output rows of
 //     at most 28 columns): a band of an image's rows in shared memory per block, filter rows across threads
@@ -33,6 +34,7 @@
 #include "kernels/common/dtype_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/packed_nchw_copy.h"
+#include "kernels/filter_grad/finalize.h"
 #include "kernels/filter_grad/large_filter.h"
 #include "kernels/filter_grad/nchw.h"
 #include "kernels/filter_grad/nhwc.h"
@@ -274,41 +276,6 @@ __global__ void __launch_bounds__(kThreads)
     store_block_sums<kGenericTaps, kChannels>(prm, acc, group, chunk * kGenericTaps, partial);
 }
 
-// Block of kFinalizeOutputs consecutive (k, tap) outputs x kFinalizeGroups groups: group g adds slices g,
-// g + kFinalizeGroups, ... in order, then the groups' sums are added in order. A fixed order, so reproducible;
-// the groups keep many loads in flight (one thread per output over 2048 slices took 0.24 ms on KB84, H200).
-constexpr int kFinalizeOutputs = 32;
-constexpr int kFinalizeGroups = 32;
-
-template <DType D>
-__global__ void __launch_bounds__(kFinalizeOutputs * kFinalizeGroups)
-    filter_grad_finalize_kernel(DepthwiseParams prm, int64_t slices, const float* partial) {
-    using Traits = DTypeTraits<D>;
-    using T = typename Traits::Storage;
-    __shared__ float group_sums[kFinalizeGroups][kFinalizeOutputs];
-    const int o = threadIdx.x % kFinalizeOutputs, group = threadIdx.x / kFinalizeOutputs;
-    const int64_t taps_total = prm.r * prm.s;
-    const int64_t outputs = prm.k * taps_total;
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * kFinalizeOutputs + o;
-    float group_sum = 0.0f;
-    if (i < outputs) {
-        for (int64_t slice = group; slice < slices; slice += kFinalizeGroups) group_sum += partial[slice * outputs + i];
-    }
-    group_sums[group][o] = group_sum;
-    __syncthreads();
-    if (group != 0 || i >= outputs) return;
-    float sum = 0.0f;
-    for (int g = 0; g < kFinalizeGroups; ++g) sum += group_sums[g][o];
-    // Partial sums are indexed by the tap's placement; true convolution stores the filter rotated.
-    const int64_t k = i / taps_total, t = i % taps_total;
-    const int64_t fr = t / prm.s, fs = t % prm.s;
-    const int64_t stored = prm.flip ? (prm.r - 1 - fr) * prm.s + (prm.s - 1 - fs) : t;
-    const int64_t offset = k * taps_total + stored;
-    float v = prm.alpha * sum;
-    if (prm.residual != nullptr) v += prm.residual_scale * Traits::load(static_cast<const T*>(prm.residual) + offset);
-    static_cast<T*>(prm.filter)[offset] = Traits::from_float(v);
-}
-
 template <DType D, int K>
 void launch_strip(const DepthwiseParams& p, const FilterGradGrid& grid, dim3 blocks, float* partial,
                   cudaStream_t stream) {
@@ -397,12 +364,7 @@ cudaError_t launch(const DepthwiseParams& p, float* partial, cudaStream_t stream
         : filter_grad_large_applies(p)      ? filter_grad_large(p, partial, &slices, stream)
         : large_on_packed_copies_applies(p) ? large_on_packed_copies(p, partial, &slices, stream)
                                             : launch_partial<D>(p, partial, &slices, stream);
-    if (status != cudaSuccess) return status;
-    const int64_t outputs = p.k * p.r * p.s;
-    filter_grad_finalize_kernel<D>
-        <<<static_cast<unsigned>((outputs + kFinalizeOutputs - 1) / kFinalizeOutputs),
-           kFinalizeOutputs * kFinalizeGroups, 0, stream>>>(p, slices, partial);
-    return cudaGetLastError();
+    return status == cudaSuccess ? filter_grad_finalize(p, slices, partial, stream) : status;
 }
 
 }  // namespace
