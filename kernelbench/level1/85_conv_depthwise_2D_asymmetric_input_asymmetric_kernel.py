@@ -91,17 +91,20 @@ cudaError_t depthwise_forward(const DepthwiseParams& params, cudaStream_t stream
 
 #include <algorithm>
 
-// The dtype a launch was asked for as a compile-time constant, so that each launch names its instantiations once
-// for the three dtypes.
+// The run-time choices a launch makes among its instantiations (the dtype, the square filter's size) as
+// compile-time constants, so that each launch names its instantiations once.
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <type_traits>
 
 namespace dwshim {
 
 template <DType D>
 using DTypeConstant = std::integral_constant<DType, D>;
+template <int N>
+using IntConstant = std::integral_constant<int, N>;
 
 // f(DTypeConstant<dtype>{}); an unknown dtype gets cudaErrorInvalidValue.
 template <typename F>
@@ -111,6 +114,13 @@ cudaError_t with_dtype(DType dtype, F&& f) {
             return f(DTypeConstant<DType::kFloat>{});
     }
     return cudaErrorInvalidValue;
+}
+
+// f(IntConstant<size>{}) for the filter sizes the fast paths instantiate: 3, 5 and (any other size) 7; callers
+// pass a size their applies() accepted.
+template <typename F>
+auto with_filter_size(int64_t size, F&& f) {
+    return size == 3 ? f(IntConstant<3>{}) : size == 5 ? f(IntConstant<5>{}) : f(IntConstant<7>{});
 }
 
 }  // namespace dwshim
@@ -295,14 +305,9 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
     switch (select_path(params)) {
         case KernelPath::kNchwVec:
             if (nchw_vec_aligned(params)) {
-                switch (params.r) {
-                    case 3:
-                        return launch_depthwise_nchw_vec<D, 3>(params, stream);
-                    case 5:
-                        return launch_depthwise_nchw_vec<D, 5>(params, stream);
-                    default:
-                        return launch_depthwise_nchw_vec<D, 7>(params, stream);
-                }
+                return with_filter_size(params.r, [&](auto k) {
+                    return launch_depthwise_nchw_vec<D, decltype(k)::value>(params, stream);
+                });
             }
             [[fallthrough]];
         case KernelPath::kNchwRows:
@@ -314,14 +319,9 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
                 if (nhwc_mma_applies(params)) return launch_depthwise_nhwc_mma(params, stream);
             }
             if (nhwc_planes_applies(params)) return launch_depthwise_nhwc_planes<D>(params, stream);
-            switch (params.r) {
-                case 3:
-                    return launch_depthwise_nhwc_vec<D, 3>(params, stream);
-                case 5:
-                    return launch_depthwise_nhwc_vec<D, 5>(params, stream);
-                default:
-                    return launch_depthwise_nhwc_vec<D, 7>(params, stream);
-            }
+            return with_filter_size(params.r, [&](auto k) {
+                return launch_depthwise_nhwc_vec<D, decltype(k)::value>(params, stream);
+            });
         case KernelPath::kLargeFilter:
             return launch_depthwise_large_filter<D>(params, stream);
         case KernelPath::kGeneric:
@@ -969,14 +969,8 @@ bool nchw_quads_applies(const DepthwiseParams& p) {
 
 template <DType D>
 cudaError_t launch_depthwise_nchw_quads(const DepthwiseParams& params, cudaStream_t stream) {
-    switch (params.r) {
-        case 3:
-            return launch_quads_size<D, 3>(params, stream);
-        case 5:
-            return launch_quads_size<D, 5>(params, stream);
-        default:
-            return launch_quads_size<D, 7>(params, stream);
-    }
+    return with_filter_size(params.r,
+                            [&](auto k) { return launch_quads_size<D, decltype(k)::value>(params, stream); });
 }
 
 template cudaError_t launch_depthwise_nchw_quads<DType::kFloat>(const DepthwiseParams&, cudaStream_t);

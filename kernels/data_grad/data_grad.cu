@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/data_grad/nchw_stride2.h"
 #include "kernels/data_grad/nhwc_stride2.h"

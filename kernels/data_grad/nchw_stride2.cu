@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/epilogue.cuh"
 
@@ -135,25 +135,11 @@ cudaError_t launch_size(const DepthwiseParams& p, cudaStream_t stream) {
 
 template <DType D>
 cudaError_t launch_dtype(const DepthwiseParams& p, cudaStream_t stream) {
-    switch (p.r) {
-        case 3:
-            return launch_size<D, 3>(p, stream);
-        case 5:
-            return launch_size<D, 5>(p, stream);
-        default:
-            return launch_size<D, 7>(p, stream);
-    }
+    return with_filter_size(p.r, [&](auto k) { return launch_size<D, decltype(k)::value>(p, stream); });
 }
 
 int pad_parity_for(int64_t filter) {
-    switch (filter) {
-        case 3:
-            return kPadParity<3>;
-        case 5:
-            return kPadParity<5>;
-        default:
-            return kPadParity<7>;
-    }
+    return with_filter_size(filter, [](auto k) { return kPadParity<decltype(k)::value>; });
 }
 
 }  // namespace

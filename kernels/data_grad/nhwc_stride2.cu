@@ -11,7 +11,7 @@
 #include <type_traits>
 
 #include "kernels/common/channel_vector_strips.cuh"
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/resident_blocks.h"
 #include "kernels/forward/nhwc_vec.h"
@@ -166,14 +166,7 @@ cudaError_t launch_size(const DepthwiseParams& p, cudaStream_t stream) {
 
 template <DType D>
 cudaError_t launch_dtype(const DepthwiseParams& p, cudaStream_t stream) {
-    switch (p.r) {
-        case 3:
-            return launch_size<D, 3>(p, stream);
-        case 5:
-            return launch_size<D, 5>(p, stream);
-        default:
-            return launch_size<D, 7>(p, stream);
-    }
+    return with_filter_size(p.r, [&](auto k) { return launch_size<D, decltype(k)::value>(p, stream); });
 }
 
 }  // namespace

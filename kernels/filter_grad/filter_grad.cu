@@ -31,7 +31,7 @@
 
 #include <algorithm>
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/packed_nchw_copy.h"
 #include "kernels/filter_grad/finalize.h"

@@ -1,6 +1,6 @@
 #include "kernels/filter_grad/finalize.h"
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 
 namespace dwshim {

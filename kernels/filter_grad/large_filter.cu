@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/filter_grad/large_filter_tiles.h"
 #include "kernels/filter_grad/large_filter_toeplitz.h"

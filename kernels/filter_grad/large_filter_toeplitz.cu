@@ -185,8 +185,8 @@ template <typename Atom>
 bool applies_with(const DepthwiseParams& p) {
     const GradLayout l = grad_layout<Atom>(p, 1);
     const bool rows = p.x_stride[kW] == 1 && p.y_stride[kW] == 1;
-    return p.dtype == Atom::kDType && rows && p.r >= 13 && p.s >= 13 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 &&
-           p.dil_w == 1 && p.k <= 0x7fffffff && l.i_tiles <= kITiles && l.j_strips <= kJStrips &&
+    return p.dtype == Atom::kDType && rows && p.r >= 13 && p.s >= 13 && p.stride_h == 1 && p.stride_w == 1 &&
+           p.dil_h == 1 && p.dil_w == 1 && p.k <= 0x7fffffff && l.i_tiles <= kITiles && l.j_strips <= kJStrips &&
            grad_shared_bytes<Atom>(l) <= kMaxSharedBytes && p.r * p.s * sizeof(float) <= grad_shared_bytes<Atom>(l) &&
            has_mma_code(filter_grad_toeplitz_kernel<Atom>);
 }

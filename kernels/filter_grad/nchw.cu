@@ -12,7 +12,7 @@
 
 #include <algorithm>
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/row_quads.cuh"
 #include "kernels/filter_grad/filter_grad.h"

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/filter_grad/filter_grad.h"
 #include "kernels/filter_grad/partials.cuh"
@@ -169,14 +169,8 @@ cudaError_t launch_stride(const DepthwiseParams& p, float* partial, int64_t* sli
 
 template <DType D>
 cudaError_t launch_size(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    switch (p.r) {
-        case 3:
-            return launch_stride<D, 3>(p, partial, slices, stream);
-        case 5:
-            return launch_stride<D, 5>(p, partial, slices, stream);
-        default:
-            return launch_stride<D, 7>(p, partial, slices, stream);
-    }
+    return with_filter_size(p.r,
+                            [&](auto k) { return launch_stride<D, decltype(k)::value>(p, partial, slices, stream); });
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <type_traits>
 
 #include "kernels/common/async_copy.cuh"
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/filter_grad/filter_grad.h"
 #include "kernels/filter_grad/nhwc.h"
@@ -502,9 +502,6 @@ int64_t max_slices(const DepthwiseParams& p) {
     return std::max(grid_for<D, K, S, kWide>(p).slices, grid_for<D, K, S, kNarrow>(p).slices);
 }
 
-template <int N>
-using IntConstant = std::integral_constant<int, N>;
-
 // Calls f(dtype, filter size, stride) with compile-time constants for the instantiated shapes.
 template <typename F>
 auto with_shape(const DepthwiseParams& p, F&& f) {
@@ -512,8 +509,7 @@ auto with_shape(const DepthwiseParams& p, F&& f) {
         const auto with_stride = [&](auto k) {
             return p.stride_h == 1 ? f(dtype, k, IntConstant<1>{}) : f(dtype, k, IntConstant<2>{});
         };
-        return p.r == 3 ? with_stride(IntConstant<3>{}) : p.r == 5 ? with_stride(IntConstant<5>{})
-                                                                     : with_stride(IntConstant<7>{});
+        return with_filter_size(p.r, with_stride);
     };
     return p.dtype == DType::kHalf       ? with_size(DTypeConstant<DType::kHalf>{})
            : p.dtype == DType::kBFloat16 ? with_size(DTypeConstant<DType::kBFloat16>{})

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "kernels/common/dtype_dispatch.h"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/forward/generic.h"
 #include "kernels/forward/large_filter.h"
 #include "kernels/forward/nchw_quads.h"
@@ -42,14 +42,9 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
     switch (select_path(params)) {
         case KernelPath::kNchwVec:
             if (nchw_vec_aligned(params)) {
-                switch (params.r) {
-                    case 3:
-                        return launch_depthwise_nchw_vec<D, 3>(params, stream);
-                    case 5:
-                        return launch_depthwise_nchw_vec<D, 5>(params, stream);
-                    default:
-                        return launch_depthwise_nchw_vec<D, 7>(params, stream);
-                }
+                return with_filter_size(params.r, [&](auto k) {
+                    return launch_depthwise_nchw_vec<D, decltype(k)::value>(params, stream);
+                });
             }
             [[fallthrough]];
         case KernelPath::kNchwRows:
@@ -61,14 +56,9 @@ cudaError_t dispatch(const DepthwiseParams& params, cudaStream_t stream) {
                 if (nhwc_mma_applies(params)) return launch_depthwise_nhwc_mma(params, stream);
             }
             if (nhwc_planes_applies(params)) return launch_depthwise_nhwc_planes<D>(params, stream);
-            switch (params.r) {
-                case 3:
-                    return launch_depthwise_nhwc_vec<D, 3>(params, stream);
-                case 5:
-                    return launch_depthwise_nhwc_vec<D, 5>(params, stream);
-                default:
-                    return launch_depthwise_nhwc_vec<D, 7>(params, stream);
-            }
+            return with_filter_size(params.r, [&](auto k) {
+                return launch_depthwise_nhwc_vec<D, decltype(k)::value>(params, stream);
+            });
         case KernelPath::kLargeFilter:
             return launch_depthwise_large_filter<D>(params, stream);
         case KernelPath::kGeneric:

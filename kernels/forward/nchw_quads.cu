@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/epilogue.cuh"
 #include "kernels/common/plane_tiles.cuh"
 #include "kernels/common/row_quads.cuh"
@@ -174,14 +175,8 @@ bool nchw_quads_applies(const DepthwiseParams& p) {
 
 template <DType D>
 cudaError_t launch_depthwise_nchw_quads(const DepthwiseParams& params, cudaStream_t stream) {
-    switch (params.r) {
-        case 3:
-            return launch_quads_size<D, 3>(params, stream);
-        case 5:
-            return launch_quads_size<D, 5>(params, stream);
-        default:
-            return launch_quads_size<D, 7>(params, stream);
-    }
+    return with_filter_size(params.r,
+                            [&](auto k) { return launch_quads_size<D, decltype(k)::value>(params, stream); });
 }
 
 template cudaError_t launch_depthwise_nchw_quads<DType::kFloat>(const DepthwiseParams&, cudaStream_t);

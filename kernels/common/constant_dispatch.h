@@ -1,9 +1,10 @@
-// The dtype a launch was asked for as a compile-time constant, so that each launch names its instantiations once
-// for the three dtypes.
+// The run-time choices a launch makes among its instantiations (the dtype, the square filter's size) as
+// compile-time constants, so that each launch names its instantiations once.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <type_traits>
 
 #include "kernels/depthwise_params.h"
@@ -12,6 +13,8 @@ namespace dwshim {
 
 template <DType D>
 using DTypeConstant = std::integral_constant<DType, D>;
+template <int N>
+using IntConstant = std::integral_constant<int, N>;
 
 // f(DTypeConstant<dtype>{}); an unknown dtype gets cudaErrorInvalidValue.
 template <typename F>
@@ -25,6 +28,13 @@ cudaError_t with_dtype(DType dtype, F&& f) {
             return f(DTypeConstant<DType::kBFloat16>{});
     }
     return cudaErrorInvalidValue;
+}
+
+// f(IntConstant<size>{}) for the filter sizes the fast paths instantiate: 3, 5 and (any other size) 7; callers
+// pass a size their applies() accepted.
+template <typename F>
+auto with_filter_size(int64_t size, F&& f) {
+    return size == 3 ? f(IntConstant<3>{}) : size == 5 ? f(IntConstant<5>{}) : f(IntConstant<7>{});
 }
 
 }  // namespace dwshim
