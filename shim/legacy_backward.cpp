@@ -9,36 +9,6 @@
 
 using dwshim::Direction;
 using dwshim::real_cudnn;
-using dwshim::RouteReason;
-
-namespace dwshim {
-namespace {
-
-bool valid_algo(cudnnConvolutionBwdDataAlgo_t algo) {
-    return algo >= 0 && algo < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
-}
-
-bool valid_algo(cudnnConvolutionBwdFilterAlgo_t algo) {
-    return algo >= 0 && algo < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
-}
-
-// Both workspace queries: dwshim's need for a routed configuration, else the real library's answer.
-template <typename Algo, typename Real>
-cudnnStatus_t workspace_query(const char* api_function, Direction direction, cudnnHandle_t handle,
-                              cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
-                              cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc, Algo algo,
-                              size_t* size, Real call_real_query) {
-    DepthwiseParams params;
-    RouteReason reason = decide(direction, handle, x_desc, w_desc, conv_desc, y_desc, &params);
-    if (reason == RouteReason::kRouted && (size == nullptr || !valid_algo(algo))) reason = RouteReason::kBadArgument;
-    report_decision(api_function, /*executes=*/false, reason, direction, described(params));
-    if (reason != RouteReason::kRouted) return call_real_query();
-    *size = workspace_bytes(params);
-    return CUDNN_STATUS_SUCCESS;
-}
-
-}  // namespace
-}  // namespace dwshim
 
 DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alpha,
                                                          const cudnnFilterDescriptor_t wDesc, const void* w,
@@ -47,24 +17,12 @@ DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, c
                                                          cudnnConvolutionBwdDataAlgo_t algo, void* workSpace,
                                                          size_t workSpaceSizeInBytes, const void* beta,
                                                          const cudnnTensorDescriptor_t dxDesc, void* dx) {
-    dwshim::DepthwiseParams params;
-    cudaStream_t stream = nullptr;
-    const RouteReason reason = dwshim::check_execution(
-        dwshim::decide(Direction::kDataGrad, handle, dxDesc, wDesc, convDesc, dyDesc, &params), handle,
-        alpha != nullptr && beta != nullptr && w != nullptr && dy != nullptr && dx != nullptr,
-        dwshim::valid_algo(algo), params, workSpace, workSpaceSizeInBytes, &stream);
-    dwshim::report_decision("cudnnConvolutionBackwardData", /*executes=*/true, reason, Direction::kDataGrad,
-                            dwshim::described(params));
-    if (reason != RouteReason::kRouted) {
-        return dwshim::call_real(real_cudnn().cudnnConvolutionBackwardData, handle, alpha, wDesc, w, dyDesc, dy,
-                                 convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dxDesc, dx);
-    }
-    // The API's const inputs are only read: the data gradient writes dx alone.
-    params.filter = const_cast<void*>(w);
-    params.y = const_cast<void*>(dy);
-    params.x = dx;
-    params.residual = *static_cast<const float*>(beta) != 0.0f ? dx : nullptr;
-    return dwshim::run_routed(&params, alpha, beta, workSpace, stream);
+    return dwshim::execute("cudnnConvolutionBackwardData", Direction::kDataGrad, handle, alpha, beta, dxDesc, dx,
+                           wDesc, w, convDesc, dyDesc, dy, algo, workSpace, workSpaceSizeInBytes, [&] {
+                               return dwshim::call_real(real_cudnn().cudnnConvolutionBackwardData, handle, alpha,
+                                                        wDesc, w, dyDesc, dy, convDesc, algo, workSpace,
+                                                        workSpaceSizeInBytes, beta, dxDesc, dx);
+                           });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void* alpha,
@@ -74,24 +32,12 @@ DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle,
                                                            cudnnConvolutionBwdFilterAlgo_t algo, void* workSpace,
                                                            size_t workSpaceSizeInBytes, const void* beta,
                                                            const cudnnFilterDescriptor_t dwDesc, void* dw) {
-    dwshim::DepthwiseParams params;
-    cudaStream_t stream = nullptr;
-    const RouteReason reason = dwshim::check_execution(
-        dwshim::decide(Direction::kFilterGrad, handle, xDesc, dwDesc, convDesc, dyDesc, &params), handle,
-        alpha != nullptr && beta != nullptr && x != nullptr && dy != nullptr && dw != nullptr,
-        dwshim::valid_algo(algo), params, workSpace, workSpaceSizeInBytes, &stream);
-    dwshim::report_decision("cudnnConvolutionBackwardFilter", /*executes=*/true, reason, Direction::kFilterGrad,
-                            dwshim::described(params));
-    if (reason != RouteReason::kRouted) {
-        return dwshim::call_real(real_cudnn().cudnnConvolutionBackwardFilter, handle, alpha, xDesc, x, dyDesc, dy,
-                                 convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dwDesc, dw);
-    }
-    // The API's const inputs are only read: the filter gradient writes dw alone.
-    params.x = const_cast<void*>(x);
-    params.y = const_cast<void*>(dy);
-    params.filter = dw;
-    params.residual = *static_cast<const float*>(beta) != 0.0f ? dw : nullptr;
-    return dwshim::run_routed(&params, alpha, beta, workSpace, stream);
+    return dwshim::execute("cudnnConvolutionBackwardFilter", Direction::kFilterGrad, handle, alpha, beta, xDesc, x,
+                           dwDesc, dw, convDesc, dyDesc, dy, algo, workSpace, workSpaceSizeInBytes, [&] {
+                               return dwshim::call_real(real_cudnn().cudnnConvolutionBackwardFilter, handle, alpha,
+                                                        xDesc, x, dyDesc, dy, convDesc, algo, workSpace,
+                                                        workSpaceSizeInBytes, beta, dwDesc, dw);
+                           });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(

@@ -5,16 +5,6 @@
 #include "interpose/export.h"
 #include "legacy_entry.h"
 
-namespace dwshim {
-namespace {
-
-bool valid_algo(cudnnConvolutionFwdAlgo_t algo) {
-    return algo >= 0 && algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-}
-
-}  // namespace
-}  // namespace dwshim
-
 using dwshim::Direction;
 using dwshim::real_cudnn;
 using dwshim::RouteReason;
@@ -26,24 +16,12 @@ DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const 
                                                     cudnnConvolutionFwdAlgo_t algo, void* workSpace,
                                                     size_t workSpaceSizeInBytes, const void* beta,
                                                     const cudnnTensorDescriptor_t yDesc, void* y) {
-    dwshim::DepthwiseParams params;
-    cudaStream_t stream = nullptr;
-    const RouteReason reason = dwshim::check_execution(
-        dwshim::decide(Direction::kForward, handle, xDesc, wDesc, convDesc, yDesc, &params), handle,
-        alpha != nullptr && beta != nullptr && x != nullptr && w != nullptr && y != nullptr, dwshim::valid_algo(algo),
-        params, workSpace, workSpaceSizeInBytes, &stream);
-    dwshim::report_decision("cudnnConvolutionForward", /*executes=*/true, reason, Direction::kForward,
-                            dwshim::described(params));
-    if (reason != RouteReason::kRouted) {
-        return dwshim::call_real(real_cudnn().cudnnConvolutionForward, handle, alpha, xDesc, x, wDesc, w, convDesc,
-                                 algo, workSpace, workSpaceSizeInBytes, beta, yDesc, y);
-    }
-    // The API's const input pointers are only read (the forward direction writes y alone).
-    params.x = const_cast<void*>(x);
-    params.filter = const_cast<void*>(w);
-    params.y = y;
-    params.residual = *static_cast<const float*>(beta) != 0.0f ? y : nullptr;
-    return dwshim::run_routed(&params, alpha, beta, workSpace, stream);
+    return dwshim::execute("cudnnConvolutionForward", Direction::kForward, handle, alpha, beta, xDesc, x, wDesc, w,
+                           convDesc, yDesc, y, algo, workSpace, workSpaceSizeInBytes, [&] {
+                               return dwshim::call_real(real_cudnn().cudnnConvolutionForward, handle, alpha, xDesc, x,
+                                                        wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes,
+                                                        beta, yDesc, y);
+                           });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnConvolutionBiasActivationForward(
@@ -84,19 +62,12 @@ DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_
                                                                     const cudnnConvolutionDescriptor_t convDesc,
                                                                     const cudnnTensorDescriptor_t yDesc,
                                                                     cudnnConvolutionFwdAlgo_t algo, size_t* sizeInBytes) {
-    dwshim::DepthwiseParams params;
-    RouteReason reason = dwshim::decide(Direction::kForward, handle, xDesc, wDesc, convDesc, yDesc, &params);
-    if (reason == RouteReason::kRouted && (sizeInBytes == nullptr || !dwshim::valid_algo(algo))) {
-        reason = RouteReason::kBadArgument;
-    }
-    dwshim::report_decision("cudnnGetConvolutionForwardWorkspaceSize", /*executes=*/false, reason,
-                            Direction::kForward, dwshim::described(params));
-    if (reason != RouteReason::kRouted) {
-        return dwshim::call_real(real_cudnn().cudnnGetConvolutionForwardWorkspaceSize, handle, xDesc, wDesc,
-                                 convDesc, yDesc, algo, sizeInBytes);
-    }
-    *sizeInBytes = dwshim::workspace_bytes(params);
-    return CUDNN_STATUS_SUCCESS;
+    return dwshim::workspace_query("cudnnGetConvolutionForwardWorkspaceSize", Direction::kForward, handle, xDesc,
+                                   wDesc, convDesc, yDesc, algo, sizeInBytes, [&] {
+                                       return dwshim::call_real(real_cudnn().cudnnGetConvolutionForwardWorkspaceSize,
+                                                                handle, xDesc, wDesc, convDesc, yDesc, algo,
+                                                                sizeInBytes);
+                                   });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(

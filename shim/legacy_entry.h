@@ -1,5 +1,6 @@
 // What the legacy API's entry points of all three directions share: the routing decision from the descriptors,
-// the checks an executing call adds, and the rewrite of the real library's algorithm lists.
+// the executing call and the checks it adds, the workspace query, and the rewrite of the real library's algorithm
+// lists.
 #pragma once
 
 #include <cudnn.h>
@@ -56,6 +57,59 @@ inline cudnnStatus_t run_routed(DepthwiseParams* params, const void* alpha, cons
     params->residual_scale = *static_cast<const float*>(beta);
     return run_depthwise(*params, workspace, stream) == cudaSuccess ? CUDNN_STATUS_SUCCESS
                                                                     : CUDNN_STATUS_EXECUTION_FAILED;
+}
+
+inline bool valid_algo(cudnnConvolutionFwdAlgo_t algo) {
+    return algo >= 0 && algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+}
+
+inline bool valid_algo(cudnnConvolutionBwdDataAlgo_t algo) {
+    return algo >= 0 && algo < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+}
+
+inline bool valid_algo(cudnnConvolutionBwdFilterAlgo_t algo) {
+    return algo >= 0 && algo < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+}
+
+// The executing call of each direction (cudnnConvolutionForward, BackwardData, BackwardFilter). `x`, `w` and `y`
+// are the call's tensors by their forward roles; the one `direction` computes is written, and with a non-zero
+// beta also read as the residual. A call decide() does not route, or one with bad arguments, goes to
+// call_real() unchanged.
+template <typename Algo, typename CallReal>
+cudnnStatus_t execute(const char* api_function, Direction direction, cudnnHandle_t handle, const void* alpha,
+                      const void* beta, cudnnTensorDescriptor_t x_desc, const void* x, cudnnFilterDescriptor_t w_desc,
+                      const void* w, cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
+                      const void* y, Algo algo, void* workspace, size_t workspace_size, CallReal call_real) {
+    DepthwiseParams params;
+    cudaStream_t stream = nullptr;
+    const RouteReason reason = check_execution(
+        decide(direction, handle, x_desc, w_desc, conv_desc, y_desc, &params), handle,
+        alpha != nullptr && beta != nullptr && x != nullptr && w != nullptr && y != nullptr, valid_algo(algo),
+        params, workspace, workspace_size, &stream);
+    report_decision(api_function, /*executes=*/true, reason, direction, described(params));
+    if (reason != RouteReason::kRouted) return call_real();
+    // The API's const inputs are only read: each direction writes its output alone.
+    params.x = const_cast<void*>(x);
+    params.filter = const_cast<void*>(w);
+    params.y = const_cast<void*>(y);
+    const void* output = direction == Direction::kForward ? y : direction == Direction::kDataGrad ? x : w;
+    params.residual = *static_cast<const float*>(beta) != 0.0f ? output : nullptr;
+    return run_routed(&params, alpha, beta, workspace, stream);
+}
+
+// The workspace query of each direction: dwshim's need for a routed configuration, else the real library's answer.
+template <typename Algo, typename CallReal>
+cudnnStatus_t workspace_query(const char* api_function, Direction direction, cudnnHandle_t handle,
+                              cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                              cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc, Algo algo,
+                              size_t* size, CallReal call_real) {
+    DepthwiseParams params;
+    RouteReason reason = decide(direction, handle, x_desc, w_desc, conv_desc, y_desc, &params);
+    if (reason == RouteReason::kRouted && (size == nullptr || !valid_algo(algo))) reason = RouteReason::kBadArgument;
+    report_decision(api_function, /*executes=*/false, reason, direction, described(params));
+    if (reason != RouteReason::kRouted) return call_real();
+    *size = workspace_bytes(params);
+    return CUDNN_STATUS_SUCCESS;
 }
 
 // After the real algorithm query succeeded, rewrites its results for a routed configuration: every algorithm

@@ -106,14 +106,20 @@ using DTypeConstant = std::integral_constant<DType, D>;
 template <int N>
 using IntConstant = std::integral_constant<int, N>;
 
-// f(DTypeConstant<dtype>{}); an unknown dtype gets cudaErrorInvalidValue.
-template <typename F>
-cudaError_t with_dtype(DType dtype, F&& f) {
+// f(DTypeConstant<dtype>{}); an unknown dtype gets `unknown`.
+template <typename R, typename F>
+R with_dtype_or(DType dtype, R unknown, F&& f) {
     switch (dtype) {
         case DType::kFloat:
             return f(DTypeConstant<DType::kFloat>{});
     }
-    return cudaErrorInvalidValue;
+    return unknown;
+}
+
+// A launch's dtype: f(DTypeConstant<dtype>{}), cudaErrorInvalidValue for an unknown one.
+template <typename F>
+cudaError_t with_dtype(DType dtype, F&& f) {
+    return with_dtype_or(dtype, cudaErrorInvalidValue, f);
 }
 
 // f(IntConstant<size>{}) for the filter sizes the fast paths instantiate: 3, 5 and (any other size) 7; callers

@@ -502,18 +502,15 @@ int64_t max_slices(const DepthwiseParams& p) {
     return std::max(grid_for<D, K, S, kWide>(p).slices, grid_for<D, K, S, kNarrow>(p).slices);
 }
 
-// Calls f(dtype, filter size, stride) with compile-time constants for the instantiated shapes.
-template <typename F>
-auto with_shape(const DepthwiseParams& p, F&& f) {
-    const auto with_size = [&](auto dtype) {
-        const auto with_stride = [&](auto k) {
+// f(dtype, filter size, stride) with compile-time constants for the instantiated shapes; `unknown` for an
+// unknown dtype.
+template <typename R, typename F>
+R with_shape(const DepthwiseParams& p, R unknown, F&& f) {
+    return with_dtype_or(p.dtype, unknown, [&](auto dtype) {
+        return with_filter_size(p.r, [&](auto k) {
             return p.stride_h == 1 ? f(dtype, k, IntConstant<1>{}) : f(dtype, k, IntConstant<2>{});
-        };
-        return with_filter_size(p.r, with_stride);
-    };
-    return p.dtype == DType::kHalf       ? with_size(DTypeConstant<DType::kHalf>{})
-           : p.dtype == DType::kBFloat16 ? with_size(DTypeConstant<DType::kBFloat16>{})
-                                         : with_size(DTypeConstant<DType::kFloat>{});
+        });
+    });
 }
 
 int64_t element_bytes(DType dtype) {
@@ -535,13 +532,13 @@ bool filter_grad_nhwc_ring_aligned(const DepthwiseParams& p) {
 }
 
 int64_t filter_grad_nhwc_ring_max_slices(const DepthwiseParams& p) {
-    return with_shape(p, [&](auto d, auto k, auto s) {
+    return with_shape(p, int64_t{0}, [&](auto d, auto k, auto s) {
         return max_slices<decltype(d)::value, decltype(k)::value, decltype(s)::value>(p);
     });
 }
 
 cudaError_t filter_grad_nhwc_ring(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    return with_shape(p, [&](auto d, auto k, auto s) {
+    return with_shape(p, cudaErrorInvalidValue, [&](auto d, auto k, auto s) {
         return launch_vector<decltype(d)::value, decltype(k)::value, decltype(s)::value>(p, partial, slices, stream);
     });
 }
