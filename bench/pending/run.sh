@@ -14,6 +14,11 @@
 #                 data and filter gradients (c144_56x56_k5s2 bf16).
 #   STAGE=checks  (about 220 s, right after probe on the warm machine; builds checks if it is not there) checks'
 #                 new tests and the NHWC gradient and small-plane ones in 12 processes, memcheck on 4 configs.
+#   STAGE=prefetch (about 250 s, an estimate; builds its trees if they are not there) dwshim-only time, best of two
+#                 rounds, NCHW, every dtype, forward and both gradients, the stride-1 model layers, KB84, mbv2_56,
+#                 convnext7 and mult2: variants/pf2, pf4, pf8 (l2-prefetch.patch asking L2 for rows 2, 4 or 8 steps
+#                 ahead in the quads forward / data gradient and the rows filter gradient) against variants/main;
+#                 then the NCHW gradient and forward tests of pf4 in 12 processes.
 #   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -89,6 +94,35 @@ case "$STAGE" in
     echo "tests at $((SECONDS - start)) s: $counts" >>"$OUT/summary.txt"
     echo "failed: $(grep -h '^\[  FAILED  \] [A-Z]' /tmp/tests-*.log | sort -u | tr '\n' ' ')" >>"$OUT/summary.txt"
     echo "memcheck: $(grep -hE 'ERROR SUMMARY' /tmp/memcheck-*.log | sort | uniq -c | tr '\n' ' ')" >>"$OUT/summary.txt"
+    ;;
+  prefetch)
+    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1' bench/models.csv;
+      grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/nchw.csv
+    [ -x build-pf4/tests/dwshim_gpu_tests ] || (cmake -S variants/pf4 -B build-pf4 -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_CUDA_ARCHITECTURES=90 -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-pf4.txt 2>&1 &&
+      cmake --build build-pf4 -j8 --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-pf4.txt 2>&1 ||
+      tail -20 /tmp/build-pf4.txt) >"$OUT/builds-prefetch.txt" 2>&1 &
+    STEPS=build VARIANTS="main pf2 pf8" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+      >>"$OUT/builds-prefetch.txt" 2>&1 &
+    wait
+    echo "prefetch: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    for round in 1 2; do
+      STEPS=time CASES=/tmp/nchw.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw \
+        VARIANTS="main pf2 pf4 pf8" OUT=/tmp/pf-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+      cp /tmp/pf-$round/variants.txt "$OUT/prefetch-$round.txt"
+    done
+    echo "prefetch: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    python3 bench/variant_table.py "$OUT"/prefetch-*.txt | grep " xmain: " >>"$OUT/summary.txt"
+    for shard in $(seq 0 11); do
+      DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 150 build-pf4/tests/dwshim_gpu_tests \
+        --gtest_filter='Gradients.Legacy*:Gradients.Backend*:Gradients.Nchw*:Gradients.Fuzz*:Gradients.Repeat*:'\
+'*RandomNchw*' >"/tmp/pf-tests-$shard.log" 2>&1 &
+    done
+    wait
+    cat /tmp/pf-tests-*.log >"$OUT/tests-prefetch.log"
+    counts=$(grep -hE '^\[  (PASSED|FAILED) ' /tmp/pf-tests-*.log | sort | uniq -c | tr '\n' ' ')
+    echo "prefetch tests at $((SECONDS - start)) s: $counts" >>"$OUT/summary.txt"
+    echo "failed: $(grep -h '^\[  FAILED  \] [A-Z]' /tmp/pf-tests-*.log | sort -u | tr '\n' ' ')" >>"$OUT/summary.txt"
     ;;
   train)
     [ -x build/bench/dwshim_bench_cudnn ] || OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
