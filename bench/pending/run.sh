@@ -14,11 +14,12 @@
 #                 data and filter gradients (c144_56x56_k5s2 bf16).
 #   STAGE=checks  (about 220 s, right after probe on the warm machine; builds checks if it is not there) checks'
 #                 new tests and the NHWC gradient and small-plane ones in 12 processes, memcheck on 4 configs.
-#   STAGE=prefetch (about 250 s, an estimate; builds its trees if they are not there) dwshim-only time, best of two
+#   STAGE=prefetch (about 280 s, an estimate; builds its trees if they are not there) dwshim-only time, best of two
 #                 rounds, NCHW, every dtype, forward and both gradients, the stride-1 model layers, KB84, mbv2_56,
 #                 convnext7 and mult2: variants/pf2, pf4, pf8 (l2-prefetch.patch asking L2 for rows 2, 4 or 8 steps
 #                 ahead in the quads forward / data gradient and the rows filter gradient) against variants/main;
-#                 then the NCHW gradient and forward tests of pf4 in 12 processes.
+#                 the filter gradient, NHWC fp32 and bf16, model layers: variants/ring512 (ring-fewer-slices.patch)
+#                 against main; then the NCHW gradient and forward tests of pf4 in 12 processes.
 #   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -102,14 +103,16 @@ case "$STAGE" in
       -DCMAKE_CUDA_ARCHITECTURES=90 -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-pf4.txt 2>&1 &&
       cmake --build build-pf4 -j8 --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-pf4.txt 2>&1 ||
       tail -20 /tmp/build-pf4.txt) >"$OUT/builds-prefetch.txt" 2>&1 &
-    STEPS=build VARIANTS="main pf2 pf8" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+    STEPS=build VARIANTS="main pf2 pf8 ring512" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
       >>"$OUT/builds-prefetch.txt" 2>&1 &
     wait
     echo "prefetch: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
       STEPS=time CASES=/tmp/nchw.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw \
         VARIANTS="main pf2 pf4 pf8" OUT=/tmp/pf-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-      cp /tmp/pf-$round/variants.txt "$OUT/prefetch-$round.txt"
+      STEPS=time CASES=bench/models.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main ring512" \
+        OUT=/tmp/ring-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+      cat /tmp/pf-$round/variants.txt /tmp/ring-$round/variants.txt >"$OUT/prefetch-$round.txt"
     done
     echo "prefetch: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     python3 bench/variant_table.py "$OUT"/prefetch-*.txt | grep " xmain: " >>"$OUT/summary.txt"
