@@ -19,7 +19,8 @@
 #                 convnext7 and mult2: variants/pf2, pf4, pf8 (l2-prefetch.patch asking L2 for rows 2, 4 or 8 steps
 #                 ahead in the quads forward / data gradient and the rows filter gradient) against variants/main;
 #                 the filter gradient, NHWC fp32 and bf16, model layers: variants/ring512 (ring-fewer-slices.patch)
-#                 against main; then the NCHW gradient and forward tests of pf4 in 12 processes.
+#                 and ring512v (and 3x3 with 7x7's fewer-vectors grid) against main; then the NCHW gradient and
+#                 forward tests of pf4 in 12 processes.
 #   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -103,14 +104,14 @@ case "$STAGE" in
       -DCMAKE_CUDA_ARCHITECTURES=90 -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-pf4.txt 2>&1 &&
       cmake --build build-pf4 -j8 --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-pf4.txt 2>&1 ||
       tail -20 /tmp/build-pf4.txt) >"$OUT/builds-prefetch.txt" 2>&1 &
-    STEPS=build VARIANTS="main pf2 pf8 ring512" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+    STEPS=build VARIANTS="main pf2 pf8 ring512 ring512v" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
       >>"$OUT/builds-prefetch.txt" 2>&1 &
     wait
     echo "prefetch: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
       STEPS=time CASES=/tmp/nchw.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw \
         VARIANTS="main pf2 pf4 pf8" OUT=/tmp/pf-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-      STEPS=time CASES=bench/models.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main ring512" \
+      STEPS=time CASES=bench/models.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc VARIANTS="main ring512 ring512v" \
         OUT=/tmp/ring-$round bash scripts/compare_variants.sh >/dev/null 2>&1
       cat /tmp/pf-$round/variants.txt /tmp/ring-$round/variants.txt >"$OUT/prefetch-$round.txt"
     done
