@@ -14,13 +14,14 @@
 #                 data and filter gradients (c144_56x56_k5s2 bf16).
 #   STAGE=checks  (about 220 s, right after probe on the warm machine; builds checks if it is not there) checks'
 #                 new tests and the NHWC gradient and small-plane ones in 12 processes, memcheck on 4 configs.
-#   STAGE=prefetch (about 280 s, an estimate; builds its trees if they are not there) dwshim-only time, best of two
+#   STAGE=prefetch (about 330 s, an estimate; builds its trees if they are not there) dwshim-only time, best of two
 #                 rounds, NCHW, every dtype, forward and both gradients, the stride-1 model layers, KB84, mbv2_56,
 #                 convnext7 and mult2: variants/pf2, pf4, pf8 (l2-prefetch.patch asking L2 for rows 2, 4 or 8 steps
 #                 ahead in the quads forward / data gradient and the rows filter gradient) against variants/main;
 #                 the filter gradient, NHWC fp32 and bf16, model layers: variants/ring512 (ring-fewer-slices.patch)
-#                 and ring512v (and 3x3 with 7x7's fewer-vectors grid) against main; then the NCHW gradient and
-#                 forward tests of pf4 in 12 processes.
+#                 and ring512v (and 3x3 with 7x7's fewer-vectors grid) against main; ncu's sections on KB84's fp16
+#                 NCHW filter gradient in main and pf4; then the NCHW gradient and forward tests of pf4 in 12
+#                 processes.
 #   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -117,6 +118,14 @@ case "$STAGE" in
     done
     echo "prefetch: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     python3 bench/variant_table.py "$OUT"/prefetch-*.txt | grep " xmain: " >>"$OUT/summary.txt"
+    # What the prefetch changes in the KB84 fp16 NCHW filter gradient: DRAM throughput, stall reasons, L2 hits.
+    for tree in main pf4; do
+      echo "== $tree" >>"$OUT/ncu-prefetch.txt"
+      DWSHIM_ROUTE=all timeout 90 ncu --clock-control none --kernel-name regex:filter_grad_nchw_rows --launch-skip 2 \
+        --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats \
+        --section MemoryWorkloadAnalysis --section SchedulerStats "build-$tree/bench/dwshim_bench_cudnn" bench/suite.csv \
+        --case kb84 --op wgrad --dtype f16 --layout nchw --dwshim-only 1 >>"$OUT/ncu-prefetch.txt" 2>&1
+    done
     for shard in $(seq 0 11); do
       DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 150 build-pf4/tests/dwshim_gpu_tests \
         --gtest_filter='Gradients.Legacy*:Gradients.Backend*:Gradients.Nchw*:Gradients.Fuzz*:Gradients.Repeat*:'\
