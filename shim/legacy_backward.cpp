@@ -68,25 +68,24 @@ DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(
     cudnnHandle_t handle, const cudnnFilterDescriptor_t filterDesc, const cudnnTensorDescriptor_t diffDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t gradDesc, const int requestedAlgoCount,
     int* returnedAlgoCount, cudnnConvolutionBwdDataAlgoPerf_t* perfResults) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status =
-        dwshim::call_real(real_cudnn().cudnnGetConvolutionBackwardDataAlgorithm_v7, handle, filterDesc, diffDesc,
-                          convDesc, gradDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
-    return dwshim::adjust_algo_results("cudnnGetConvolutionBackwardDataAlgorithm_v7", Direction::kDataGrad, status,
-                                       handle, gradDesc, filterDesc, convDesc, diffDesc, returnedAlgoCount,
-                                       perfResults);
+    return dwshim::algo_query("cudnnGetConvolutionBackwardDataAlgorithm_v7", Direction::kDataGrad, handle, gradDesc,
+                              filterDesc, convDesc, diffDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnGetConvolutionBackwardDataAlgorithm_v7,
+                                                           handle, filterDesc, diffDesc, convDesc, gradDesc,
+                                                           requestedAlgoCount, returnedAlgoCount, perfResults);
+                              });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithm(
     cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc, const cudnnTensorDescriptor_t dyDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t dxDesc, const int requestedAlgoCount,
     int* returnedAlgoCount, cudnnConvolutionBwdDataAlgoPerf_t* perfResults) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status =
-        dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardDataAlgorithm, handle, wDesc, dyDesc, convDesc,
-                          dxDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
-    return dwshim::adjust_algo_results("cudnnFindConvolutionBackwardDataAlgorithm", Direction::kDataGrad, status,
-                                       handle, dxDesc, wDesc, convDesc, dyDesc, returnedAlgoCount, perfResults);
+    return dwshim::algo_query("cudnnFindConvolutionBackwardDataAlgorithm", Direction::kDataGrad, handle, dxDesc, wDesc,
+                              convDesc, dyDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardDataAlgorithm,
+                                                           handle, wDesc, dyDesc, convDesc, dxDesc, requestedAlgoCount,
+                                                           returnedAlgoCount, perfResults);
+                              });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(
@@ -94,37 +93,37 @@ DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(
     const void* dy, const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t dxDesc, void* dx,
     const int requestedAlgoCount, int* returnedAlgoCount, cudnnConvolutionBwdDataAlgoPerf_t* perfResults,
     void* workSpace, size_t workSpaceSizeInBytes) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status = dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardDataAlgorithmEx, handle,
-                                                   wDesc, w, dyDesc, dy, convDesc, dxDesc, dx, requestedAlgoCount,
-                                                   returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
-    return dwshim::adjust_algo_results("cudnnFindConvolutionBackwardDataAlgorithmEx", Direction::kDataGrad, status,
-                                       handle, dxDesc, wDesc, convDesc, dyDesc, returnedAlgoCount, perfResults);
+    return dwshim::algo_query("cudnnFindConvolutionBackwardDataAlgorithmEx", Direction::kDataGrad, handle, dxDesc,
+                              wDesc, convDesc, dyDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardDataAlgorithmEx,
+                                                           handle, wDesc, w, dyDesc, dy, convDesc, dxDesc, dx,
+                                                           requestedAlgoCount, returnedAlgoCount, perfResults,
+                                                           workSpace, workSpaceSizeInBytes);
+                              });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc, const cudnnTensorDescriptor_t diffDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t gradDesc, const int requestedAlgoCount,
     int* returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t* perfResults) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status =
-        dwshim::call_real(real_cudnn().cudnnGetConvolutionBackwardFilterAlgorithm_v7, handle, srcDesc, diffDesc,
-                          convDesc, gradDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
-    return dwshim::adjust_algo_results("cudnnGetConvolutionBackwardFilterAlgorithm_v7", Direction::kFilterGrad,
-                                       status, handle, srcDesc, gradDesc, convDesc, diffDesc, returnedAlgoCount,
-                                       perfResults);
+    return dwshim::algo_query("cudnnGetConvolutionBackwardFilterAlgorithm_v7", Direction::kFilterGrad, handle, srcDesc,
+                              gradDesc, convDesc, diffDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnGetConvolutionBackwardFilterAlgorithm_v7,
+                                                           handle, srcDesc, diffDesc, convDesc, gradDesc,
+                                                           requestedAlgoCount, returnedAlgoCount, perfResults);
+                              });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithm(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc, const cudnnTensorDescriptor_t dyDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t dwDesc, const int requestedAlgoCount,
     int* returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t* perfResults) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status =
-        dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardFilterAlgorithm, handle, xDesc, dyDesc, convDesc,
-                          dwDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
-    return dwshim::adjust_algo_results("cudnnFindConvolutionBackwardFilterAlgorithm", Direction::kFilterGrad, status,
-                                       handle, xDesc, dwDesc, convDesc, dyDesc, returnedAlgoCount, perfResults);
+    return dwshim::algo_query("cudnnFindConvolutionBackwardFilterAlgorithm", Direction::kFilterGrad, handle, xDesc,
+                              dwDesc, convDesc, dyDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardFilterAlgorithm,
+                                                           handle, xDesc, dyDesc, convDesc, dwDesc, requestedAlgoCount,
+                                                           returnedAlgoCount, perfResults);
+                              });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(
@@ -132,11 +131,11 @@ DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(
     const void* y, const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t dwDesc, void* dw,
     const int requestedAlgoCount, int* returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t* perfResults,
     void* workSpace, size_t workSpaceSizeInBytes) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status = dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardFilterAlgorithmEx, handle,
-                                                   xDesc, x, dyDesc, y, convDesc, dwDesc, dw, requestedAlgoCount,
-                                                   returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
-    return dwshim::adjust_algo_results("cudnnFindConvolutionBackwardFilterAlgorithmEx", Direction::kFilterGrad,
-                                       status, handle, xDesc, dwDesc, convDesc, dyDesc, returnedAlgoCount,
-                                       perfResults);
+    return dwshim::algo_query("cudnnFindConvolutionBackwardFilterAlgorithmEx", Direction::kFilterGrad, handle, xDesc,
+                              dwDesc, convDesc, dyDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnFindConvolutionBackwardFilterAlgorithmEx,
+                                                           handle, xDesc, x, dyDesc, y, convDesc, dwDesc, dw,
+                                                           requestedAlgoCount, returnedAlgoCount, perfResults,
+                                                           workSpace, workSpaceSizeInBytes);
+                              });
 }

@@ -74,24 +74,24 @@ DWSHIM_EXPORT cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc, const cudnnFilterDescriptor_t filterDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t destDesc,
     const int requestedAlgoCount, int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status =
-        dwshim::call_real(real_cudnn().cudnnGetConvolutionForwardAlgorithm_v7, handle, srcDesc, filterDesc, convDesc,
-                          destDesc, requestedAlgoCount, returnedAlgoCount, perfResults);
-    return dwshim::adjust_algo_results("cudnnGetConvolutionForwardAlgorithm_v7", Direction::kForward, status, handle, srcDesc, filterDesc,
-                                       convDesc, destDesc, returnedAlgoCount, perfResults);
+    return dwshim::algo_query("cudnnGetConvolutionForwardAlgorithm_v7", Direction::kForward, handle, srcDesc,
+                              filterDesc, convDesc, destDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnGetConvolutionForwardAlgorithm_v7, handle,
+                                                           srcDesc, filterDesc, convDesc, destDesc, requestedAlgoCount,
+                                                           returnedAlgoCount, perfResults);
+                              });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc, const cudnnFilterDescriptor_t wDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t yDesc, const int requestedAlgoCount,
     int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status =
-        dwshim::call_real(real_cudnn().cudnnFindConvolutionForwardAlgorithm, handle, xDesc, wDesc, convDesc, yDesc,
-                          requestedAlgoCount, returnedAlgoCount, perfResults);
-    return dwshim::adjust_algo_results("cudnnFindConvolutionForwardAlgorithm", Direction::kForward, status, handle, xDesc, wDesc,
-                                       convDesc, yDesc, returnedAlgoCount, perfResults);
+    return dwshim::algo_query("cudnnFindConvolutionForwardAlgorithm", Direction::kForward, handle, xDesc, wDesc,
+                              convDesc, yDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnFindConvolutionForwardAlgorithm, handle,
+                                                           xDesc, wDesc, convDesc, yDesc, requestedAlgoCount,
+                                                           returnedAlgoCount, perfResults);
+                              });
 }
 
 DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(
@@ -99,10 +99,11 @@ DWSHIM_EXPORT cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(
     const void* w, const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t yDesc, void* y,
     const int requestedAlgoCount, int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults,
     void* workSpace, size_t workSpaceSizeInBytes) {
-    if (handle == nullptr) return dwshim::kNullHandleStatus;
-    const cudnnStatus_t status = dwshim::call_real(real_cudnn().cudnnFindConvolutionForwardAlgorithmEx, handle,
-                                                   xDesc, x, wDesc, w, convDesc, yDesc, y, requestedAlgoCount,
-                                                   returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
-    return dwshim::adjust_algo_results("cudnnFindConvolutionForwardAlgorithmEx", Direction::kForward, status, handle, xDesc, wDesc,
-                                       convDesc, yDesc, returnedAlgoCount, perfResults);
+    return dwshim::algo_query("cudnnFindConvolutionForwardAlgorithmEx", Direction::kForward, handle, xDesc, wDesc,
+                              convDesc, yDesc, returnedAlgoCount, perfResults, [&] {
+                                  return dwshim::call_real(real_cudnn().cudnnFindConvolutionForwardAlgorithmEx, handle,
+                                                           xDesc, x, wDesc, w, convDesc, yDesc, y, requestedAlgoCount,
+                                                           returnedAlgoCount, perfResults, workSpace,
+                                                           workSpaceSizeInBytes);
+                              });
 }

@@ -112,13 +112,16 @@ cudnnStatus_t workspace_query(const char* api_function, Direction direction, cud
     return CUDNN_STATUS_SUCCESS;
 }
 
-// After the real algorithm query succeeded, rewrites its results for a routed configuration: every algorithm
-// works through dwshim's kernel, deterministically, with dwshim's workspace.
-template <typename Perf>
-cudnnStatus_t adjust_algo_results(const char* api_function, Direction direction, cudnnStatus_t status,
-                                  cudnnHandle_t handle, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
-                                  cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
-                                  const int* returned, Perf* results) {
+// Each direction's algorithm queries (Get..._v7, Find..., Find...Ex): the real library's answer (call_real()),
+// rewritten for a routed configuration: every algorithm works through dwshim's kernel, deterministically, with
+// dwshim's workspace.
+template <typename Perf, typename CallReal>
+cudnnStatus_t algo_query(const char* api_function, Direction direction, cudnnHandle_t handle,
+                         cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                         cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc, const int* returned,
+                         Perf* results, CallReal call_real) {
+    if (handle == nullptr) return kNullHandleStatus;
+    const cudnnStatus_t status = call_real();
     if (status != CUDNN_STATUS_SUCCESS || returned == nullptr || results == nullptr) return status;
     DepthwiseParams params;
     const RouteReason reason = decide(direction, handle, x_desc, w_desc, conv_desc, y_desc, &params);
