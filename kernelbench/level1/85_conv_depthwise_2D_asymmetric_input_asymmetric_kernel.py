@@ -122,6 +122,17 @@ cudaError_t with_dtype(DType dtype, F&& f) {
     return with_dtype_or(dtype, cudaErrorInvalidValue, f);
 }
 
+// f(DTypeConstant<dtype>{}) for fp16 and bf16, the dtypes of the kernels built for 2-byte types only (tensor cores,
+// the image-tile filter gradient); fp32 or an unknown dtype gets `other`.
+template <typename R, typename F>
+R with_2byte_dtype_or(DType dtype, R other, F&& f) {
+    switch (dtype) {
+        case DType::kFloat:
+            break;
+    }
+    return other;
+}
+
 // f(IntConstant<size>{}) for the filter sizes the fast paths instantiate: 3, 5 and (any other size) 7; callers
 // pass a size their applies() accepted.
 template <typename F>

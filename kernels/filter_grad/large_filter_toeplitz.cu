@@ -17,6 +17,7 @@
 // whose x holds a non-finite value is summed tap by tap instead.
 #include "kernels/filter_grad/large_filter_toeplitz.h"
 
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/tensor_core_code.h"
 #include "kernels/common/tile_staging.cuh"
 #include "kernels/common/toeplitz_2byte_mma.cuh"
@@ -204,29 +205,15 @@ cudaError_t launch(const DepthwiseParams& p, const LargeGradTiles& grid, float* 
 }  // namespace
 
 bool filter_grad_toeplitz_applies(const DepthwiseParams& p) {
-    switch (p.dtype) {
-        case DType::kFloat:
-            return false;
-        case DType::kHalf:
-            return applies_with<Mma2Byte<DType::kHalf>>(p);
-        case DType::kBFloat16:
-            return applies_with<Mma2Byte<DType::kBFloat16>>(p);
-    }
-    return false;
+    return with_2byte_dtype_or(p.dtype, false,
+                               [&](auto d) { return applies_with<Mma2Byte<decltype(d)::value>>(p); });
 }
 
 cudaError_t filter_grad_toeplitz(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
     const LargeGradTiles grid = large_grad_tiles(p);
     *slices = grid.slices;
-    switch (p.dtype) {
-        case DType::kFloat:
-            break;
-        case DType::kHalf:
-            return launch<Mma2Byte<DType::kHalf>>(p, grid, partial, stream);
-        case DType::kBFloat16:
-            return launch<Mma2Byte<DType::kBFloat16>>(p, grid, partial, stream);
-    }
-    return cudaErrorInvalidValue;
+    return with_2byte_dtype_or(p.dtype, cudaErrorInvalidValue,
+                               [&](auto d) { return launch<Mma2Byte<decltype(d)::value>>(p, grid, partial, stream); });
 }
 
 }  // namespace dwshim

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/common/async_copy.cuh"
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/filter_grad/nhwc.h"
 
@@ -235,8 +236,9 @@ int64_t filter_grad_nhwc_images_slices(const DepthwiseParams& p) {
 }
 
 cudaError_t filter_grad_nhwc_images(const DepthwiseParams& p, float* partial, int64_t* slices, cudaStream_t stream) {
-    return p.dtype == DType::kHalf ? launch_dtype<DType::kHalf>(p, partial, slices, stream)
-                                   : launch_dtype<DType::kBFloat16>(p, partial, slices, stream);
+    return with_2byte_dtype_or(p.dtype, cudaErrorInvalidValue, [&](auto d) {
+        return launch_dtype<decltype(d)::value>(p, partial, slices, stream);
+    });
 }
 
 }  // namespace dwshim

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 
+#include "kernels/common/constant_dispatch.h"
 #include "kernels/common/dtype_traits.cuh"
 #include "kernels/common/epilogue.cuh"
 #include "kernels/common/mma_16x8x16.cuh"
@@ -282,8 +283,8 @@ bool nhwc_mma_applies(const DepthwiseParams& p) {
 }
 
 cudaError_t launch_depthwise_nhwc_mma(const DepthwiseParams& params, cudaStream_t stream) {
-    return params.dtype == DType::kHalf ? launch<DType::kHalf, 7>(params, stream)
-                                        : launch<DType::kBFloat16, 7>(params, stream);
+    return with_2byte_dtype_or(params.dtype, cudaErrorInvalidValue,
+                               [&](auto d) { return launch<decltype(d)::value, 7>(params, stream); });
 }
 
 }  // namespace dwshim
