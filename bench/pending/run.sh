@@ -39,6 +39,34 @@ build_checks() {
     >>/tmp/build-checks.txt 2>&1 || tail -20 /tmp/build-checks.txt
 }
 
+# ncu's sections on one launch of the kernels matching regex $1 in build-$2's bench_cudnn, given the bench's other
+# arguments (cases file, --case, --op, --dtype, --layout).
+ncu_sections() {
+  local kernel=$1 tree=$2
+  shift 2
+  DWSHIM_ROUTE=all timeout 90 ncu --clock-control none --kernel-name "regex:$kernel" --launch-skip 2 --launch-count 1 \
+    --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+    --section MemoryWorkloadAnalysis --section SchedulerStats "build-$tree/bench/dwshim_bench_cudnn" "$@" \
+    --dwshim-only 1
+}
+
+# Runs the GPU tests of build-$1 matching $2 in 12 processes (each under 200 s) beside whatever else runs in the
+# background, waits for all of it, and adds the pass / fail counts to the summary; logs in /tmp/$1-tests-*.log.
+run_test_shards() {
+  local tree=$1 filter=$2
+  for shard in $(seq 0 11); do
+    DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 "build-$tree/tests/dwshim_gpu_tests" \
+      --gtest_filter="$filter" >"/tmp/$tree-tests-$shard.log" 2>&1 &
+  done
+  wait
+  local counts
+  counts=$(grep -hE '^\[  (PASSED|FAILED) ' /tmp/"$tree"-tests-*.log | sort | uniq -c | tr '\n' ' ')
+  echo "$tree tests at $((SECONDS - start)) s: $counts" >>"$OUT/summary.txt"
+  local failed
+  failed=$(grep -h '^\[  FAILED  \] [A-Z]' /tmp/"$tree"-tests-*.log | sort -u | tr '\n' ' ')
+  echo "failed: $failed" >>"$OUT/summary.txt"
+}
+
 case "$STAGE" in
   probe)
     { cat bench/models.csv; grep -v "^#" bench/suite.csv | grep -v "^replk31,"; } >/tmp/land.csv
@@ -70,32 +98,21 @@ case "$STAGE" in
       >/tmp/images-torch.log 2>&1
     echo "probe: benched at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for op in dgrad:data_grad_nhwc_s2 wgrad:filter_grad_nhwc_ring; do
-      DWSHIM_ROUTE=all timeout 60 ncu --clock-control none --kernel-name "regex:${op#*:}" --launch-skip 2 \
-        --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
-        --section MemoryWorkloadAnalysis --section SchedulerStats build-main/bench/dwshim_bench_cudnn \
-        bench/models.csv --case c144_56x56_k5s2 --op "${op%%:*}" --dtype bf16 --layout nhwc --dwshim-only 1 \
-        >>"$OUT/ncu-s2.txt" 2>&1
+      ncu_sections "${op#*:}" main bench/models.csv --case c144_56x56_k5s2 --op "${op%%:*}" --dtype bf16 \
+        --layout nhwc >>"$OUT/ncu-s2.txt" 2>&1
     done
     ;;
   checks)
     [ -x build-checks/tests/dwshim_gpu_tests ] || build_checks >"$OUT/builds.txt" 2>&1
-    for shard in $(seq 0 11); do
-      DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 200 build-checks/tests/dwshim_gpu_tests \
-        --gtest_filter='*SmallPlanes*:Gradients.*Nhwc*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:'\
-'Gradients.Repeat*' \
-        >"/tmp/tests-$shard.log" 2>&1 &
-    done
     for i in 0 1 2 3; do
       DWSHIM_ROUTE=all DWSHIM_TEST_CASE=$i timeout 150 compute-sanitizer --tool memcheck --print-limit 10 \
         build-checks/tests/dwshim_gpu_tests \
         --gtest_filter='Gradients.NhwcTinyImages*:LegacyForward.RandomNhwcSmallPlanesInImageGroups*' \
         >"/tmp/memcheck-$i.log" 2>&1 &
     done
-    wait
-    cat /tmp/tests-*.log /tmp/memcheck-*.log >"$OUT/tests-checks.log"
-    counts=$(grep -hE '^\[  (PASSED|FAILED) ' /tmp/tests-*.log | sort | uniq -c | tr '\n' ' ')
-    echo "tests at $((SECONDS - start)) s: $counts" >>"$OUT/summary.txt"
-    echo "failed: $(grep -h '^\[  FAILED  \] [A-Z]' /tmp/tests-*.log | sort -u | tr '\n' ' ')" >>"$OUT/summary.txt"
+    run_test_shards checks '*SmallPlanes*:Gradients.*Nhwc*:Gradients.FilterGradOfFewChannels*:Gradients.FuzzBackend*:'\
+'Gradients.Repeat*'
+    cat /tmp/checks-tests-*.log /tmp/memcheck-*.log >"$OUT/tests-checks.log"
     echo "memcheck: $(grep -hE 'ERROR SUMMARY' /tmp/memcheck-*.log | sort | uniq -c | tr '\n' ' ')" >>"$OUT/summary.txt"
     ;;
   prefetch)
@@ -121,21 +138,12 @@ case "$STAGE" in
     # What the prefetch changes in the KB84 fp16 NCHW filter gradient: DRAM throughput, stall reasons, L2 hits.
     for tree in main pf4; do
       echo "== $tree" >>"$OUT/ncu-prefetch.txt"
-      DWSHIM_ROUTE=all timeout 90 ncu --clock-control none --kernel-name regex:filter_grad_nchw_rows --launch-skip 2 \
-        --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats \
-        --section MemoryWorkloadAnalysis --section SchedulerStats "build-$tree/bench/dwshim_bench_cudnn" bench/suite.csv \
-        --case kb84 --op wgrad --dtype f16 --layout nchw --dwshim-only 1 >>"$OUT/ncu-prefetch.txt" 2>&1
+      ncu_sections filter_grad_nchw_rows "$tree" bench/suite.csv --case kb84 --op wgrad --dtype f16 --layout nchw \
+        >>"$OUT/ncu-prefetch.txt" 2>&1
     done
-    for shard in $(seq 0 11); do
-      DWSHIM_ROUTE=all GTEST_TOTAL_SHARDS=12 GTEST_SHARD_INDEX=$shard timeout 150 build-pf4/tests/dwshim_gpu_tests \
-        --gtest_filter='Gradients.Legacy*:Gradients.Backend*:Gradients.Nchw*:Gradients.Fuzz*:Gradients.Repeat*:'\
-'*RandomNchw*' >"/tmp/pf-tests-$shard.log" 2>&1 &
-    done
-    wait
-    cat /tmp/pf-tests-*.log >"$OUT/tests-prefetch.log"
-    counts=$(grep -hE '^\[  (PASSED|FAILED) ' /tmp/pf-tests-*.log | sort | uniq -c | tr '\n' ' ')
-    echo "prefetch tests at $((SECONDS - start)) s: $counts" >>"$OUT/summary.txt"
-    echo "failed: $(grep -h '^\[  FAILED  \] [A-Z]' /tmp/pf-tests-*.log | sort -u | tr '\n' ' ')" >>"$OUT/summary.txt"
+    run_test_shards pf4 'Gradients.Legacy*:Gradients.Backend*:Gradients.Nchw*:Gradients.Fuzz*:Gradients.Repeat*:'\
+'*RandomNchw*'
+    cat /tmp/pf4-tests-*.log >"$OUT/tests-prefetch.log"
     ;;
   train)
     [ -x build/bench/dwshim_bench_cudnn ] || OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
