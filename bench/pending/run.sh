@@ -145,6 +145,25 @@ case "$STAGE" in
 '*RandomNchw*'
     cat /tmp/pf4-tests-*.log >"$OUT/tests-prefetch.log"
     ;;
+  landed)
+    # This tree after a landing: built whole, its GPU tests on what changed, the training step, then its
+    # dwshim-only time against variants/main (the tree before the landing) on the NHWC model layers.
+    STEPS=build VARIANTS=main JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh >"$OUT/builds.txt" 2>&1 &
+    OUT=/tmp/build-logs bash scripts/gpu_build.sh >>"$OUT/builds.txt" 2>&1
+    wait
+    ln -sfn build build-landed
+    echo "landed: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    run_test_shards landed '*Nhwc*:*SmallPlanes*:*Fuzz*:Gradients.Repeat*:Capture.*:Gradients.Legacy*:'\
+'Gradients.Backend*'
+    cat /tmp/landed-tests-*.log >"$OUT/tests-landed.log"
+    python3 bench/bench_train.py --models mobilenet_v3_large,efficientnet_b0,convnext_tiny --mode bf16-channels-last \
+      --rounds 2 --csv "$OUT/train.csv" >"$OUT/train.log" 2>&1
+    echo "train rc $? at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    STEPS=time CASES=bench/models.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main landed" \
+      OUT=/tmp/landed bash scripts/compare_variants.sh >/dev/null 2>&1
+    cp /tmp/landed/variants.txt "$OUT/variants-landed.txt"
+    python3 bench/variant_table.py "$OUT/variants-landed.txt" | grep " xmain: " >>"$OUT/summary.txt"
+    ;;
   train)
     [ -x build/bench/dwshim_bench_cudnn ] || OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
     python3 bench/bench_train.py --models mobilenet_v3_large,efficientnet_b0,convnext_tiny --mode bf16-channels-last \
@@ -154,5 +173,5 @@ case "$STAGE" in
 esac
 echo "$STAGE: done at $((SECONDS - start)) s" >>"$OUT/summary.txt"
 cat "$OUT/summary.txt"
-[ "$STAGE" != train ] || head -12 "$OUT/train.log"
+[ "$STAGE" != train ] && [ "$STAGE" != landed ] || head -12 "$OUT/train.log"
 exit 0

@@ -1535,40 +1535,75 @@ struct TapSlice {
     }
 };
 
+// Stores filter value `i` of the slice (channel i / (K * K), tap i % (K * K), rotated for true convolution) into the
+// block's tap slices.
+template <DType D, int K, typename Slice>
+__device__ __forceinline__ void store_filter_value(const DepthwiseParams& prm, int i,
+                                                   typename DTypeTraits<D>::Storage value,
+                                                   typename Slice::TapT (*taps)[Slice::kRow]) {
+    const int c = i / (K * K);
+    const int source_tap = i % (K * K);
+    const int tap = prm.flip ? K * K - 1 - source_tap : source_tap;
+    if constexpr (sizeof(typename Slice::TapT) == sizeof(value)) {
+        taps[tap][Slice::index(c)] = value;
+    } else {
+        taps[tap][Slice::index(c)] = DTypeTraits<D>::to_float(value);
+    }
+}
+
 // Stages filter[c_begin + c][tap] (rotated for true convolution) into the block's tap slices for its `channels`
-// channels; a channel past the tensor gets zeros, which no thread reads. Each thread issues kInFlight loads before
-// it stores any: with one load and one store a step, each step waited out a load's latency, and a block of the
-// stride-2 data gradient or of a small-plane forward has little else to hide it behind (H200 run 2026-12-04zh, 4
-// in flight: effnet_k5s2 bf16 data gradient 0.104 -> 0.095 ms, c1152_7x7_k5s1 bf16 forward 0.030 -> 0.028,
-// convnext7 f32 0.346 -> 0.317; 8 in flight gained less). Ends with a barrier.
+// channels; a channel past the tensor gets zeros, which no thread reads. The slice is contiguous in the filter:
+// where it starts on 16 bytes and lies inside the tensor, each thread reads it 16 bytes at a time (a 2-byte 5 x 5
+// slice of 16 channels: 50 loads instead of 400). Each thread issues kInFlight loads before it stores any: with one
+// load and one store a step, each step waited out a load's latency, and a block of the stride-2 data gradient or of
+// a small-plane forward has little else to hide it behind (H200 run 2026-12-04zh, 4 in flight: effnet_k5s2 bf16
+// data gradient 0.104 -> 0.095 ms, c1152_7x7_k5s1 bf16 forward 0.030 -> 0.028, convnext7 f32 0.346 -> 0.317; 8 in
+// flight gained less). Ends with a barrier.
 template <DType D, int K, typename Slice, int kInFlight = 4>
 __device__ __forceinline__ void stage_filter_taps(const DepthwiseParams& prm, int64_t c_begin, int channels,
                                                   typename Slice::TapT (*taps)[Slice::kRow]) {
     using T = typename DTypeTraits<D>::Storage;
+    constexpr int kPerLoad = 16 / static_cast<int>(sizeof(T));
     const T* filter = static_cast<const T*>(prm.filter);
+    const T* slice = filter + c_begin * K * K;
     const int count = K * K * channels;
-    for (int first = threadIdx.x; first < count; first += kInFlight * blockDim.x) {
-        T values[kInFlight];
+    const bool by_vectors = reinterpret_cast<uintptr_t>(slice) % 16 == 0 && count % kPerLoad == 0 &&
+                            c_begin + channels <= prm.c;
+    if (by_vectors) {
+        const uint4* vectors = reinterpret_cast<const uint4*>(slice);
+        const int vector_count = count / kPerLoad;
+        for (int first = threadIdx.x; first < vector_count; first += kInFlight * blockDim.x) {
+            uint4 raw[kInFlight];
 #pragma unroll
-        for (int b = 0; b < kInFlight; ++b) {
-            const int i = first + b * static_cast<int>(blockDim.x);
-            const int c = i / (K * K);
-            const int tap = i % (K * K);
-            const int r = tap / K, s = tap % K;
-            const int source_tap = prm.flip ? (K - 1 - r) * K + (K - 1 - s) : tap;
-            values[b] = i < count && c_begin + c < prm.c
-                            ? DTypeTraits<D>::load_raw(filter + (c_begin + c) * K * K + source_tap)
-                            : DTypeTraits<D>::from_float(0.0f);
+            for (int b = 0; b < kInFlight; ++b) {
+                const int v = first + b * static_cast<int>(blockDim.x);
+                raw[b] = v < vector_count ? __ldg(vectors + v) : make_uint4(0, 0, 0, 0);
+            }
+#pragma unroll
+            for (int b = 0; b < kInFlight; ++b) {
+                const int v = first + b * static_cast<int>(blockDim.x);
+                if (v >= vector_count) break;
+                const T* values = reinterpret_cast<const T*>(&raw[b]);
+#pragma unroll
+                for (int e = 0; e < kPerLoad; ++e) {
+                    store_filter_value<D, K, Slice>(prm, v * kPerLoad + e, values[e], taps);
+                }
+            }
         }
+    } else {
+        for (int first = threadIdx.x; first < count; first += kInFlight * blockDim.x) {
+            T values[kInFlight];
 #pragma unroll
-        for (int b = 0; b < kInFlight; ++b) {
-            const int i = first + b * static_cast<int>(blockDim.x);
-            if (i >= count) break;
-            const int c = i / (K * K);
-            if constexpr (sizeof(typename Slice::TapT) == sizeof(T)) {
-                taps[i % (K * K)][Slice::index(c)] = values[b];
-            } else {
-                taps[i % (K * K)][Slice::index(c)] = DTypeTraits<D>::to_float(values[b]);
+            for (int b = 0; b < kInFlight; ++b) {
+                const int i = first + b * static_cast<int>(blockDim.x);
+                values[b] = i < count && c_begin + i / (K * K) < prm.c ? DTypeTraits<D>::load_raw(slice + i)
+                                                                       : DTypeTraits<D>::from_float(0.0f);
+            }
+#pragma unroll
+            for (int b = 0; b < kInFlight; ++b) {
+                const int i = first + b * static_cast<int>(blockDim.x);
+                if (i >= count) break;
+                store_filter_value<D, K, Slice>(prm, i, values[b], taps);
             }
         }
     }

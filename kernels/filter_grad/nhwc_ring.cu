@@ -30,7 +30,6 @@ constexpr int kMaxBandRows = 32;
 constexpr int kMinBandRows = 8;
 // Threads' worth of work below which bands are shortened to give the GPU more to run.
 constexpr int64_t kEnoughTasks = int64_t{1} << 17;
-constexpr int64_t kTargetBlocks = 2048;
 
 // Channels per thread: as many as the accumulators allow (about 64 registers of them).
 template <int K>
@@ -57,6 +56,13 @@ struct RingShape {
     static constexpr int kCols = kCandidates[pick()][0];
     static constexpr int kAhead = kCandidates[pick()][1];
     static constexpr int kWindow = (kCols - 1) * S + K;
+    // Blocks the slicing aims at. Run 2026-12-04nn (H200, fp16/bf16 model layers, dwshim-only GPU time) against
+    // 2048: every layer this walk takes was as fast or faster at 512 (stride 2: c72_56x56_k5s2 bf16 0.0550 ->
+    // 0.0387 ms, c144_56x56_k5s2 0.0897 -> 0.0709, c96_112x112_k3s2 0.0744 -> 0.0685; 3x3 at stride 1:
+    // c192_28x28_k3s1 0.0379 -> 0.0271, c144_56x56_k3s1 0.0643 -> 0.0550, c960_7x7_k3s1 0.0210 -> 0.0176), the
+    // rest within 1%, while the input-row walk lost (InputRowShape). Fewer, longer slices restart a thread's ring
+    // less often and leave the finalize pass fewer partial sums.
+    static constexpr int64_t kTargetBlocks = 512;
     static constexpr int kXSlots = kAhead * S + RG;  // input rows alive: the current step's and those in flight
     static constexpr int kDySlots = kAhead + 1;
     static constexpr int kBytes = bytes(kCols, kAhead) * kRingThreads;
@@ -73,6 +79,9 @@ struct InputRowShape {
     static constexpr int kCols = 4;
     static constexpr int kWindow = kCols + K - 1;
     static constexpr int kSlots = RG;
+    // Run 2026-12-04nn: 512 blocks lost here (c384_14x14_k7s1 bf16 1.61x the time, c192_28x28_k7s1 1.50x,
+    // c1152_7x7_k5s1 1.32x).
+    static constexpr int64_t kTargetBlocks = 2048;
     static constexpr int kBytes = kSlots * (kWindow + kCols) * kVectorBytes * kRingThreads;
     static_assert(kBytes <= kRingBytesPerThread * kRingThreads, "ring does not fit");
     static_assert(kReduceValues * kRingThreads * 4 <= kBytes, "the reduction reuses the ring's memory");
@@ -108,11 +117,11 @@ RingGrid ring_grid_with(const DepthwiseParams& p, int cv, int max_vectors) {
     }
     g.bands_per_image = static_cast<int>((p.p + g.band_rows - 1) / g.band_rows);
     g.items = items_with(g.band_rows);
-    // Enough slices for about kTargetBlocks blocks, each thread with an item at least, and partial sums (read
+    // Enough slices for about Shape::kTargetBlocks blocks, each thread with an item at least, and partial sums (read
     // again by the finalize pass) within an eighth of the input's bytes.
     const int64_t partial_bytes = p.k * K * K * 4;
     const int64_t input_bytes = p.n * p.c * p.h * p.w * (kVectorBytes / cv);
-    const int64_t by_blocks = (kTargetBlocks + g.channel_blocks - 1) / g.channel_blocks;
+    const int64_t by_blocks = (Shape::kTargetBlocks + g.channel_blocks - 1) / g.channel_blocks;
     const int64_t by_items = (g.items + g.item_lanes - 1) / g.item_lanes;
     const int64_t by_bytes = std::max<int64_t>(1, input_bytes / 8 / partial_bytes);
     const int64_t wanted = std::max<int64_t>(1, std::min({by_blocks, by_items, by_bytes}));
@@ -121,16 +130,18 @@ RingGrid ring_grid_with(const DepthwiseParams& p, int cv, int max_vectors) {
     return g;
 }
 
-// kMaxVectorsPerBlock vectors a block, or for 7x7 filters fewer where that leaves the GPU short of blocks: small
-// images (7 x 7, 14 x 14) have few items, so a block's threads walked many items each, one after another. Fewer
-// vectors a block means more blocks and more threads on each vector's items. Run 2026-12-03c (H200, dwshim-only
-// GPU time, ms): 7x7 wins (c768_7x7_k7s1 bf16 0.089 -> 0.042, fp32 0.095 -> 0.044; c384_14x14_k7s1 bf16 0.088 ->
-// 0.052; c192_28x28_k7s1 bf16 0.087 -> 0.071), 5x5 mostly loses (c120_28x28_k5s1 bf16 0.037 -> 0.043,
-// c480_14x14_k5s1 0.043 -> 0.050, c1152_7x7_k5s1 0.036 -> 0.039; c960_7x7_k5s1 0.035 -> 0.030).
+// kMaxVectorsPerBlock vectors a block, or for 3x3 and 7x7 filters fewer where that leaves the GPU short of blocks:
+// small images (7 x 7, 14 x 14) have few items, so a block's threads walked many items each, one after another.
+// Fewer vectors a block means more blocks and more threads on each vector's items. Run 2026-12-03c (H200,
+// dwshim-only GPU time, ms): 7x7 wins (c768_7x7_k7s1 bf16 0.089 -> 0.042, fp32 0.095 -> 0.044; c384_14x14_k7s1 bf16
+// 0.088 -> 0.052; c192_28x28_k7s1 bf16 0.087 -> 0.071), 5x5 mostly loses (c120_28x28_k5s1 bf16 0.037 -> 0.043,
+// c480_14x14_k5s1 0.043 -> 0.050, c1152_7x7_k5s1 0.036 -> 0.039; c960_7x7_k5s1 0.035 -> 0.030). 3x3 with the
+// dy-row walk's 512-block target, run 2026-12-05c: c960_7x7_k3s1 bf16 0.0210 -> 0.0152, c184_14x14_k3s1 bf16
+// 0.0192 -> 0.0147, no model layer slower (0.98-1.5x in fp32 and bf16).
 template <int K, typename Shape, int kVectorBytes>
 RingGrid make_ring_grid(const DepthwiseParams& p, int cv) {
     RingGrid best = ring_grid_with<K, Shape, kVectorBytes>(p, cv, kMaxVectorsPerBlock);
-    if constexpr (K == 7) {
+    if constexpr (K != 5) {
         for (int max_vectors = kMaxVectorsPerBlock / 2; max_vectors >= kMinVectorsPerBlock; max_vectors /= 2) {
             if (best.channel_blocks * best.slices >= kEnoughBlocks) break;
             const RingGrid g = ring_grid_with<K, Shape, kVectorBytes>(p, cv, max_vectors);
