@@ -146,22 +146,26 @@ case "$STAGE" in
     cat /tmp/pf4-tests-*.log >"$OUT/tests-prefetch.log"
     ;;
   landed)
-    # This tree after a landing: built whole, its GPU tests on what changed, the training step, then its
-    # dwshim-only time against variants/main (the tree before the landing) on the NHWC model layers.
+    # This tree after a landing: built whole, its GPU tests on what changed, its dwshim-only time against
+    # variants/main (the tree before the landing) on the NHWC model layers and NCHW stride 1, then the training step.
     STEPS=build VARIANTS=main JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh >"$OUT/builds.txt" 2>&1 &
     OUT=/tmp/build-logs bash scripts/gpu_build.sh >>"$OUT/builds.txt" 2>&1
     wait
     ln -sfn build build-landed
     echo "landed: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    run_test_shards landed '*Nhwc*:*SmallPlanes*:*Fuzz*:Gradients.Repeat*:Capture.*:Gradients.Legacy*:'\
-'Gradients.Backend*'
+    run_test_shards landed '*Nhwc*:*SmallPlanes*:*Nchw*:*Fuzz*:Gradients.Repeat*:Capture.*:Gradients.Legacy*:'\
+'Gradients.Backend*:LegacyForward.Random*:BackendForward.Random*'
     cat /tmp/landed-tests-*.log >"$OUT/tests-landed.log"
-    python3 bench/bench_train.py --models mobilenet_v3_large,efficientnet_b0,convnext_tiny --mode bf16-channels-last \
+    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1' bench/models.csv;
+      grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/nchw.csv
+    { STEPS=time CASES=bench/models.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main landed" \
+        OUT=/tmp/landed bash scripts/compare_variants.sh >/dev/null 2>&1
+      STEPS=time CASES=/tmp/nchw.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main landed" \
+        OUT=/tmp/landed-nchw bash scripts/compare_variants.sh >/dev/null 2>&1
+      cat /tmp/landed/variants.txt /tmp/landed-nchw/variants.txt; } >"$OUT/variants-landed.txt"
+    python3 bench/bench_train.py --models mobilenet_v3_large,efficientnet_b0 --mode bf16-channels-last \
       --rounds 2 --csv "$OUT/train.csv" >"$OUT/train.log" 2>&1
     echo "train rc $? at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    STEPS=time CASES=bench/models.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main landed" \
-      OUT=/tmp/landed bash scripts/compare_variants.sh >/dev/null 2>&1
-    cp /tmp/landed/variants.txt "$OUT/variants-landed.txt"
     python3 bench/variant_table.py "$OUT/variants-landed.txt" | grep " xmain: " >>"$OUT/summary.txt"
     ;;
   train)

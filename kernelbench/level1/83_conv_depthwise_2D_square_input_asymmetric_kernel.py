@@ -804,6 +804,22 @@ __device__ __forceinline__ const T* in_register(const T* p) {
     return p;
 }
 
+// How many rows ahead of its loads the quads forward asks L2 for its rows (prefetch_row). The NCHW row walks are
+// bound by their loads' latency with 4-5 blocks an SM (bench/NOTES.md, run zl's ncu: 0.49 instructions issued a
+// cycle, 77% of the stalls on global loads), and loading rows into registers a step early lost (run x: more
+// registers, fewer blocks); a prefetch holds no register, so it adds bytes in flight without taking warps away.
+// Run 2026-12-05c (H200, dwshim-only GPU time, forward and data gradient) against none: 2 rows ahead beat 4 and 8
+// (KB84 f32 data gradient 2.26 -> 2.22 ms at 2, 2.47 at 4, 2.89 at 8). The rows filter gradient lost with it (KB84
+// f32 2.04 -> 2.32 ms, mbv2_56 0.86-0.91x in every dtype) and has none.
+constexpr int kPrefetchRows = 2;
+
+// Asks L2 for the cache line of `p`, a lane's first column of a row that lies inside its tensor (`inside`: no
+// address outside the tensor is ever named). The warp's lanes cover the row's columns between them.
+template <typename T>
+__device__ __forceinline__ void prefetch_row(const T* p, bool inside) {
+    if (inside) asm volatile("prefetch.L2 [%0];" ::"l"(p));
+}
+
 // The input columns c0 - pad_w .. c0 - pad_w + kQuadCols + K - 2 of `row` (which points at column c0 - pad_w),
 // zeros where outside or !valid. `lanes` lanes (a power of two up to 32) share the row; every lane of the warp
 // calls it (the shuffles need them all).
@@ -887,7 +903,16 @@ __device__ __forceinline__ void walk_band(const DepthwiseParams& prm, const Quad
     for (int r = 0; r < K; ++r)
 #pragma unroll
         for (int c = 0; c < kQuadCols; ++c) acc[r][c] = 0.0f;
+    const int last_row = min(h, oh_begin - pad_h + steps);  // one past the last input row the band reads
+    // Run 2026-12-05c, 2 rows ahead against none: every fp32 layer and 2-byte planes of 56 columns or more won
+    // (c72_56x56_k3s1 f32 0.0545 -> 0.0397 ms, bf16 0.0476 -> 0.0379; KB84 bf16 data gradient 1.53 -> 1.33; mult2
+    // f32 0.098 -> 0.070), 2-byte planes of 28 columns (8 lanes a row) mostly lost (c192_28x28_k3s1 bf16 0.0222 ->
+    // 0.0241, c120_28x28_k5s1 f16 0.0242 -> 0.0257).
+    const bool prefetch = (sizeof(T) == 4 || lanes >= 16) && qc.c0 < prm.w;  // and the lane's column is inside
     for (int ih = oh_begin - pad_h; ih < oh_begin - pad_h + steps; ++ih) {
+        const int ahead = ih + kPrefetchRows;
+        prefetch_row(x + prm.pad_w + static_cast<int64_t>(ahead) * prm.x_stride[kH],
+                     prefetch && ahead >= 0 && ahead < last_row);
         float window[kQuadCols + K - 1];
         load_window<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], ih >= 0 && ih < h, lanes, window);
 #pragma unroll

@@ -46,6 +46,22 @@ __device__ __forceinline__ const T* in_register(const T* p) {
     return p;
 }
 
+// How many rows ahead of its loads the quads forward asks L2 for its rows (prefetch_row). The NCHW row walks are
+// bound by their loads' latency with 4-5 blocks an SM (bench/NOTES.md, run zl's ncu: 0.49 instructions issued a
+// cycle, 77% of the stalls on global loads), and loading rows into registers a step early lost (run x: more
+// registers, fewer blocks); a prefetch holds no register, so it adds bytes in flight without taking warps away.
+// Run 2026-12-05c (H200, dwshim-only GPU time, forward and data gradient) against none: 2 rows ahead beat 4 and 8
+// (KB84 f32 data gradient 2.26 -> 2.22 ms at 2, 2.47 at 4, 2.89 at 8). The rows filter gradient lost with it (KB84
+// f32 2.04 -> 2.32 ms, mbv2_56 0.86-0.91x in every dtype) and has none.
+constexpr int kPrefetchRows = 2;
+
+// Asks L2 for the cache line of `p`, a lane's first column of a row that lies inside its tensor (`inside`: no
+// address outside the tensor is ever named). The warp's lanes cover the row's columns between them.
+template <typename T>
+__device__ __forceinline__ void prefetch_row(const T* p, bool inside) {
+    if (inside) asm volatile("prefetch.L2 [%0];" ::"l"(p));
+}
+
 // The input columns c0 - pad_w .. c0 - pad_w + kQuadCols + K - 2 of `row` (which points at column c0 - pad_w),
 // zeros where outside or !valid. `lanes` lanes (a power of two up to 32) share the row; every lane of the warp
 // calls it (the shuffles need them all).

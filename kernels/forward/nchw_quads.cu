@@ -76,7 +76,16 @@ __device__ __forceinline__ void walk_band(const DepthwiseParams& prm, const Quad
     for (int r = 0; r < K; ++r)
 #pragma unroll
         for (int c = 0; c < kQuadCols; ++c) acc[r][c] = 0.0f;
+    const int last_row = min(h, oh_begin - pad_h + steps);  // one past the last input row the band reads
+    // Run 2026-12-05c, 2 rows ahead against none: every fp32 layer and 2-byte planes of 56 columns or more won
+    // (c72_56x56_k3s1 f32 0.0545 -> 0.0397 ms, bf16 0.0476 -> 0.0379; KB84 bf16 data gradient 1.53 -> 1.33; mult2
+    // f32 0.098 -> 0.070), 2-byte planes of 28 columns (8 lanes a row) mostly lost (c192_28x28_k3s1 bf16 0.0222 ->
+    // 0.0241, c120_28x28_k5s1 f16 0.0242 -> 0.0257).
+    const bool prefetch = (sizeof(T) == 4 || lanes >= 16) && qc.c0 < prm.w;  // and the lane's column is inside
     for (int ih = oh_begin - pad_h; ih < oh_begin - pad_h + steps; ++ih) {
+        const int ahead = ih + kPrefetchRows;
+        prefetch_row(x + prm.pad_w + static_cast<int64_t>(ahead) * prm.x_stride[kH],
+                     prefetch && ahead >= 0 && ahead < last_row);
         float window[kQuadCols + K - 1];
         load_window<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], ih >= 0 && ih < h, lanes, window);
 #pragma unroll
