@@ -886,7 +886,8 @@ __device__ __forceinline__ void store_quad(const DepthwiseParams& prm, const Qua
 
 // One band of output plane (n, k): input rows oh_begin - pad_h onwards, `steps` of them, storing output rows
 // oh_begin .. oh_begin + steps - K. `lanes` lanes share a row (all of the warp calls it: the shuffles need them).
-template <DType D, int K, bool kFused>
+// kPrefetch: each step asks L2 for the input row kPrefetchRows ahead.
+template <DType D, int K, bool kFused, bool kPrefetch>
 __device__ __forceinline__ void walk_band(const DepthwiseParams& prm, const QuadColumns& qc, int64_t n, int64_t k,
                                           int oh_begin, int steps, int lanes) {
     using T = typename DTypeTraits<D>::Storage;
@@ -904,15 +905,13 @@ __device__ __forceinline__ void walk_band(const DepthwiseParams& prm, const Quad
 #pragma unroll
         for (int c = 0; c < kQuadCols; ++c) acc[r][c] = 0.0f;
     const int last_row = min(h, oh_begin - pad_h + steps);  // one past the last input row the band reads
-    // Run 2026-12-05c, 2 rows ahead against none: every fp32 layer and 2-byte planes of 56 columns or more won
-    // (c72_56x56_k3s1 f32 0.0545 -> 0.0397 ms, bf16 0.0476 -> 0.0379; KB84 bf16 data gradient 1.53 -> 1.33; mult2
-    // f32 0.098 -> 0.070), 2-byte planes of 28 columns (8 lanes a row) mostly lost (c192_28x28_k3s1 bf16 0.0222 ->
-    // 0.0241, c120_28x28_k5s1 f16 0.0242 -> 0.0257).
-    const bool prefetch = (sizeof(T) == 4 || lanes >= 16) && qc.c0 < prm.w;  // and the lane's column is inside
+    const bool column_inside = qc.c0 < prm.w;
     for (int ih = oh_begin - pad_h; ih < oh_begin - pad_h + steps; ++ih) {
-        const int ahead = ih + kPrefetchRows;
-        prefetch_row(x + prm.pad_w + static_cast<int64_t>(ahead) * prm.x_stride[kH],
-                     prefetch && ahead >= 0 && ahead < last_row);
+        if constexpr (kPrefetch) {
+            const int ahead = ih + kPrefetchRows;
+            prefetch_row(x + prm.pad_w + static_cast<int64_t>(ahead) * prm.x_stride[kH],
+                         column_inside && ahead >= 0 && ahead < last_row);
+        }
         float window[kQuadCols + K - 1];
         load_window<D, K>(qc, x + static_cast<int64_t>(ih) * prm.x_stride[kH], ih >= 0 && ih < h, lanes, window);
 #pragma unroll
@@ -944,13 +943,13 @@ __global__ void __launch_bounds__(kQuadThreads)
     if (warp_col0 >= prm.q || oh_begin >= prm.p) return;  // whole warps only: the shuffles need every lane
     const int64_t oh_end = oh_begin + kQuadBandRows < prm.p ? oh_begin + kQuadBandRows : prm.p;
     const QuadColumns qc = quad_columns<K>(prm, static_cast<int>(warp_col0) + lane * kQuadCols, lane == 31);
-    walk_band<D, K, kFused>(prm, qc, tile.n, tile.k, static_cast<int>(oh_begin),
-                            static_cast<int>(oh_end - oh_begin) + K - 1, 32);
+    walk_band<D, K, kFused, true>(prm, qc, tile.n, tile.k, static_cast<int>(oh_begin),
+                                  static_cast<int>(oh_end - oh_begin) + K - 1, 32);
 }
 
 // Planes of at most kNarrowQuadRows rows of 64 columns or fewer: row_lanes(q) lanes a row, each group of them a
 // whole plane, so the groups of a warp step together. A group past the last plane walks plane 0 storing nothing.
-template <DType D, int K, bool kFused>
+template <DType D, int K, bool kFused, bool kPrefetch>
 __global__ void __launch_bounds__(kQuadThreads) depthwise_nchw_quads_narrow_kernel(DepthwiseParams prm, int lanes) {
     const int row_lane = threadIdx.x % lanes;
     const int64_t plane = int64_t{blockIdx.x} * (kQuadThreads / lanes) + threadIdx.x / lanes;
@@ -958,7 +957,27 @@ __global__ void __launch_bounds__(kQuadThreads) depthwise_nchw_quads_narrow_kern
     QuadColumns qc = quad_columns<K>(prm, row_lane * kQuadCols, row_lane == lanes - 1);
     if (!active) qc.out_inside = 0;  // steps along for the shuffles, storing nothing
     const int p = static_cast<int>(prm.p);
-    walk_band<D, K, kFused>(prm, qc, active ? plane / prm.k : 0, active ? plane % prm.k : 0, 0, p + K - 1, lanes);
+    walk_band<D, K, kFused, kPrefetch>(prm, qc, active ? plane / prm.k : 0, active ? plane % prm.k : 0, 0, p + K - 1,
+                                       lanes);
+}
+
+// Where the narrow kernel prefetches. Run 2026-12-05c (H200, dwshim-only GPU time, forward and data gradient, 2 rows
+// ahead against none; the wide kernel won in every dtype: KB84 bf16 data gradient 1.53 -> 1.33 ms, mult2 f32 0.098 ->
+// 0.070): in fp32 every layer won or tied (c72_56x56_k3s1 0.0545 -> 0.0397, c192_28x28_k7s1 0.0705 -> 0.0587), in
+// 2-byte types planes of 16 lanes a row won (mbv2_56 bf16 0.047 -> 0.037, convnext7 0.253 -> 0.238) and planes of 8
+// lost (c192_28x28_k3s1 bf16 0.0222 -> 0.0241, c120_28x28_k5s1 f16 0.0242 -> 0.0257). Run 2026-12-05d chose at run
+// time inside one kernel and lost on 8 lanes even without the prefetch (c192_28x28_k3s1 bf16 0.0226 -> 0.0254), so
+// the choice is a kernel: each one here is instruction for instruction a kernel one of those runs timed.
+template <DType D, int K, bool kFused>
+cudaError_t launch_narrow(const DepthwiseParams& params, int lanes, cudaStream_t stream) {
+    const int64_t blocks = (params.n * params.k * lanes + kQuadThreads - 1) / kQuadThreads;
+    if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
+    auto kernel = depthwise_nchw_quads_narrow_kernel<D, K, kFused, true>;
+    if constexpr (D != DType::kFloat) {
+        if (lanes < 16) kernel = depthwise_nchw_quads_narrow_kernel<D, K, kFused, false>;
+    }
+    kernel<<<static_cast<unsigned>(blocks), kQuadThreads, 0, stream>>>(params, lanes);
+    return cudaGetLastError();
 }
 
 template <DType D, int K>
@@ -967,12 +986,8 @@ cudaError_t launch_quads_size(const DepthwiseParams& params, cudaStream_t stream
     const bool fused = needs_fused_epilogue(params) || params.residual != nullptr;
     const int lanes = row_lanes(params.q);
     if (lanes < 32) {
-        const int64_t blocks = (params.n * params.k * lanes + kQuadThreads - 1) / kQuadThreads;
-        if (blocks > 0x7fffffff) return cudaErrorInvalidConfiguration;
-        const auto kernel = fused ? depthwise_nchw_quads_narrow_kernel<D, K, true>
-                                  : depthwise_nchw_quads_narrow_kernel<D, K, false>;
-        kernel<<<static_cast<unsigned>(blocks), kQuadThreads, 0, stream>>>(params, lanes);
-        return cudaGetLastError();
+        return fused ? launch_narrow<D, K, true>(params, lanes, stream)
+                     : launch_narrow<D, K, false>(params, lanes, stream);
     }
     // The fewest warps (1, 2 or 4) that span a row; the block's other warps take the next bands down.
     int warps_across = 1;

@@ -30,6 +30,12 @@ constexpr int kMaxBandRows = 32;
 constexpr int kMinBandRows = 8;
 // Threads' worth of work below which bands are shortened to give the GPU more to run.
 constexpr int64_t kEnoughTasks = int64_t{1} << 17;
+// Blocks the slicing aims at on large problems, from kLargeInputElements input elements, and on the input-row walk.
+// Run 2026-12-05d: the dy-row walk's 512 blocks lost on KB84 (2^30 input elements; f32 2.35 -> 2.45 ms, f16 1.28 ->
+// 1.32, bf16 1.23 -> 1.27) and won on convnext7 (2^25.6; f32 0.497 -> 0.463, 2-byte tied). Nothing between them
+// was timed: the split is a guess between the two.
+constexpr int64_t kLargeTargetBlocks = 2048;
+constexpr int64_t kLargeInputElements = int64_t{1} << 28;
 
 // Channels per thread: as many as the accumulators allow (about 64 registers of them).
 template <int K>
@@ -56,12 +62,13 @@ struct RingShape {
     static constexpr int kCols = kCandidates[pick()][0];
     static constexpr int kAhead = kCandidates[pick()][1];
     static constexpr int kWindow = (kCols - 1) * S + K;
-    // Blocks the slicing aims at. Run 2026-12-04nn (H200, fp16/bf16 model layers, dwshim-only GPU time) against
-    // 2048: every layer this walk takes was as fast or faster at 512 (stride 2: c72_56x56_k5s2 bf16 0.0550 ->
-    // 0.0387 ms, c144_56x56_k5s2 0.0897 -> 0.0709, c96_112x112_k3s2 0.0744 -> 0.0685; 3x3 at stride 1:
-    // c192_28x28_k3s1 0.0379 -> 0.0271, c144_56x56_k3s1 0.0643 -> 0.0550, c960_7x7_k3s1 0.0210 -> 0.0176), the
-    // rest within 1%, while the input-row walk lost (InputRowShape). Fewer, longer slices restart a thread's ring
-    // less often and leave the finalize pass fewer partial sums.
+    // Blocks the slicing aims at below kLargeInputElements. Run 2026-12-04nn (H200, fp16/bf16 model layers,
+    // dwshim-only GPU time) against 2048: every layer this walk takes was as fast or faster at 512 (stride 2:
+    // c72_56x56_k5s2 bf16 0.0550 -> 0.0387 ms, c144_56x56_k5s2 0.0897 -> 0.0709, c96_112x112_k3s2 0.0744 -> 0.0685;
+    // 3x3 at stride 1: c192_28x28_k3s1 0.0379 -> 0.0271, c144_56x56_k3s1 0.0643 -> 0.0550, c960_7x7_k3s1 0.0210 ->
+    // 0.0176), the rest within 1%, while the input-row walk lost (InputRowShape); run 2026-12-05c confirmed it in
+    // fp32 and bf16. Fewer, longer slices restart a thread's ring less often and leave the finalize pass fewer
+    // partial sums.
     static constexpr int64_t kTargetBlocks = 512;
     static constexpr int kXSlots = kAhead * S + RG;  // input rows alive: the current step's and those in flight
     static constexpr int kDySlots = kAhead + 1;
@@ -81,7 +88,7 @@ struct InputRowShape {
     static constexpr int kSlots = RG;
     // Run 2026-12-04nn: 512 blocks lost here (c384_14x14_k7s1 bf16 1.61x the time, c192_28x28_k7s1 1.50x,
     // c1152_7x7_k5s1 1.32x).
-    static constexpr int64_t kTargetBlocks = 2048;
+    static constexpr int64_t kTargetBlocks = kLargeTargetBlocks;
     static constexpr int kBytes = kSlots * (kWindow + kCols) * kVectorBytes * kRingThreads;
     static_assert(kBytes <= kRingBytesPerThread * kRingThreads, "ring does not fit");
     static_assert(kReduceValues * kRingThreads * 4 <= kBytes, "the reduction reuses the ring's memory");
@@ -117,11 +124,13 @@ RingGrid ring_grid_with(const DepthwiseParams& p, int cv, int max_vectors) {
     }
     g.bands_per_image = static_cast<int>((p.p + g.band_rows - 1) / g.band_rows);
     g.items = items_with(g.band_rows);
-    // Enough slices for about Shape::kTargetBlocks blocks, each thread with an item at least, and partial sums (read
-    // again by the finalize pass) within an eighth of the input's bytes.
+    // Enough slices for about the target's blocks, each thread with an item at least, and partial sums (read again by
+    // the finalize pass) within an eighth of the input's bytes.
     const int64_t partial_bytes = p.k * K * K * 4;
-    const int64_t input_bytes = p.n * p.c * p.h * p.w * (kVectorBytes / cv);
-    const int64_t by_blocks = (Shape::kTargetBlocks + g.channel_blocks - 1) / g.channel_blocks;
+    const int64_t input_elements = p.n * p.c * p.h * p.w;
+    const int64_t input_bytes = input_elements * (kVectorBytes / cv);
+    const int64_t target_blocks = input_elements >= kLargeInputElements ? kLargeTargetBlocks : Shape::kTargetBlocks;
+    const int64_t by_blocks = (target_blocks + g.channel_blocks - 1) / g.channel_blocks;
     const int64_t by_items = (g.items + g.item_lanes - 1) / g.item_lanes;
     const int64_t by_bytes = std::max<int64_t>(1, input_bytes / 8 / partial_bytes);
     const int64_t wanted = std::max<int64_t>(1, std::min({by_blocks, by_items, by_bytes}));
