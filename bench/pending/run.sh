@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The next session's device calls (carry third_party and variants, prepared as in bench/pending/README.md; the
 # stages that ran in the twentieth session, runs 2026-12-05a-d, are in git history):
-#   STAGE=probe   (about 250 s) dwshim-only time, best of two rounds, filter gradient, NHWC and NCHW, fp32 and bf16,
-#                 model layers and four suite cases: variants/final (finalize-shapes.patch) and variants/final256 (its
-#                 256 x 1 shape only) against variants/main; then final's gradient tests in 12 processes.
+#   STAGE=probe   (about 450 s) dwshim-only time, best of two rounds, filter gradient, model layers and four suite
+#                 cases: variants/final (finalize-shapes.patch) and variants/final256 (its 256 x 1 shape only) against
+#                 variants/main, NHWC and NCHW, fp32 and bf16; variants/wwide (wgrad-wide-prefetch.patch) against
+#                 main, NCHW, three dtypes; then the gradient tests of variants/checks (both patches) in 12 processes.
 #   STAGE=landed  (about 330 s) this tree after a landing: built whole, its GPU tests on the routed kernels, its
 #                 dwshim-only time against variants/main (the tree before the landing), NHWC and NCHW.
 #   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
@@ -37,23 +38,27 @@ run_test_shards() {
 case "$STAGE" in
   probe)
     { cat bench/models.csv; grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/wgrad.csv
-    (cmake -S variants/final -B build-final -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-      -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-final.txt 2>&1 &&
-      cmake --build build-final -j8 --target dwshim_gpu_tests dwshim_bench_cudnn >>/tmp/build-final.txt 2>&1 ||
-      tail -20 /tmp/build-final.txt) >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main final256" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
+    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1' bench/models.csv;
+      grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/nchw.csv
+    (cmake -S variants/checks -B build-checks -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+      -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-checks.txt 2>&1 &&
+      cmake --build build-checks -j8 --target dwshim_gpu_tests >>/tmp/build-checks.txt 2>&1 ||
+      tail -20 /tmp/build-checks.txt) >"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main final final256 wwide" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
       >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
-      STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc,nchw VARIANTS="main final final256" \
-        OUT=/tmp/final-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-      cp /tmp/final-$round/variants.txt "$OUT/variants-$round.txt"
+      { STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc,nchw VARIANTS="main final final256" \
+          OUT=/tmp/final-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+        STEPS=time CASES=/tmp/nchw.csv OPS=wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main wwide" \
+          OUT=/tmp/wwide-$round bash scripts/compare_variants.sh >/dev/null 2>&1
+        cat /tmp/final-$round/variants.txt /tmp/wwide-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
     echo "probe: timed at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     python3 bench/variant_table.py "$OUT"/variants-*.txt | grep " xmain: " >>"$OUT/summary.txt"
-    run_test_shards final 'Gradients.*'
-    cat /tmp/final-tests-*.log >"$OUT/tests-final.log"
+    run_test_shards checks 'Gradients.*'
+    cat /tmp/checks-tests-*.log >"$OUT/tests-checks.log"
     ;;
   landed)
     # This tree after a landing: built whole, its GPU tests on what changed, its dwshim-only time against
