@@ -7,6 +7,8 @@
 #                 main, NCHW, three dtypes; then the gradient tests of variants/checks (both patches) in 12 processes.
 #   STAGE=landed  (about 330 s) this tree after a landing: built whole, its GPU tests on the routed kernels, its
 #                 dwshim-only time against variants/main (the tree before the landing), NHWC and NCHW.
+#   STAGE=routes  (about 400 s, an estimate) this tree against cuDNN (both APIs) and PyTorch on the model layers and
+#                 four suite cases, three dtypes, both layouts, all three directions: what a route change needs.
 #   STAGE=train   (about 260 s) the bf16 channels-last training step, plain vs dwshim-run, on this tree.
 # Prints a summary last; logs in $OUT (at most 8 files come back).
 set -uo pipefail
@@ -82,6 +84,19 @@ case "$STAGE" in
         cat /tmp/landed/variants.txt /tmp/landed-nchw/variants.txt; } >"$OUT/variants-landed-$round.txt"
     done
     python3 bench/variant_table.py "$OUT"/variants-landed-*.txt | grep " xmain: " >>"$OUT/summary.txt"
+    ;;
+  routes)
+    # This tree's gradients and forward on the model layers and four suite cases against cuDNN (both APIs) and
+    # PyTorch, the columns a route needs (gradient_policy.cpp, route_policy.cpp); about 400 s, an estimate.
+    [ -x build/bench/dwshim_bench_cudnn ] || OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
+    { cat bench/models.csv; grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/routes.csv
+    DWSHIM_ROUTE=all timeout 280 build/bench/dwshim_bench_cudnn /tmp/routes.csv --case all --op fwd,dgrad,wgrad \
+      --dtype f32,f16,bf16 --layout nhwc,nchw --csv "$OUT/routes-cudnn.csv" >/tmp/routes-cudnn.log 2>&1
+    echo "routes: cudnn rc $? at $((SECONDS - start)) s" >>"$OUT/summary.txt"
+    DWSHIM_LIBRARY="$PWD/build/libdwshim.so" timeout 200 python3 bench/bench_torch.py --cases /tmp/routes.csv \
+      --case all --op fwd,dgrad,wgrad --dtype f32,f16,bf16 --layout nhwc,nchw --csv "$OUT/routes-torch.csv" \
+      >/tmp/routes-torch.log 2>&1
+    echo "routes: torch rc $? at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     ;;
   train)
     [ -x build/bench/dwshim_bench_cudnn ] || OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
