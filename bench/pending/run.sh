@@ -3,8 +3,9 @@
 # stages that ran in the twentieth session, runs 2026-12-05a-d, are in git history):
 #   STAGE=probe   (about 450 s) dwshim-only time, best of two rounds, filter gradient, model layers and four suite
 #                 cases: variants/final (finalize-shapes.patch) and variants/final256 (its 256 x 1 shape only) against
-#                 variants/main, NHWC and NCHW, fp32 and bf16; variants/wwide (wgrad-wide-prefetch.patch) against
-#                 main, NCHW, three dtypes; then the gradient tests of variants/checks (both patches) in 12 processes.
+#                 variants/main, NHWC and NCHW, fp32 and bf16; variants/wwide (wgrad-wide-prefetch.patch) and wwide4
+#                 (its 3x3 wide kernel capped at 64 registers) against main, NCHW, three dtypes; then the gradient
+#                 tests of variants/checks (both patches) in 12 processes.
 #   STAGE=landed  (about 330 s) this tree after a landing: built whole, its GPU tests on the routed kernels, its
 #                 dwshim-only time against variants/main (the tree before the landing), NHWC and NCHW.
 #   STAGE=routes  (about 400 s, an estimate) this tree against cuDNN (both APIs) and PyTorch on the model layers and
@@ -46,14 +47,14 @@ case "$STAGE" in
       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-checks.txt 2>&1 &&
       cmake --build build-checks -j8 --target dwshim_gpu_tests >>/tmp/build-checks.txt 2>&1 ||
       tail -20 /tmp/build-checks.txt) >"$OUT/builds.txt" 2>&1 &
-    STEPS=build VARIANTS="main final final256 wwide" JOBS=4 OUT=/tmp/build-logs bash scripts/compare_variants.sh \
-      >>"$OUT/builds.txt" 2>&1 &
+    STEPS=build VARIANTS="main final final256 wwide wwide4" JOBS=4 OUT=/tmp/build-logs \
+      bash scripts/compare_variants.sh >>"$OUT/builds.txt" 2>&1 &
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
       { STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc,nchw VARIANTS="main final final256" \
           OUT=/tmp/final-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        STEPS=time CASES=/tmp/nchw.csv OPS=wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main wwide" \
+        STEPS=time CASES=/tmp/nchw.csv OPS=wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main wwide wwide4" \
           OUT=/tmp/wwide-$round bash scripts/compare_variants.sh >/dev/null 2>&1
         cat /tmp/final-$round/variants.txt /tmp/wwide-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
