@@ -38,11 +38,14 @@ run_test_shards() {
   echo "failed: $failed" >>"$OUT/summary.txt"
 }
 
+# The cases the timing stages use: the model layers and four suite cases (/tmp/layers.csv), and of those the stride-1
+# ones (/tmp/stride1.csv: the NCHW quads and rows kernels' shapes).
+suite_cases() { grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; }
+{ cat bench/models.csv; suite_cases; } >/tmp/layers.csv
+{ grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1' bench/models.csv; suite_cases; } >/tmp/stride1.csv
+
 case "$STAGE" in
   probe)
-    { cat bench/models.csv; grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/wgrad.csv
-    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1' bench/models.csv;
-      grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/nchw.csv
     (cmake -S variants/checks -B build-checks -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
       -DDWSHIM_GTEST_SOURCE_DIR="$PWD/third_party/googletest" >/tmp/build-checks.txt 2>&1 &&
       cmake --build build-checks -j8 --target dwshim_gpu_tests >>/tmp/build-checks.txt 2>&1 ||
@@ -52,9 +55,9 @@ case "$STAGE" in
     wait
     echo "probe: built at $((SECONDS - start)) s" >>"$OUT/summary.txt"
     for round in 1 2; do
-      { STEPS=time CASES=/tmp/wgrad.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc,nchw VARIANTS="main final final256" \
+      { STEPS=time CASES=/tmp/layers.csv OPS=wgrad DTYPES=f32,bf16 LAYOUTS=nhwc,nchw VARIANTS="main final final256" \
           OUT=/tmp/final-$round bash scripts/compare_variants.sh >/dev/null 2>&1
-        STEPS=time CASES=/tmp/nchw.csv OPS=wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main wwide wwide4" \
+        STEPS=time CASES=/tmp/stride1.csv OPS=wgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main wwide wwide4" \
           OUT=/tmp/wwide-$round bash scripts/compare_variants.sh >/dev/null 2>&1
         cat /tmp/final-$round/variants.txt /tmp/wwide-$round/variants.txt; } >"$OUT/variants-$round.txt"
     done
@@ -74,13 +77,10 @@ case "$STAGE" in
     run_test_shards landed '*Nhwc*:*SmallPlanes*:*Nchw*:*Fuzz*:Gradients.Repeat*:Capture.*:Gradients.Legacy*:'\
 'Gradients.Backend*:LegacyForward.Random*:BackendForward.Random*'
     cat /tmp/landed-tests-*.log >"$OUT/tests-landed.log"
-    { grep "^#" bench/models.csv; awk -F, '!/^#/ && $8 == 1' bench/models.csv;
-      grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/nchw.csv
-    { cat bench/models.csv; grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/nhwc.csv
     for round in 1 2; do
-      { STEPS=time CASES=/tmp/nhwc.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main landed" \
+      { STEPS=time CASES=/tmp/layers.csv OPS=fwd,dgrad,wgrad DTYPES=f32,f16,bf16 LAYOUTS=nhwc VARIANTS="main landed" \
           OUT=/tmp/landed bash scripts/compare_variants.sh >/dev/null 2>&1
-        STEPS=time CASES=/tmp/nchw.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main landed" \
+        STEPS=time CASES=/tmp/stride1.csv OPS=fwd,dgrad DTYPES=f32,f16,bf16 LAYOUTS=nchw VARIANTS="main landed" \
           OUT=/tmp/landed-nchw bash scripts/compare_variants.sh >/dev/null 2>&1
         cat /tmp/landed/variants.txt /tmp/landed-nchw/variants.txt; } >"$OUT/variants-landed-$round.txt"
     done
@@ -90,11 +90,10 @@ case "$STAGE" in
     # This tree's gradients and forward on the model layers and four suite cases against cuDNN (both APIs) and
     # PyTorch, the columns a route needs (gradient_policy.cpp, route_policy.cpp); about 400 s, an estimate.
     [ -x build/bench/dwshim_bench_cudnn ] || OUT=/tmp/build-logs bash scripts/gpu_build.sh >"$OUT/builds.txt" 2>&1
-    { cat bench/models.csv; grep -E "^(kb84|mbv2_56|convnext7|mult2)," bench/suite.csv; } >/tmp/routes.csv
-    DWSHIM_ROUTE=all timeout 280 build/bench/dwshim_bench_cudnn /tmp/routes.csv --case all --op fwd,dgrad,wgrad \
+    DWSHIM_ROUTE=all timeout 280 build/bench/dwshim_bench_cudnn /tmp/layers.csv --case all --op fwd,dgrad,wgrad \
       --dtype f32,f16,bf16 --layout nhwc,nchw --csv "$OUT/routes-cudnn.csv" >/tmp/routes-cudnn.log 2>&1
     echo "routes: cudnn rc $? at $((SECONDS - start)) s" >>"$OUT/summary.txt"
-    DWSHIM_LIBRARY="$PWD/build/libdwshim.so" timeout 200 python3 bench/bench_torch.py --cases /tmp/routes.csv \
+    DWSHIM_LIBRARY="$PWD/build/libdwshim.so" timeout 200 python3 bench/bench_torch.py --cases /tmp/layers.csv \
       --case all --op fwd,dgrad,wgrad --dtype f32,f16,bf16 --layout nhwc,nchw --csv "$OUT/routes-torch.csv" \
       >/tmp/routes-torch.log 2>&1
     echo "routes: torch rc $? at $((SECONDS - start)) s" >>"$OUT/summary.txt"
